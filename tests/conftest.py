@@ -1,0 +1,47 @@
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import pytest
+
+# Keeps subprocesses quiet and away from any GPU a developer may have.
+SUBPROCESS_ENV = dict(
+    os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="-1"
+)
+
+# Put first in a subprocess's script: any `import keras_lrelu` then fails,
+# proving that what follows runs without the plugin.
+BLOCK_PLUGIN = """
+import sys
+sys.modules["keras_lrelu"] = None
+try:
+    import keras_lrelu
+except ImportError:
+    pass
+else:
+    raise SystemExit("keras_lrelu should not be importable here")
+"""
+
+
+@pytest.fixture(autouse=True)
+def fresh_keras():
+    keras.utils.set_random_seed(0)
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+    keras.backend.clear_session()
+
+
+def run_python(code, cwd, timeout=300):
+    """Runs `code` in a new interpreter; returns its stdout, fails on error."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        env=SUBPROCESS_ENV,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
