@@ -33,10 +33,16 @@ def fresh_keras():
     keras.backend.clear_session()
 
 
-def run_python(code, cwd, timeout=300):
-    """Runs `code` in a new interpreter; returns its stdout, fails on error."""
+def run_python(code, cwd, block_plugin=False, timeout=300):
+    """Runs `code` in a new interpreter; returns its stdout, fails on error.
+
+    With `block_plugin`, keras_lrelu cannot be imported there.
+    """
+    code = textwrap.dedent(code)
+    if block_plugin:
+        code = BLOCK_PLUGIN + code
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, "-c", code],
         cwd=cwd,
         env=SUBPROCESS_ENV,
         capture_output=True,

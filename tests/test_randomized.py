@@ -1,0 +1,101 @@
+import keras
+import numpy as np
+import pytest
+from keras.src import testing
+
+import keras_lrelu
+
+
+class RandomizedLeakyReLUHarnessTest(testing.TestCase):
+    def test_layer(self):
+        self.run_layer_test(
+            keras_lrelu.RandomizedLeakyReLU,
+            init_kwargs={"lower": 0.1, "upper": 0.3, "seed": 1},
+            input_shape=(2, 3, 4),
+            expected_output_shape=(2, 3, 4),
+            expected_num_trainable_weights=0,
+            expected_num_non_trainable_weights=0,
+            expected_num_seed_generators=1,
+            supports_masking=True,
+        )
+
+
+def _slopes_drawn(layer, x):
+    """The slope each negative element of `x` got in a training call."""
+    y = np.asarray(layer(x, training=True))
+    negative = x < 0
+    np.testing.assert_array_equal(y[~negative], x[~negative])
+    return y[negative] / x[negative]
+
+
+def test_defaults_are_pytorchs():
+    layer = keras_lrelu.RandomizedLeakyReLU()
+    assert (layer.lower, layer.upper) == (1 / 8, 1 / 3)
+
+
+def test_inference_uses_the_mean_slope():
+    x = np.random.randn(4, 6).astype("float32")
+    layer = keras_lrelu.RandomizedLeakyReLU(lower=0.1, upper=0.3, seed=0)
+    expected = np.where(x > 0, x, 0.2 * x)
+    np.testing.assert_allclose(layer(x), expected, rtol=1e-6)
+    np.testing.assert_allclose(layer(x, training=False), expected, rtol=1e-6)
+
+
+def test_training_draws_a_uniform_slope_per_element():
+    x = -np.abs(np.random.randn(64, 256)).astype("float32") - 0.1
+    slopes = _slopes_drawn(keras_lrelu.RandomizedLeakyReLU(lower=0.1, upper=0.3, seed=0), x)
+    assert slopes.min() >= 0.1 - 1e-6 and slopes.max() <= 0.3 + 1e-6
+    # Per element, not per batch or per channel.
+    assert len(np.unique(slopes.round(6))) > 0.9 * slopes.size
+    assert slopes.mean() == pytest.approx(0.2, abs=0.002)
+    assert slopes.std() == pytest.approx(0.2 / np.sqrt(12), rel=0.02)
+
+
+def test_same_seed_draws_the_same_slopes():
+    x = np.random.randn(8, 16).astype("float32")
+    first = _slopes_drawn(keras_lrelu.RandomizedLeakyReLU(seed=7), x)
+    again = _slopes_drawn(keras_lrelu.RandomizedLeakyReLU(seed=7), x)
+    other = _slopes_drawn(keras_lrelu.RandomizedLeakyReLU(seed=8), x)
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other)
+
+
+def test_equal_bounds_make_a_fixed_slope():
+    x = np.random.randn(5, 5).astype("float32")
+    layer = keras_lrelu.RandomizedLeakyReLU(lower=0.2, upper=0.2, seed=0)
+    np.testing.assert_allclose(layer(x, training=True), np.where(x > 0, x, 0.2 * x), rtol=1e-6)
+
+
+def test_fit_trains_a_model_through_it():
+    inputs = keras.Input((6,))
+    h = keras_lrelu.RandomizedLeakyReLU(seed=0)(keras.layers.Dense(8)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(1)(h))
+    model.compile("adam", "mse")
+    history = model.fit(np.random.randn(32, 6), np.random.randn(32, 1), epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+
+def test_mixed_precision_output_is_float16():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    layer = keras_lrelu.RandomizedLeakyReLU(seed=0)
+    x = np.random.randn(3, 4).astype("float32")
+    for training in (False, True):
+        assert keras.backend.standardize_dtype(layer(x, training=training).dtype) == "float16"
+
+
+@pytest.mark.parametrize("bad", [None, float("nan"), float("inf"), -0.1, "0.1", True, [0.1]])
+@pytest.mark.parametrize("name", ["lower", "upper"])
+def test_bad_bounds_are_refused(name, bad):
+    with pytest.raises(ValueError, match=rf"`{name}` must be a finite number >= 0\. Received: {name}="):
+        keras_lrelu.RandomizedLeakyReLU(**{name: bad})
+
+
+def test_lower_above_upper_is_refused():
+    with pytest.raises(ValueError, match=r"`lower` must not exceed `upper`\. Received: lower=0\.5, upper=0\.2"):
+        keras_lrelu.RandomizedLeakyReLU(lower=0.5, upper=0.2)
+
+
+@pytest.mark.parametrize("bad", [1.5, "0", True])
+def test_bad_seed_is_refused(bad):
+    with pytest.raises(ValueError, match=r"`seed` must be an int or None\. Received: seed="):
+        keras_lrelu.RandomizedLeakyReLU(seed=bad)

@@ -1,0 +1,1 @@
+"""The alpha-search experiment suite built on keras_lrelu."""
