@@ -1,0 +1,175 @@
+"""Command line: `python -m tuning search|predict ...` (also `lrelu-tune`)."""
+
+import argparse
+import os
+import shlex
+import sys
+
+from tuning.errors import UsageError
+
+MODES = ("fixed", "trainable", "channelwise", "randomized", "relu")
+TUNERS = ("bayesian", "random", "hyperband", "grid")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments: one `error:` line and exit code 2, no usage dump."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def build_parser():
+    parser = _Parser(
+        prog="python -m tuning",
+        description="Search the Leaky ReLU slope (alpha) of a small CNN with KerasTuner, "
+        "export the best model, and classify images with it.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    search = commands.add_parser(
+        "search", help="run (or resume) an alpha search and export the best model",
+        description="Run a KerasTuner search over the rectifier (mode and alpha), learning rate "
+        "and width of a small CNN. Rerunning the same command resumes the search.",
+    )
+    search.add_argument("--dataset", default="mnist5k", metavar="NAME|PATH",
+                        help="mnist5k (default, bundled), digits (bundled), mnist, fashion_mnist, "
+                        "cifar10, cifar100 (downloaded), a .npz with x_train/y_train[/x_test/y_test], "
+                        "or a folder with one subfolder of images per class")
+    search.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"),
+                        help="resize a folder's images to H x W (default: the first image's size)")
+    search.add_argument("--tuner", default="bayesian", choices=TUNERS, help="default: bayesian")
+    search.add_argument("--max-trials", type=int, default=20, metavar="N", help="default: 20")
+    search.add_argument("--epochs", type=int, default=10, metavar="N",
+                        help="epochs per trial (hyperband: the most any trial gets); default: 10")
+    search.add_argument("--modes", default=",".join(MODES),
+                        help=f"comma-separated rectifiers to search; default: {','.join(MODES)}")
+    search.add_argument("--alpha-min", type=float, default=0.001, help="default: 0.001")
+    search.add_argument("--alpha-max", type=float, default=0.5, help="default: 0.5")
+    search.add_argument("--seed", type=int, default=0, help="seeds splits, weights and the tuner")
+    search.add_argument("--batch-size", type=int, default=64, metavar="N", help="default: 64")
+    search.add_argument("--directory", default="runs", help="where trials live; default: runs")
+    search.add_argument("--project", help="project name; default: alpha-<dataset>")
+    search.add_argument("--export-dir", default="saved_models",
+                        help="exports go to EXPORT_DIR/PROJECT/best; default: saved_models")
+    search.add_argument("--export-top", type=int, default=1, metavar="K",
+                        help="also export rank-2 ... rank-K; default: 1")
+    search.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
+    search.add_argument("--quiet", action="store_true", help="no per-trial or per-epoch progress")
+    search.set_defaults(run=run_search)
+
+    predict = commands.add_parser(
+        "predict", help="classify PNG/JPEG images with an exported model (no keras_lrelu needed)",
+    )
+    predict.add_argument("model_dir", help="an exported folder, e.g. saved_models/alpha-mnist5k/best")
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.set_defaults(run=run_predict)
+    return parser
+
+
+def check_search_args(args):
+    """Refuses bad arguments before anything is loaded or written."""
+    for name in ("max_trials", "epochs", "batch_size", "export_top"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if not 0 < args.alpha_min < args.alpha_max:
+        raise UsageError(
+            f"need 0 < --alpha-min < --alpha-max, got {args.alpha_min} and {args.alpha_max}"
+        )
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise UsageError(f"unknown mode {', '.join(unknown) or repr(args.modes)}; use {','.join(MODES)}")
+    args.modes = list(dict.fromkeys(modes))
+    if args.image_size and min(args.image_size) < 1:
+        raise UsageError(f"--image-size must be positive, got {args.image_size}")
+    if args.project is None:
+        base = os.path.splitext(os.path.basename(os.path.normpath(args.dataset)))[0]
+        args.project = f"alpha-{base}"
+
+
+def run_search(args, command):
+    check_search_args(args)
+    import_tensorflow_quietly()  # keras.datasets and everything after need it
+    import keras
+
+    from tuning import data
+
+    from tuning import export
+    from tuning import results
+    from tuning import search
+    from tuning.hypermodel import LeakyCNN
+
+    dataset = data.load(args.dataset, image_size=args.image_size, seed=args.seed)
+    keras.utils.set_random_seed(args.seed)
+    hypermodel = LeakyCNN(
+        dataset.input_shape, dataset.num_classes, pixel_max=dataset.pixel_max,
+        modes=args.modes, alpha_min=args.alpha_min, alpha_max=args.alpha_max, seed=args.seed,
+    )
+    try:
+        tuner = search.make_tuner(
+            args.tuner, hypermodel, args.max_trials, args.epochs, args.seed,
+            args.directory, args.project, overwrite=args.overwrite, command=command, quiet=args.quiet,
+        )
+        search.run(tuner, dataset, args.epochs, args.batch_size, quiet=args.quiet)
+    except RuntimeError as error:  # KerasTuner: unreadable project, too many failed trials
+        raise UsageError(f"search stopped: {_first_line(error)}") from None
+    frame = results.write(tuner, command)
+    print(f"\n{results.summary(frame)}\n")
+    print(f"results: {os.path.join(tuner.project_dir, 'results.csv')} and results.png")
+    if not tuner.oracle.get_best_trials(1):
+        raise UsageError("no trial completed, so no model was exported")
+    folders = export.export_best(
+        tuner, dataset, os.path.join(args.export_dir, args.project), args.export_top, command
+    )
+    for folder in folders:
+        print(f"exported: {folder}")
+    return 0
+
+
+def run_predict(args, command):
+    from tuning.predict import predict
+
+    import_tensorflow_quietly()
+    for name, label, probability in predict(args.model_dir, args.images):
+        print(f"{name}\t{label}\t{probability:.4f}")
+    return 0
+
+
+def import_tensorflow_quietly():
+    """Imports TensorFlow with the C++ log lines it prints on import and on
+    first device look-up sent to /dev/null: TF 2.21 prints them before its
+    logging is set up, ignoring TF_CPP_MIN_LOG_LEVEL. Python errors still
+    surface."""
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def _first_line(error):
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    command = shlex.join(["python", "-m", "tuning", *argv])
+    try:
+        return args.run(args, command)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

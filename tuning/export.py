@@ -1,0 +1,109 @@
+"""Exporting the best trials: SavedModel + model.keras + model_card.json, atomically."""
+
+import datetime
+import glob
+import json
+import os
+import platform
+import shutil
+import tempfile
+import warnings
+
+import keras
+import keras_tuner
+import numpy as np
+import tensorflow as tf
+
+import keras_lrelu
+from tuning.predict import CARD_NAME
+from tuning.search import describe
+
+
+def export_best(tuner, dataset, export_root, top_k=1, command=""):
+    """Exports the `top_k` best completed trials to `export_root/best`,
+    `export_root/rank-2`, ... Each model is restored from its trial's best
+    epoch checkpoint (not retrained). Returns the folders written."""
+    folders = []
+    for rank, trial in enumerate(tuner.oracle.get_best_trials(top_k), start=1):
+        with warnings.catch_warnings():
+            # The checkpoint holds optimizer state a model for serving does not need.
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model = tuner.load_model(trial)
+        card = model_card(model, trial, dataset, rank, command)
+        folder = os.path.join(export_root, "best" if rank == 1 else f"rank-{rank}")
+        write_atomically(folder, lambda tmp: _save(model, card, tmp))
+        folders.append(folder)
+    return folders
+
+
+def model_card(model, trial, dataset, rank, command):
+    """What a user needs to serve and trust the model, as a JSON-able dict."""
+    values = {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
+    if values.get("mode") == "relu":
+        values["alpha"] = 0.0
+    test_loss, test_accuracy = model.evaluate(dataset.x_test, dataset.y_test, verbose=0)
+    metrics = {
+        name: trial.metrics.get_last_value(name)
+        for name in ("val_accuracy", "val_loss", "accuracy", "loss")
+        if trial.metrics.exists(name)
+    }
+    metrics.update(test_accuracy=float(test_accuracy), test_loss=float(test_loss))
+    return {
+        "dataset": dataset.name,
+        "class_names": dataset.class_names,
+        "input_shape": dataset.input_shape,
+        "pixel_max": dataset.pixel_max,
+        "input": "float32 images [N, H, W, C] in the dataset's own pixel scale (0 to pixel_max)",
+        "output": "class probabilities [N, len(class_names)]",
+        "hyperparameters": values,
+        "metrics": metrics,
+        "learned_alpha": {
+            name: np.asarray(value).tolist() for name, value in keras_lrelu.get_alphas(model).items()
+        },
+        "trial_id": trial.trial_id,
+        "rank": rank,
+        "weights": "the trial's best epoch by val_accuracy, restored from its checkpoint",
+        "splits": {
+            "train": len(dataset.y_train), "validation": len(dataset.y_val), "test": len(dataset.y_test)
+        },
+        "versions": {
+            "keras_lrelu": keras_lrelu.__version__,
+            "keras": keras.__version__,
+            "tensorflow": tf.__version__,
+            "keras_tuner": keras_tuner.__version__,
+            "python": platform.python_version(),
+        },
+        "command": command,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "summary": describe(values),
+    }
+
+
+def _save(model, card, folder):
+    model.export(folder, format="tf_saved_model", verbose=False)
+    model.save(os.path.join(folder, "model.keras"))
+    with open(os.path.join(folder, CARD_NAME), "w") as f:
+        json.dump(card, f, indent=2)
+
+
+def write_atomically(folder, fill):
+    """Calls `fill(tmp)` on a fresh temporary folder beside `folder`, then
+    renames it into place. A crash leaves the previous `folder` (or none),
+    never a half-written one."""
+    parent, name = os.path.split(os.path.abspath(folder))
+    os.makedirs(parent, exist_ok=True)
+    for stale in glob.glob(os.path.join(parent, f".{name}.tmp-*")):
+        shutil.rmtree(stale, ignore_errors=True)  # left by an export that was killed
+    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    try:
+        fill(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if os.path.exists(folder):
+        old = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+        os.rename(folder, os.path.join(old, name))
+        os.rename(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, folder)

@@ -1,0 +1,139 @@
+"""The HyperModel: a small CNN with a searchable rectifier after every layer."""
+
+import time
+
+import keras
+import keras_tuner as kt
+import numpy as np
+
+import keras_lrelu
+
+MODES = ("fixed", "trainable", "channelwise", "randomized", "relu")
+# RReLU's range keeps the 8:3 ratio of Xu et al.'s U(1/8, 1/3) around a mean
+# of alpha, so alpha = 0.2292 gives exactly PyTorch's default range.
+RRELU_LOWER, RRELU_UPPER = 6 / 11, 16 / 11
+
+
+def make_activation(mode, alpha, seed=None):
+    """The rectifier layer for a search mode; `alpha` is unused for relu."""
+    if mode == "relu":
+        return keras.layers.ReLU()
+    if mode == "fixed":
+        return keras_lrelu.LeakyReLU(alpha=alpha)
+    if mode in ("trainable", "channelwise"):
+        return keras_lrelu.LeakyReLU(
+            alpha=alpha,
+            trainable_alpha=True,
+            channelwise=mode == "channelwise",
+            alpha_bounds=(0.0, max(1.0, alpha)),
+        )
+    if mode == "randomized":
+        return keras_lrelu.RandomizedLeakyReLU(
+            lower=alpha * RRELU_LOWER, upper=alpha * RRELU_UPPER, seed=seed
+        )
+    raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+
+
+def mean_learned_alpha(model):
+    """The mean of every learned slope in `model`, or None if it has none."""
+    alphas = keras_lrelu.get_alphas(model).values()
+    if not alphas:
+        return None
+    return float(np.mean(np.concatenate([np.ravel(a) for a in alphas])))
+
+
+class LeakyCNN(kt.HyperModel):
+    """Two conv blocks and a dense layer, each followed by the searched rectifier.
+
+    Hyperparameters (all with defaults): `mode`, `alpha` (log-uniform in
+    `[alpha_min, alpha_max]`, active unless the mode is relu; the initial
+    slope for learned modes), `filters` and `learning_rate`. Raw pixels are
+    rescaled inside the model, so an exported model takes images as stored.
+    """
+
+    def __init__(
+        self, input_shape, num_classes, pixel_max=255.0, modes=MODES,
+        alpha_min=0.001, alpha_max=0.5, seed=0, **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.input_shape = tuple(input_shape)
+        self.num_classes = num_classes
+        self.pixel_max = pixel_max
+        self.modes = list(modes)
+        self.alpha_min, self.alpha_max = alpha_min, alpha_max
+        self.seed = seed
+
+    def build(self, hp):
+        # The same hyperparameters always start from the same weights.
+        keras.utils.set_random_seed(self.seed)
+        mode = hp.Choice("mode", self.modes, default=self.modes[0])
+        alpha = 0.0
+        leaky_modes = [m for m in self.modes if m != "relu"]
+        if leaky_modes:
+            with hp.conditional_scope("mode", leaky_modes):
+                alpha = hp.Float(
+                    "alpha", self.alpha_min, self.alpha_max, sampling="log",
+                    default=min(max(0.01, self.alpha_min), self.alpha_max),
+                )
+            alpha = 0.0 if mode == "relu" else alpha
+        filters = hp.Choice("filters", [16, 32, 48], default=32)
+        learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
+
+        inputs = keras.Input(self.input_shape)
+        x = keras.layers.Rescaling(1.0 / self.pixel_max)(inputs)
+        size = min(self.input_shape[:2])
+        for block in range(2):
+            x = keras.layers.Conv2D(filters * 2**block, 3, padding="same")(x)
+            x = make_activation(mode, alpha, seed=self.seed + block)(x)
+            if size >= 4:
+                x = keras.layers.MaxPooling2D()(x)
+                size //= 2
+        x = keras.layers.Flatten()(x)
+        x = keras.layers.Dense(4 * filters)(x)
+        x = make_activation(mode, alpha, seed=self.seed + 2)(x)
+        x = keras.layers.Dropout(0.25, seed=self.seed)(x)
+        outputs = keras.layers.Dense(self.num_classes, activation="softmax")(x)
+        model = keras.Model(inputs, outputs, name=f"leaky_cnn_{mode}")
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        return model
+
+    def fit(self, hp, model, *args, callbacks=(), **kwargs):
+        """Trains; returns the metrics of the best epoch plus `seconds` and
+        `learned_alpha` (the mean learned slope at that epoch).
+
+        Raises:
+            keras_tuner.errors.FailedTrialError: if the loss turns NaN or
+                infinite, so the trial is recorded as FAILED and the search
+                goes on.
+        """
+        slopes = SlopeRecorder()
+        callbacks = list(callbacks) + [slopes, keras.callbacks.TerminateOnNaN()]
+        start = time.perf_counter()
+        history = model.fit(*args, callbacks=callbacks, **kwargs).history
+        seconds = time.perf_counter() - start
+        losses = np.asarray(history["loss"], dtype=float)
+        if not np.isfinite(losses).all():
+            raise kt.errors.FailedTrialError(
+                f"training loss became {losses[-1]} in epoch {len(losses)}"
+            )
+        best = int(np.nanargmax(history["val_accuracy"]))
+        metrics = {name: float(values[best]) for name, values in history.items()}
+        metrics["seconds"] = seconds
+        if slopes.means[best] is not None:
+            metrics["learned_alpha"] = slopes.means[best]
+        return metrics
+
+
+class SlopeRecorder(keras.callbacks.Callback):
+    """Keeps the mean learned slope at the end of every epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.means = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.means.append(mean_learned_alpha(self.model))

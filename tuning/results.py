@@ -1,0 +1,109 @@
+"""Trials as flat rows: results.csv, results.png and the terminal summary."""
+
+import os
+
+import pandas as pd
+
+COLUMNS = [
+    "trial_id", "status", "mode", "alpha", "learned_alpha", "val_accuracy",
+    "val_loss", "accuracy", "loss", "seconds", "filters", "learning_rate",
+    "message", "command",
+]
+METRICS = ["learned_alpha", "val_accuracy", "val_loss", "accuracy", "loss", "seconds"]
+# Fixed per mode, so plots of different searches compare at a glance.
+MODE_COLOURS = {
+    "fixed": "tab:blue", "trainable": "tab:orange", "channelwise": "tab:green",
+    "randomized": "tab:red", "relu": "tab:gray",
+}
+SUMMARY_COLUMNS = ["trial_id", "status", "mode", "alpha", "learned_alpha", "val_accuracy", "val_loss", "seconds"]
+
+def trial_row(trial, command=""):
+    """One trial as a flat dict. `alpha` is 0 for the ReLU baseline."""
+    values = trial.hyperparameters.values
+    mode = values.get("mode")
+    row = {
+        "trial_id": trial.trial_id,
+        "status": trial.status,
+        "mode": mode,
+        "alpha": 0.0 if mode == "relu" else values.get("alpha"),
+        "filters": values.get("filters"),
+        "learning_rate": values.get("learning_rate"),
+        "message": _last_line(trial.message),
+        "command": command,
+    }
+    for name in METRICS:
+        exists = trial.metrics.exists(name)
+        row[name] = trial.metrics.get_last_value(name) if exists else None
+    return row
+
+def to_frame(trials, command=""):
+    """The trials of an oracle (a dict id -> Trial) as a DataFrame."""
+    ordered = sorted(trials.values(), key=lambda t: int(t.trial_id))
+    rows = [trial_row(t, command) for t in ordered]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+def write(tuner, command=""):
+    """Rewrites results.csv and results.png in the tuner's project folder."""
+    frame = to_frame(tuner.oracle.trials, command)
+    csv_path = os.path.join(tuner.project_dir, "results.csv")
+    write_csv(frame, csv_path)
+    plot(csv_path, os.path.join(tuner.project_dir, "results.png"))
+    return frame
+
+def write_csv(frame, path):
+    """Writes through a temporary file, so readers never see half a table."""
+    tmp = f"{path}.tmp"
+    frame.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+def summary(frame):
+    """The trials sorted best first, as a printable table."""
+    table = frame.sort_values("val_accuracy", ascending=False, na_position="last")
+    table = table[SUMMARY_COLUMNS].fillna("")
+    return table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+def plot(csv_path, png_path):
+    """Validation accuracy against alpha (log axis), one colour per mode.
+
+    Reads only the CSV; never re-runs training. The ReLU baseline has no
+    alpha, so it is drawn as a horizontal line.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    frame = pd.read_csv(csv_path)
+    done = frame[(frame["status"] == "COMPLETED") & frame["val_accuracy"].notna()]
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for mode, group in done.groupby("mode", sort=True):
+        colour = MODE_COLOURS.get(mode, "black")
+        if mode == "relu":
+            for value in group["val_accuracy"]:
+                axes.axhline(value, color=colour, linestyle="--", label="relu (no alpha)")
+        else:
+            axes.scatter(group["alpha"], group["val_accuracy"], color=colour, label=mode)
+    axes.set_xscale("log")
+    axes.set_xlabel("alpha (initial slope for learned modes, mean for randomized)")
+    axes.set_ylabel("validation accuracy")
+    axes.set_title(f"{len(done)} completed trials of {len(frame)}")
+    handles, labels = axes.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    if unique:
+        axes.legend(unique.values(), unique.keys(), loc="lower right")
+    axes.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    tmp = f"{png_path}.tmp"
+    figure.savefig(tmp, format="png", dpi=100)
+    plt.close(figure)
+    os.replace(tmp, png_path)
+
+def _last_line(message):
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    return lines[-1] if lines else None
+
+def best_trial_ids(frame, count):
+    """Ids of the `count` best completed trials."""
+    done = frame[frame["status"] == "COMPLETED"].dropna(subset=["val_accuracy"])
+    return list(done.sort_values("val_accuracy", ascending=False)["trial_id"][:count])
+

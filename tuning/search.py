@@ -1,0 +1,116 @@
+"""Choosing and running a KerasTuner tuner, with a line of progress per trial."""
+
+import os
+import time
+
+import keras
+import keras_tuner as kt
+
+from tuning import results
+
+TUNER_NAMES = ("bayesian", "random", "hyperband", "grid")
+
+
+class _Reporting:
+    """Adds to a KerasTuner tuner: one progress line per trial instead of
+    KerasTuner's own display, and results.csv/png rewritten after every
+    trial, so a stopped search still has its table."""
+
+    def __init__(self, *args, command="", quiet=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.command = command
+        self.quiet = quiet
+        self._search_start = None
+        self._finished_seconds = []
+
+    def on_search_begin(self):
+        super().on_search_begin()
+        self.oracle.verbose = 0
+        self._search_start = time.monotonic()
+
+    def on_trial_begin(self, trial):
+        super().on_trial_begin(trial)
+        self._trial_start = time.monotonic()
+        if not self.quiet:
+            print(self._progress_line(trial), flush=True)
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        self._finished_seconds.append(time.monotonic() - self._trial_start)
+        results.write(self, self.command)
+
+    def _progress_line(self, trial):
+        total = self.oracle.max_trials
+        number = len(self.oracle.trials)
+        elapsed = time.monotonic() - self._search_start
+        line = f"trial {number}/{total or '?'}  {describe(trial.hyperparameters.values)}"
+        line += f"  elapsed {_clock(elapsed)}"
+        if total and self._finished_seconds:
+            mean = sum(self._finished_seconds) / len(self._finished_seconds)
+            line += f", about {_clock(mean * (total - number + 1))} left"
+        return line
+
+
+class RandomSearch(_Reporting, kt.RandomSearch):
+    pass
+
+
+class BayesianOptimization(_Reporting, kt.BayesianOptimization):
+    pass
+
+
+class Hyperband(_Reporting, kt.Hyperband):
+    pass
+
+
+class GridSearch(_Reporting, kt.GridSearch):
+    pass
+
+
+def make_tuner(name, hypermodel, max_trials, epochs, seed, directory, project,
+               overwrite=False, command="", quiet=False):
+    """A KerasTuner tuner maximising val_accuracy; reloads an existing project
+    unless `overwrite`."""
+    common = dict(
+        hypermodel=hypermodel, objective="val_accuracy", seed=seed,
+        directory=directory, project_name=project, overwrite=overwrite,
+        command=command, quiet=quiet,
+    )
+    if name == "random":
+        return RandomSearch(max_trials=max_trials, **common)
+    if name == "bayesian":
+        return BayesianOptimization(max_trials=max_trials, **common)
+    if name == "grid":
+        return GridSearch(max_trials=max_trials, **common)
+    if name == "hyperband":
+        tuner = Hyperband(max_epochs=max(epochs, 2), factor=3, **common)
+        # Hyperband sizes its brackets from max_epochs; the cap keeps
+        # --max-trials meaning the same for every tuner.
+        tuner.oracle.max_trials = max_trials
+        return tuner
+    raise ValueError(f"unknown tuner {name!r}; use one of {', '.join(TUNER_NAMES)}")
+
+
+def run(tuner, dataset, epochs, batch_size, quiet=False):
+    """Runs (or continues) the search on the dataset's train/val split."""
+    logdir = os.path.join(tuner.project_dir, "tensorboard")
+    tuner.search(
+        dataset.x_train, dataset.y_train,
+        validation_data=(dataset.x_val, dataset.y_val),
+        epochs=epochs, batch_size=batch_size, verbose=0 if quiet else 2,
+        # KerasTuner gives each trial its own log folder with its HParams.
+        callbacks=[keras.callbacks.TensorBoard(logdir, write_graph=False, profile_batch=0)],
+    )
+
+
+def describe(values):
+    """`mode=fixed alpha=0.0123 ...` for a trial's hyperparameters."""
+    shown = {k: v for k, v in values.items() if not k.startswith("tuner/")}
+    return " ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items()
+    )
+
+
+def _clock(seconds):
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{seconds:02d}"
