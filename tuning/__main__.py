@@ -104,6 +104,7 @@ def run_search(args, command):
     hypermodel = LeakyCNN(
         dataset.input_shape, dataset.num_classes, pixel_max=dataset.pixel_max,
         modes=args.modes, alpha_min=args.alpha_min, alpha_max=args.alpha_max, seed=args.seed,
+        grid=args.tuner == "grid",
     )
     try:
         tuner = search.make_tuner(

@@ -47,13 +47,15 @@ class LeakyCNN(kt.HyperModel):
 
     Hyperparameters (all with defaults): `mode`, `alpha` (log-uniform in
     `[alpha_min, alpha_max]`, active unless the mode is relu; the initial
-    slope for learned modes), `filters` and `learning_rate`. Raw pixels are
+    slope for learned modes), `filters` and `learning_rate`. With `grid`,
+    alpha takes five log-spaced values and width and learning rate stay at
+    their defaults, so a grid search covers modes and slopes. Raw pixels are
     rescaled inside the model, so an exported model takes images as stored.
     """
 
     def __init__(
         self, input_shape, num_classes, pixel_max=255.0, modes=MODES,
-        alpha_min=0.001, alpha_max=0.5, seed=0, **kwargs,
+        alpha_min=0.001, alpha_max=0.5, seed=0, grid=False, **kwargs,
     ):
         super().__init__(**kwargs)
         self.input_shape = tuple(input_shape)
@@ -62,6 +64,7 @@ class LeakyCNN(kt.HyperModel):
         self.modes = list(modes)
         self.alpha_min, self.alpha_max = alpha_min, alpha_max
         self.seed = seed
+        self.grid = grid
 
     def build(self, hp):
         # The same hyperparameters always start from the same weights.
@@ -73,11 +76,19 @@ class LeakyCNN(kt.HyperModel):
             with hp.conditional_scope("mode", leaky_modes):
                 alpha = hp.Float(
                     "alpha", self.alpha_min, self.alpha_max, sampling="log",
+                    # A grid gets five slopes, evenly spaced on a log scale.
+                    step=(self.alpha_max / self.alpha_min) ** 0.25 if self.grid else None,
                     default=min(max(0.01, self.alpha_min), self.alpha_max),
                 )
             alpha = 0.0 if mode == "relu" else alpha
-        filters = hp.Choice("filters", [16, 32, 48], default=32)
-        learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
+        if self.grid:
+            # A grid over width and learning rate too would spend the whole
+            # budget before reaching a second slope.
+            filters = hp.Fixed("filters", 32)
+            learning_rate = hp.Fixed("learning_rate", 1e-3)
+        else:
+            filters = hp.Choice("filters", [16, 32, 48], default=32)
+            learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
 
         inputs = keras.Input(self.input_shape)
         x = keras.layers.Rescaling(1.0 / self.pixel_max)(inputs)

@@ -28,7 +28,7 @@ def trial_row(trial, command=""):
         "alpha": 0.0 if mode == "relu" else values.get("alpha"),
         "filters": values.get("filters"),
         "learning_rate": values.get("learning_rate"),
-        "message": _last_line(trial.message),
+        "message": last_line(trial.message),
         "command": command,
     }
     for name in METRICS:
@@ -98,7 +98,7 @@ def plot(csv_path, png_path):
     plt.close(figure)
     os.replace(tmp, png_path)
 
-def _last_line(message):
+def last_line(message):
     lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
     return lines[-1] if lines else None
 

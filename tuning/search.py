@@ -5,6 +5,7 @@ import time
 
 import keras
 import keras_tuner as kt
+from keras_tuner.src import config as kt_config
 
 from tuning import results
 
@@ -37,6 +38,9 @@ class _Reporting:
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
         self._finished_seconds.append(time.monotonic() - self._trial_start)
+        if trial.status != "COMPLETED":
+            # One line instead of KerasTuner's traceback; results.csv keeps it.
+            print(f"trial {trial.trial_id} {trial.status}: {results.last_line(trial.message)}", flush=True)
         results.write(self, self.command)
 
     def _progress_line(self, trial):
@@ -94,6 +98,9 @@ def make_tuner(name, hypermodel, max_trials, epochs, seed, directory, project,
 def run(tuner, dataset, epochs, batch_size, quiet=False):
     """Runs (or continues) the search on the dataset's train/val split."""
     logdir = os.path.join(tuner.project_dir, "tensorboard")
+    # KerasTuner prints each failed trial's traceback while its (internal)
+    # DEBUG flag is on; on_trial_end prints one line instead.
+    kt_config.DEBUG = False
     tuner.search(
         dataset.x_train, dataset.y_train,
         validation_data=(dataset.x_val, dataset.y_val),
