@@ -1,0 +1,232 @@
+"""`python -m tuning` driven as a user would: real subprocesses, files on disk."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+import keras_lrelu  # noqa: F401  (registers the layers for model.keras)
+from conftest import SUBPROCESS_ENV
+from conftest import run_python
+from tuning import data
+
+pytestmark = pytest.mark.slow
+SMOKE = ["--max-trials", "2", "--epochs", "1", "--seed", "0"]
+
+
+def cli(args, cwd, env=None, timeout=600):
+    return subprocess.run(
+        [sys.executable, "-m", "tuning", *args], cwd=cwd, env=env or SUBPROCESS_ENV,
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def ok(result):
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def default_search(tmp_path_factory):
+    """The default dataset (bundled mnist5k) with a smoke budget."""
+    cwd = tmp_path_factory.mktemp("default")
+    stdout = ok(cli(["search", *SMOKE], cwd))
+    return cwd, stdout
+
+
+def test_search_writes_table_plot_and_export(default_search):
+    cwd, stdout = default_search
+    assert "trial 1/2" in stdout and "trial 2/2" in stdout
+    project = cwd / "runs" / "alpha-mnist5k"
+    frame = pd.read_csv(project / "results.csv")
+    assert len(frame) == 2 and (frame["status"] == "COMPLETED").all()
+    assert {"trial_id", "status", "mode", "alpha", "learned_alpha", "val_accuracy", "val_loss", "seconds"} <= set(frame.columns)
+    assert frame["command"].iloc[0] == "python -m tuning search " + " ".join(SMOKE)
+    assert (project / "results.png").stat().st_size > 10_000
+    best = cwd / "saved_models" / "alpha-mnist5k" / "best"
+    assert f"exported: saved_models/alpha-mnist5k/best" in stdout
+    assert {"saved_model.pb", "model.keras", "model_card.json"} <= {p.name for p in best.iterdir()}
+    assert not list(best.parent.glob(".*tmp*")), "no temporary export left behind"
+    card = json.loads((best / "model_card.json").read_text())
+    assert card["dataset"] == "mnist5k" and card["class_names"] == [str(i) for i in range(10)]
+    assert card["input_shape"] == [28, 28, 1]
+    assert card["hyperparameters"]["mode"] in ("fixed", "trainable", "channelwise", "randomized", "relu")
+    assert "alpha" in card["hyperparameters"]
+    best_row = frame.sort_values("val_accuracy").iloc[-1]
+    assert card["metrics"]["val_accuracy"] == pytest.approx(best_row["val_accuracy"])
+    assert set(card["versions"]) >= {"keras_lrelu", "keras", "tensorflow", "keras_tuner"}
+    assert card["command"].startswith("python -m tuning search")
+    # The card's test accuracy is the exported model's on the held-out split.
+    model = keras.models.load_model(best / "model.keras")
+    dataset = data.load("mnist5k", seed=0)
+    _, accuracy = model.evaluate(dataset.x_test, dataset.y_test, verbose=0)
+    assert card["metrics"]["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+    assert accuracy > 0.5
+
+
+def test_export_serves_raw_pixels_without_the_plugin(default_search):
+    cwd, _ = default_search
+    best = cwd / "saved_models" / "alpha-mnist5k" / "best"
+    x = data.load("mnist5k", seed=0).x_test[:16]
+    np.save(cwd / "x.npy", x)
+    run_python(
+        f"""
+        import numpy as np, tensorflow as tf, keras
+        x = np.load("x.npy")
+        served = tf.saved_model.load({str(best)!r})
+        np.save("served.npy", served.serve(x).numpy())
+        np.save("tfsm.npy", np.asarray(keras.layers.TFSMLayer({str(best)!r}, call_endpoint="serve")(x)))
+        """,
+        cwd=cwd, block_plugin=True,
+    )
+    expected = keras.models.load_model(best / "model.keras").predict(x, verbose=0)
+    for name in ("served.npy", "tfsm.npy"):
+        probabilities = np.load(cwd / name)
+        assert probabilities.shape == (16, 10)
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+        np.testing.assert_allclose(probabilities, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_predict_names_a_class_per_image_without_the_plugin(default_search):
+    cwd, _ = default_search
+    best = cwd / "saved_models" / "alpha-mnist5k" / "best"
+    dataset = data.load("mnist5k", seed=0)
+    names = []
+    for i in range(3):
+        names.append(f"digit{i}.png")
+        Image.fromarray(dataset.x_test[i, ..., 0].astype("uint8")).save(cwd / names[-1])
+    stdout = run_python(
+        f"""
+        import runpy, sys
+        sys.argv = ["tuning", "predict", {str(best)!r}, *{names!r}]
+        runpy.run_module("tuning", run_name="__main__")
+        """,
+        cwd=cwd, block_plugin=True,
+    )
+    lines = [line.split("\t") for line in stdout.strip().splitlines()]
+    assert [line[0] for line in lines] == names
+    model = keras.models.load_model(best / "model.keras")
+    expected = model.predict(dataset.x_test[:3], verbose=0)
+    for (_, label, probability), row in zip(lines, expected):
+        assert label == str(row.argmax())
+        assert float(probability) == pytest.approx(row.max(), abs=1e-4)
+
+
+def test_rerun_resumes_without_retraining_and_overwrite_restarts(default_search, tmp_path):
+    cwd, _ = default_search
+    shutil.copytree(cwd / "runs", tmp_path / "runs")
+    before = pd.read_csv(tmp_path / "runs" / "alpha-mnist5k" / "results.csv")
+    stdout = ok(cli(["search", "--max-trials", "3", "--epochs", "1", "--seed", "0"], tmp_path))
+    assert "trial 3/3" in stdout and "trial 1/3" not in stdout and "trial 2/3" not in stdout
+    after = pd.read_csv(tmp_path / "runs" / "alpha-mnist5k" / "results.csv")
+    assert len(after) == 3
+    kept = ["trial_id", "mode", "alpha", "val_accuracy", "seconds"]
+    pd.testing.assert_frame_equal(after[kept].iloc[:2], before[kept])  # same seconds: not retrained
+    stdout = ok(cli(["search", "--max-trials", "1", "--epochs", "1", "--overwrite", "--quiet"], tmp_path))
+    assert "trial 1/" not in stdout
+    assert len(pd.read_csv(tmp_path / "runs" / "alpha-mnist5k" / "results.csv")) == 1
+
+
+def test_npz_dataset(tmp_path):
+    digits = data.load("digits", seed=0)
+    np.savez(
+        tmp_path / "digits.npz", x_train=digits.x_train[..., 0], y_train=digits.y_train,
+        x_test=digits.x_test[..., 0], y_test=digits.y_test,
+    )
+    ok(cli(["search", "--dataset", "digits.npz", "--tuner", "random", *SMOKE], tmp_path))
+    card = json.loads((tmp_path / "saved_models" / "alpha-digits" / "best" / "model_card.json").read_text())
+    assert card["dataset"] == "digits.npz" and card["input_shape"] == [8, 8, 1]
+    assert card["splits"]["test"] == len(digits.y_test) and card["pixel_max"] == 16.0
+
+
+def test_image_folder_dataset_and_predict(tmp_path):
+    rng = np.random.RandomState(0)
+    colours = {"red": (200, 30, 30), "green": (30, 200, 30), "blue": (30, 30, 200)}
+    for name, colour in colours.items():
+        (tmp_path / "shapes" / name).mkdir(parents=True)
+        for i in range(12):
+            pixels = np.clip(np.array(colour) + rng.randint(-25, 25, (16, 20, 3)), 0, 255)
+            Image.fromarray(pixels.astype("uint8")).save(tmp_path / "shapes" / name / f"{i}.png")
+    ok(cli(["search", "--dataset", "shapes", "--image-size", "12", "12", "--tuner", "random",
+            "--max-trials", "2", "--epochs", "3", "--export-top", "2"], tmp_path))
+    export = tmp_path / "saved_models" / "alpha-shapes"
+    card = json.loads((export / "best" / "model_card.json").read_text())
+    assert card["class_names"] == ["blue", "green", "red"] and card["input_shape"] == [12, 12, 3]
+    assert json.loads((export / "rank-2" / "model_card.json").read_text())["rank"] == 2
+    stdout = ok(cli(["predict", str(export / "best"), str(tmp_path / "shapes" / "red" / "0.png")], tmp_path))
+    name, label, probability = stdout.strip().split("\t")
+    assert name == "0.png" and label in colours and 0 < float(probability) <= 1
+
+
+def _write_npz_without_labels(folder):
+    np.savez(folder / "nolabels.npz", x_train=np.zeros((4, 3, 3)))
+    return "nolabels.npz"
+
+
+def _write_one_class_folder(folder):
+    (folder / "one" / "only").mkdir(parents=True)
+    Image.new("L", (4, 4)).save(folder / "one" / "only" / "a.png")
+    return "one"
+
+
+BAD_SEARCHES = [
+    (["--dataset", "nope"], r"error: unknown dataset 'nope'"),
+    (["--dataset", "missing.npz"], r"error: no such file: missing\.npz"),
+    (["--dataset", "corrupt.npz"], r"error: cannot read corrupt\.npz as \.npz"),
+    (["--dataset", _write_npz_without_labels], r"error: nolabels\.npz has no y_train"),
+    (["--dataset", _write_one_class_folder], r"error: one must hold at least two class subfolders"),
+    (["--max-trials", "0"], r"error: --max-trials must be at least 1, got 0"),
+    (["--epochs", "0"], r"error: --epochs must be at least 1, got 0"),
+    (["--alpha-min", "0"], r"error: need 0 < --alpha-min < --alpha-max, got 0\.0 and 0\.5"),
+    (["--alpha-min", "0.5", "--alpha-max", "0.1"], r"error: need 0 < --alpha-min < --alpha-max"),
+    (["--tuner", "annealing"], r"error: argument --tuner: invalid choice: 'annealing'"),
+    (["--modes", "fixed,swish"], r"error: unknown mode swish"),
+    (["--max-trials", "two"], r"error: argument --max-trials: invalid int value: 'two'"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD_SEARCHES, ids=[" ".join(map(str, a)) for a, _ in BAD_SEARCHES])
+def test_bad_search_input_is_one_error_line(tmp_path, args, message):
+    (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04 truncated")
+    args = [a(tmp_path) if callable(a) else a for a in args]
+    result = cli(["search", *args], tmp_path)
+    _assert_one_error_line(result, message)
+    assert not (tmp_path / "saved_models").exists() and not (tmp_path / "runs").exists()
+
+
+def test_keras_dataset_offline_is_one_error_line(tmp_path):
+    # A proxy on a closed loopback port: the download fails at once, and
+    # never leaves this machine.
+    env = dict(SUBPROCESS_ENV, KERAS_HOME=str(tmp_path / "keras_home"),
+               https_proxy="http://127.0.0.1:9", http_proxy="http://127.0.0.1:9")
+    result = cli(["search", "--dataset", "fashion_mnist"], tmp_path, env=env)
+    _assert_one_error_line(result, r"error: could not download fashion_mnist .*check the network")
+    assert not (tmp_path / "saved_models").exists()
+
+
+def test_predict_without_a_savedmodel_is_one_error_line(tmp_path):
+    Image.new("L", (28, 28)).save(tmp_path / "a.png")
+    result = cli(["predict", str(tmp_path), "a.png"], tmp_path)
+    _assert_one_error_line(result, r"error: .* holds no SavedModel")
+
+
+def test_predict_unreadable_image_is_one_error_line(default_search, tmp_path):
+    cwd, _ = default_search
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
+    best = cwd / "saved_models" / "alpha-mnist5k" / "best"
+    result = cli(["predict", str(best), "broken.png"], tmp_path)
+    _assert_one_error_line(result, r"error: cannot read image broken\.png")
+
+
+def _assert_one_error_line(result, message):
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr[-2000:]
+    assert re.match(message, lines[0]), lines[0]
