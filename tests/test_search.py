@@ -90,3 +90,13 @@ def test_same_hyperparameters_start_from_the_same_weights(digits):
     again = hypermodel.build(kt.HyperParameters()).get_weights()
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a, b)
+
+
+def test_same_command_gives_the_same_table(digits, tmp_path):
+    tables = []
+    for run in ("first", "again"):
+        hypermodel = _hypermodel(digits, modes=["fixed", "channelwise", "randomized"])
+        tuner = search.make_tuner("random", hypermodel, 3, 1, 0, str(tmp_path / run), "p", quiet=True)
+        search.run(tuner, digits, epochs=1, batch_size=64, quiet=True)
+        tables.append(pd.read_csv(tmp_path / run / "p" / "results.csv").drop(columns=["seconds"]))
+    pd.testing.assert_frame_equal(tables[0], tables[1])

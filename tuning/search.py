@@ -76,7 +76,9 @@ def make_tuner(name, hypermodel, max_trials, epochs, seed, directory, project,
     """A KerasTuner tuner maximising val_accuracy; reloads an existing project
     unless `overwrite`."""
     common = dict(
-        hypermodel=hypermodel, objective="val_accuracy", seed=seed,
+        # KerasTuner's Oracle reads seed 0 as "no seed" and draws a random
+        # one, so every seed is shifted by one to stay reproducible.
+        hypermodel=hypermodel, objective="val_accuracy", seed=seed + 1,
         directory=directory, project_name=project, overwrite=overwrite,
         command=command, quiet=quiet,
     )
