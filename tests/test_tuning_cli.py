@@ -1,6 +1,7 @@
 """`python -m tuning` driven as a user would: real subprocesses, files on disk."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -51,7 +52,7 @@ def test_search_writes_table_plot_and_export(default_search):
     assert frame["command"].iloc[0] == "python -m tuning search " + " ".join(SMOKE)
     assert (project / "results.png").stat().st_size > 10_000
     best = cwd / "saved_models" / "alpha-mnist5k" / "best"
-    assert f"exported: saved_models/alpha-mnist5k/best" in stdout
+    assert "exported: saved_models/alpha-mnist5k/best" in stdout
     assert {"saved_model.pb", "model.keras", "model_card.json"} <= {p.name for p in best.iterdir()}
     assert not list(best.parent.glob(".*tmp*")), "no temporary export left behind"
     card = json.loads((best / "model_card.json").read_text())
@@ -230,3 +231,9 @@ def _assert_one_error_line(result, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr[-2000:]
     assert re.match(message, lines[0]), lines[0]
+
+
+def test_console_script_is_installed(tmp_path):
+    script = os.path.join(os.path.dirname(sys.executable), "lrelu-tune")
+    result = subprocess.run([script, "search", "--help"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0 and "--alpha-min" in result.stdout and "resumes" in result.stdout

@@ -93,7 +93,6 @@ def run_search(args, command):
     import keras
 
     from tuning import data
-
     from tuning import export
     from tuning import results
     from tuning import search

@@ -1,6 +1,7 @@
 """Exporting the best trials: SavedModel + model.keras + model_card.json, atomically."""
 
 import datetime
+import functools
 import glob
 import json
 import os
@@ -31,7 +32,7 @@ def export_best(tuner, dataset, export_root, top_k=1, command=""):
             model = tuner.load_model(trial)
         card = model_card(model, trial, dataset, rank, command)
         folder = os.path.join(export_root, "best" if rank == 1 else f"rank-{rank}")
-        write_atomically(folder, lambda tmp: _save(model, card, tmp))
+        write_atomically(folder, functools.partial(_save, model, card))
         folders.append(folder)
     return folders
 
@@ -80,6 +81,7 @@ def model_card(model, trial, dataset, rank, command):
 
 
 def _save(model, card, folder):
+    """Fills an export folder: SavedModel files, model.keras, the card."""
     model.export(folder, format="tf_saved_model", verbose=False)
     model.save(os.path.join(folder, "model.keras"))
     with open(os.path.join(folder, CARD_NAME), "w") as f:

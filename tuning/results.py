@@ -82,7 +82,8 @@ def plot(csv_path, png_path):
             for value in group["val_accuracy"]:
                 axes.axhline(value, color=colour, linestyle="--", label="relu (no alpha)")
         else:
-            axes.scatter(group["alpha"], group["val_accuracy"], color=colour, label=mode)
+            group = group.sort_values("alpha")
+            axes.plot(group["alpha"], group["val_accuracy"], "o-", color=colour, alpha=0.8, label=mode)
     axes.set_xscale("log")
     axes.set_xlabel("alpha (initial slope for learned modes, mean for randomized)")
     axes.set_ylabel("validation accuracy")

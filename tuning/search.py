@@ -114,7 +114,9 @@ def run(tuner, dataset, epochs, batch_size, quiet=False):
 
 def describe(values):
     """`mode=fixed alpha=0.0123 ...` for a trial's hyperparameters."""
-    shown = {k: v for k, v in values.items() if not k.startswith("tuner/")}
+    first = [k for k in ("mode", "alpha") if k in values]
+    rest = sorted(k for k in values if k not in first and not k.startswith("tuner/"))
+    shown = {k: values[k] for k in first + rest}
     return " ".join(
         f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items()
     )
