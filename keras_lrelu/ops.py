@@ -57,7 +57,51 @@ def leaky_relu(x, alpha=0.3):
         # keras.layers.LeakyReLU runs.
         return ops.leaky_relu(x, negative_slope=check_slope("alpha", alpha))
     alpha = ops.cast(alpha, x.dtype)
-    return ops.where(x > 0, x, alpha * x)
+    if len(alpha.shape) > len(x.shape):
+        return ops.where(x > 0, x, alpha * x)
+    return _leaky_relu_with_slope(x, alpha)
+
+
+@ops.custom_gradient
+def _leaky_relu_with_slope(x, alpha):
+    """`where(x > 0, x, alpha * x)` with a hand-written gradient.
+
+    Automatic differentiation of the formula keeps the comparison mask and
+    `alpha * x` alive and runs a pass over the tensor per op; this keeps only
+    `x`, and on TensorFlow computes dx and d(alpha) in one XLA-compiled
+    function even when the model itself is not compiled with XLA.
+    """
+
+    def grad(*args, upstream=None):
+        if upstream is None:
+            (upstream,) = args
+        return _slope_gradients(x, upstream, alpha)
+
+    return ops.where(x > 0, x, alpha * x), grad
+
+
+def slope_gradients(x, upstream, alpha):
+    """dx and d(alpha) of `where(x > 0, x, alpha * x)` for `upstream`,
+    d(alpha) summed over every axis `alpha` is broadcast along."""
+    positive = x > 0
+    dx = ops.where(positive, upstream, alpha * upstream)
+    contribution = ops.where(positive, ops.zeros_like(x), upstream * x)
+    # Half-precision sums over millions of elements lose the slope's
+    # gradient; accumulate in float32.
+    if keras.backend.standardize_dtype(contribution.dtype) in ("float16", "bfloat16"):
+        contribution = ops.cast(contribution, "float32")
+    padded = (1,) * (len(x.shape) - len(alpha.shape)) + tuple(alpha.shape)
+    axes = tuple(i for i, size in enumerate(padded) if size == 1)
+    dalpha = ops.sum(contribution, axis=axes, keepdims=True) if axes else contribution
+    return dx, ops.reshape(ops.cast(dalpha, alpha.dtype), alpha.shape)
+
+
+if keras.backend.backend() == "tensorflow":
+    from keras_lrelu._tensorflow import compiled
+
+    _slope_gradients = compiled(slope_gradients)
+else:
+    _slope_gradients = slope_gradients
 
 
 def _is_tensor(value):

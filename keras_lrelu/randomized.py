@@ -62,6 +62,12 @@ class RandomizedLeakyReLU(keras.layers.Layer):
         if not training:
             return leaky_relu(inputs, self.mean_alpha)
         inputs = ops.convert_to_tensor(inputs)
+        if keras.backend.backend() == "tensorflow":
+            from keras_lrelu import _tensorflow
+
+            return _tensorflow.randomized_leaky_relu(
+                inputs, self.seed_generator.next(), self.lower, self.upper
+            )
         alpha = keras.random.uniform(
             ops.shape(inputs),
             minval=self.lower,
@@ -69,7 +75,7 @@ class RandomizedLeakyReLU(keras.layers.Layer):
             dtype=inputs.dtype,
             seed=self.seed_generator,
         )
-        return leaky_relu(inputs, alpha)
+        return ops.where(inputs > 0, inputs, alpha * inputs)
 
     def get_config(self):
         config = super().get_config()

@@ -34,3 +34,59 @@ def test_float16_input_keeps_dtype():
 def test_bad_alpha_is_refused(bad):
     with pytest.raises(ValueError, match=r"`alpha` must be a finite number >= 0\. Received: alpha="):
         keras_lrelu.leaky_relu(np.ones(3), bad)
+
+
+def _value_and_grads(fn, x, alpha, upstream, jit_compile=None):
+    import tensorflow as tf
+
+    def run(x, alpha):
+        with tf.GradientTape() as tape:
+            tape.watch([x, alpha])
+            y = fn(x, alpha)
+        return (y, *tape.gradient(y, [x, alpha], output_gradients=upstream))
+
+    if jit_compile is not None:
+        run = tf.function(run, jit_compile=jit_compile)
+    return [np.asarray(t, "float32") for t in run(x, alpha)]
+
+
+def _plain(x, alpha):
+    return ops.where(x > 0, x, alpha * x)
+
+
+@pytest.mark.parametrize("jit_compile", [None, False, True], ids=["eager", "graph", "xla"])
+@pytest.mark.parametrize("slope", [0.0, 0.3, 1.7])
+@pytest.mark.parametrize(
+    "alpha_shape", [(), (4,), (3, 1, 1)], ids=["scalar", "last-axis", "axis-1"]
+)
+def test_fast_gradient_equals_the_plain_formula(alpha_shape, slope, jit_compile):
+    import tensorflow as tf
+
+    rng = np.random.RandomState(0)
+    x = rng.randn(2, 3, 5, 4).astype("float32")
+    x[0, 0] = 0.0  # the kink: gradient alpha, like the plain formula
+    alpha = np.full(alpha_shape, slope, "float32") + rng.uniform(0, 0.1, alpha_shape).astype("float32")
+    upstream = rng.randn(*x.shape).astype("float32")
+    args = [tf.constant(v) for v in (x, alpha, upstream)]
+    ours = _value_and_grads(keras_lrelu.leaky_relu, *args, jit_compile=jit_compile)
+    plain = _value_and_grads(_plain, *args, jit_compile=jit_compile)
+    np.testing.assert_array_equal(ours[0], plain[0])  # y
+    np.testing.assert_array_equal(ours[1], plain[1])  # dx
+    np.testing.assert_allclose(ours[2], plain[2], rtol=1e-5, atol=1e-5)  # d alpha: sum order
+    assert ours[2].shape == alpha.shape
+
+
+def test_fast_gradient_in_float16_sums_alpha_in_float32():
+    import tensorflow as tf
+
+    rng = np.random.RandomState(1)
+    x = rng.randn(64, 32, 32, 8).astype("float16")
+    upstream = rng.randn(*x.shape).astype("float16")
+    alpha = tf.constant(np.full((8,), 0.25, "float16"))
+    y, dx, dalpha = _value_and_grads(keras_lrelu.leaky_relu, tf.constant(x), alpha, tf.constant(upstream))
+    x32, up32 = x.astype("float32"), upstream.astype("float32")
+    np.testing.assert_array_equal(y, np.where(x > 0, x, np.float16(0.25) * x).astype("float32"))
+    np.testing.assert_array_equal(dx, np.where(x > 0, upstream, np.float16(0.25) * upstream).astype("float32"))
+    expected = np.where(x32 > 0, 0, up32 * x32).sum(axis=(0, 1, 2))
+    # float16 has 11 significant bits: the float32 sum, rounded once.
+    np.testing.assert_allclose(dalpha, expected, rtol=2e-3, atol=0.05)

@@ -1,0 +1,64 @@
+"""Timing, bandwidth and table helpers shared by the benchmark scripts."""
+
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+import pandas as pd
+
+RESULTS_DIR = os.path.join(os.path.dirname(__file__), "results")
+
+
+def time_call(fn, repeats=15, warmup=3):
+    """Median and interquartile spread, in milliseconds, of `fn()`."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1e3)
+    quartiles = statistics.quantiles(samples, n=4)
+    return statistics.median(samples), quartiles[2] - quartiles[0]
+
+
+def copy_bandwidth_gbs(megabytes=256, repeats=7):
+    """This machine's memory-copy bandwidth (read + write), in GB/s."""
+    source = np.ones(megabytes * 2**20 // 4, "float32")
+    target = np.empty_like(source)
+    median_ms, _ = time_call(lambda: np.copyto(target, source), repeats=repeats, warmup=2)
+    return 2 * source.nbytes / (median_ms / 1e3) / 1e9
+
+
+def machine():
+    """One line naming the machine, for tables."""
+    import tensorflow as tf
+
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"TensorFlow {tf.__version__}, Python {platform.python_version()}"
+    )
+
+
+def report(rows, name, columns):
+    """Prints `rows` as a table and writes them to benchmarks/results/NAME.csv."""
+    frame = pd.DataFrame(rows)
+    os.makedirs(RESULTS_DIR, exist_ok=True)
+    path = os.path.join(RESULTS_DIR, f"{name}.csv")
+    frame.to_csv(path, index=False)
+    print(markdown(frame[columns]))
+    print(f"\nwritten: {path}")
+    return frame
+
+
+def markdown(frame):
+    """A DataFrame as a Markdown table, numbers to three significant digits."""
+    def cell(value):
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(lines)
