@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo install clean
+.PHONY: test demo bench install clean
 
 install: $(STAMP)
 
@@ -24,6 +24,12 @@ DEMO_ARGS ?= --dataset mnist5k --tuner grid --modes relu,fixed,channelwise,rando
 
 demo: $(STAMP)
 	$(PY) -m tuning search $(DEMO_ARGS)
+
+# Speed and memory against Keras's own layers; tables print, CSVs go to benchmarks/results/.
+bench: $(STAMP)
+	$(PY) benchmarks/layer_speed.py
+	$(PY) benchmarks/cnn_step.py
+	$(PY) benchmarks/serving.py
 
 clean:
 	rm -rf $(VENV) runs saved_models/*/ *.egg-info

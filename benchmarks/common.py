@@ -8,7 +8,10 @@ import time
 import numpy as np
 import pandas as pd
 
-RESULTS_DIR = os.path.join(os.path.dirname(__file__), "results")
+# Tests point this elsewhere, so that a smoke run never overwrites real results.
+RESULTS_DIR = os.environ.get(
+    "KERAS_LRELU_BENCH_RESULTS", os.path.join(os.path.dirname(__file__), "results")
+)
 
 
 def time_call(fn, repeats=15, warmup=3):
@@ -22,6 +25,20 @@ def time_call(fn, repeats=15, warmup=3):
         samples.append((time.perf_counter() - start) * 1e3)
     quartiles = statistics.quantiles(samples, n=4)
     return statistics.median(samples), quartiles[2] - quartiles[0]
+
+
+def interleaved_ms(steps_by_name, rounds, per_round=5):
+    """Median and IQR (ms) of each step, timed round-robin so that drifts
+    in machine load hit every rectifier alike."""
+    samples = {name: [] for name in steps_by_name}
+    for _ in range(rounds):
+        for name, step in steps_by_name.items():
+            median, _ = time_call(step, repeats=per_round, warmup=0)
+            samples[name].append(median)
+    return {
+        name: (float(np.median(s)), float(np.subtract(*np.percentile(s, [75, 25]))))
+        for name, s in samples.items()
+    }
 
 
 def copy_bandwidth_gbs(megabytes=256, repeats=7):
@@ -56,7 +73,9 @@ def report(rows, name, columns):
 def markdown(frame):
     """A DataFrame as a Markdown table, numbers to three significant digits."""
     def cell(value):
-        return f"{value:.3g}" if isinstance(value, float) else str(value)
+        if isinstance(value, float):
+            return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+        return str(value)
 
     lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
     for row in frame.itertuples(index=False):

@@ -2,7 +2,8 @@
 
 Usage: python benchmarks/layer_speed.py [--repeats 15] [--sizes 32x64x64x64,...]
 
-Every layer runs on the same input with the same upstream gradient, in graph
+Every layer runs on the same input with the same upstream gradient, timed
+round-robin (so load drifts hit all alike), in graph
 mode (tf.function) and under XLA (jit_compile=True, what model.fit uses on
 TensorFlow), in one process. Ratios are against keras.layers.LeakyReLU in the
 same mode. GB/s counts the five tensor passes any rectifier's forward+backward
@@ -11,6 +12,7 @@ memory-copy bandwidth.
 """
 
 import argparse
+import functools
 import sys
 
 import keras
@@ -21,7 +23,7 @@ import keras_lrelu
 from common import copy_bandwidth_gbs
 from common import machine
 from common import report
-from common import time_call
+from common import interleaved_ms
 
 
 def contenders(rank):
@@ -65,20 +67,23 @@ def main(argv=None):
         x = tf.constant(rng.randn(*shape).astype("float32"))
         upstream = tf.constant(rng.randn(*shape).astype("float32"))
         for compiler, jit in (("graph", False), ("xla", True)):
-            baseline = None
+            steps = {}
             for name, make in contenders(len(shape)).items():
                 layer = make()
                 layer.build(shape)
-                step = step_fn(layer, jit)
-                median, spread = time_call(lambda: step(x, upstream), repeats=args.repeats)
-                baseline = baseline or median
+                steps[name] = functools.partial(step_fn(layer, jit), x, upstream)
+                steps[name]()  # trace and compile outside the timing
+            timings = interleaved_ms(steps, rounds=args.repeats)
+            baseline = timings["keras LeakyReLU"][0]
+            for name, (median, spread) in timings.items():
                 rows.append({
                     "shape": size, "compiler": compiler, "layer": name, "median_ms": median,
                     "iqr_ms": spread, "vs_LeakyReLU": median / baseline,
                     "GB/s": 5 * x.numpy().nbytes / (median / 1e3) / 1e9,
                     "copy_GB/s": bandwidth,
                 })
-                print(f"{size:>14} {compiler:5} {name:20} {median:8.2f} ms  x{median / baseline:.2f}", file=sys.stderr)
+                print(f"{size:>14} {compiler:5} {name:20} {median:8.2f} ms  x{median / baseline:.2f}",
+                      file=sys.stderr)
     report(rows, "layer_speed", ["shape", "compiler", "layer", "median_ms", "iqr_ms", "vs_LeakyReLU", "GB/s"])
 
 

@@ -99,3 +99,42 @@ def test_lower_above_upper_is_refused():
 def test_bad_seed_is_refused(bad):
     with pytest.raises(ValueError, match=r"`seed` must be an int or None\. Received: seed="):
         keras_lrelu.RandomizedLeakyReLU(seed=bad)
+
+
+def test_slopes_are_uniform_and_independent():
+    from scipy import stats
+
+    x = -np.ones((256, 512), "float32")
+    slopes = _slopes_drawn(keras_lrelu.RandomizedLeakyReLU(lower=0.0, upper=1.0, seed=3), x)
+    assert stats.kstest(slopes, "uniform").pvalue > 1e-3
+    neighbours = np.corrcoef(slopes[:-1], slopes[1:])[0, 1]
+    assert abs(neighbours) < 0.01
+    # Two calls draw afresh.
+    again = _slopes_drawn(keras_lrelu.RandomizedLeakyReLU(lower=0.0, upper=1.0, seed=3), x)
+    layer = keras_lrelu.RandomizedLeakyReLU(lower=0.0, upper=1.0, seed=3)
+    first, second = _slopes_drawn(layer, x), _slopes_drawn(layer, x)
+    np.testing.assert_array_equal(first, again)
+    assert abs(np.corrcoef(first, second)[0, 1]) < 0.01
+
+
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+def test_training_gradient_uses_the_slopes_of_the_forward_pass(jit_compile):
+    import tensorflow as tf
+
+    layer = keras_lrelu.RandomizedLeakyReLU(seed=5)
+    rng = np.random.RandomState(0)
+    x = tf.constant(rng.randn(16, 32).astype("float32"))
+    upstream = tf.constant(rng.randn(16, 32).astype("float32"))
+
+    @tf.function(jit_compile=jit_compile)
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+        return y, tape.gradient(y, x, output_gradients=upstream)
+
+    y, dx = (t.numpy() for t in step(x))
+    x, upstream = x.numpy(), upstream.numpy()
+    slopes = np.where(x > 0, 1.0, y / np.where(x == 0, 1, x))
+    assert ((slopes[x < 0] >= 1 / 8 - 1e-6) & (slopes[x < 0] <= 1 / 3 + 1e-6)).all()
+    np.testing.assert_allclose(dx, slopes * upstream, rtol=1e-5, atol=1e-6)

@@ -1,0 +1,112 @@
+"""Training-step time and peak memory of a small CNN, per rectifier.
+
+Usage: python benchmarks/cnn_step.py [--steps 30] [--batch-size 128]
+
+The CNN takes 28x28x1 images; `model.compile` keeps its default
+`jit_compile="auto"` (XLA on TensorFlow), as `model.fit` users get. Step
+times are measured side by side in this process; peak memory is the peak
+resident set of a fresh process per rectifier that builds the model and runs
+ten steps at a larger batch (TensorFlow does not track CPU allocations
+itself), so it includes the runtime and the XLA compiler, alike for every row.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+
+import keras_lrelu
+from common import machine
+from common import report
+from common import interleaved_ms
+
+RECTIFIERS = {
+    "keras LeakyReLU": lambda: keras.layers.LeakyReLU(0.2),
+    "keras ReLU": lambda: keras.layers.ReLU(),
+    "keras PReLU channel": lambda: keras.layers.PReLU(
+        keras.initializers.Constant(0.25), shared_axes=[1, 2]
+    ),
+    "fixed": lambda: keras_lrelu.LeakyReLU(alpha=0.2),
+    "trainable": lambda: keras_lrelu.LeakyReLU(alpha=0.25, trainable_alpha=True),
+    "channelwise": lambda: keras_lrelu.LeakyReLU(
+        alpha=0.25, trainable_alpha=True, channelwise=True
+    ),
+    "randomized": lambda: keras_lrelu.RandomizedLeakyReLU(seed=0),
+}
+
+
+def build(rectifier):
+    make = RECTIFIERS[rectifier]
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((28, 28, 1))
+    x = make()(keras.layers.Conv2D(32, 3, padding="same")(inputs))
+    x = make()(keras.layers.Conv2D(32, 3, padding="same")(x))
+    x = keras.layers.MaxPooling2D()(x)
+    x = make()(keras.layers.Conv2D(64, 3, padding="same")(x))
+    x = keras.layers.MaxPooling2D()(x)
+    if rectifier == "keras PReLU channel":
+        dense_act = keras.layers.PReLU(keras.initializers.Constant(0.25))
+    else:
+        dense_act = make()
+    x = dense_act(keras.layers.Dense(128)(keras.layers.Flatten()(x)))
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+def batch(batch_size):
+    rng = np.random.RandomState(0)
+    return rng.rand(batch_size, 28, 28, 1).astype("float32"), rng.randint(0, 10, batch_size)
+
+
+def train_step(rectifier, batch_size):
+    """A warmed-up (compiled) training step of the CNN, as a callable."""
+    model = build(rectifier)
+    x, y = batch(batch_size)
+    for _ in range(5):
+        model.train_on_batch(x, y)
+    return lambda: model.train_on_batch(x, y)
+
+
+def peak_memory_mb(rectifier, steps, batch_size):
+    """Runs the steps in a fresh process; returns its peak RSS in MB."""
+    code = (
+        f"import sys, resource; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); "
+        "import cnn_step; "
+        f"step = cnn_step.train_step({rectifier!r}, {batch_size}); "
+        f"[step() for _ in range({steps})]; "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--memory-batch-size", type=int, default=1024,
+                        help="batch for the peak-memory runs: large enough that activations, "
+                        "not the runtime, set the peak")
+    args = parser.parse_args(argv)
+    print(machine() + "\n")
+    steps = {name: train_step(name, args.batch_size) for name in RECTIFIERS}
+    timings = interleaved_ms(steps, rounds=max(1, args.steps // 5))
+    rows = []
+    for name, (median, spread) in timings.items():
+        rows.append({
+            "rectifier": name, "step_ms": median, "iqr_ms": spread,
+            "vs_LeakyReLU": median / timings["keras LeakyReLU"][0],
+            "peak_MB": round(peak_memory_mb(name, 10, args.memory_batch_size)),
+        })
+    prelu_peak = next(r["peak_MB"] for r in rows if r["rectifier"] == "keras PReLU channel")
+    for row in rows:
+        row["peak_vs_PReLU"] = row["peak_MB"] / prelu_peak
+    report(rows, "cnn_step", ["rectifier", "step_ms", "iqr_ms", "vs_LeakyReLU", "peak_MB", "peak_vs_PReLU"])
+
+
+if __name__ == "__main__":
+    main()
