@@ -1,8 +1,15 @@
-"""Reading the rectifiers of an existing model."""
+"""Reading and rewriting the rectifiers of an existing model."""
 
+import keras
 import numpy as np
 
+# What keras.models.clone_model itself checks for; not in Keras's public API.
+from keras.src.models.functional import Functional
+
 from keras_lrelu.leaky_relu import LeakyReLU
+from keras_lrelu.randomized import RandomizedLeakyReLU
+
+_LEAKY_LAYERS = (LeakyReLU, RandomizedLeakyReLU, keras.layers.LeakyReLU, keras.layers.PReLU)
 
 
 def iter_layers(model):
@@ -33,3 +40,124 @@ def get_alphas(model):
             value = np.asarray(layer.alpha_weight.numpy())
             alphas[layer.name] = value if value.ndim else float(value)
     return alphas
+
+
+def _is_relu_function(function):
+    return getattr(function, "__name__", None) == "relu"
+
+
+def is_plain_relu(layer):
+    """A `ReLU()` with no cap, threshold or slope, or `Activation("relu")`."""
+    if isinstance(layer, keras.layers.ReLU):
+        return (
+            layer.max_value is None
+            and not layer.negative_slope
+            and not layer.threshold
+        )
+    return isinstance(layer, keras.layers.Activation) and _is_relu_function(layer.activation)
+
+
+def relu_inside(layer):
+    """A Dense, Conv or other layer built with `activation="relu"`."""
+    return not isinstance(layer, keras.layers.Activation) and _is_relu_function(
+        getattr(layer, "activation", None)
+    )
+
+
+def is_rectifier(layer):
+    """Any standalone rectifier layer, leaky or not."""
+    return (
+        isinstance(layer, _LEAKY_LAYERS + (keras.layers.ReLU,))
+        or is_plain_relu(layer)
+        or (
+            isinstance(layer, keras.layers.Activation)
+            and getattr(layer.activation, "__name__", None) == "leaky_relu"
+        )
+    )
+
+
+def convert(model, alpha=0.01, trainable_alpha=False, channelwise=False, **kwargs):
+    """Returns a copy of `model` with every plain ReLU made a keras_lrelu
+    `LeakyReLU`, all weights kept.
+
+    Rewritten: `ReLU()` layers with no cap, threshold or slope,
+    `Activation("relu")`, and `activation="relu"` inside Dense/Conv layers
+    (the activation moves out into a new layer named `<layer>_lrelu`).
+    Capped ReLUs (ReLU6) and other activations stay as they are. With
+    `alpha=0` the new model computes what the old one did. Sequential
+    models come back as equivalent Functional ones; nested models are
+    converted too.
+
+    Example:
+
+    ```python
+    resnet = keras.applications.ResNet50(weights=None)
+    leaky = keras_lrelu.convert(resnet, alpha=0.01)   # all 49 ReLUs
+    ```
+
+    Args:
+        model: A Sequential or Functional model.
+        alpha, trainable_alpha, channelwise, **kwargs: Passed to
+            `keras_lrelu.LeakyReLU` for each new layer.
+
+    Raises:
+        ValueError: for a subclassed model, whose `call` cannot be rewritten.
+    """
+    def make_leaky(name):
+        return LeakyReLU(
+            alpha=alpha, trainable_alpha=trainable_alpha, channelwise=channelwise,
+            name=name, **kwargs,
+        )
+
+    make_leaky("check_arguments")  # bad arguments fail before any cloning
+    clones = {}
+
+    def clone_function(layer):
+        if isinstance(layer, keras.Model):  # nested: converted, weights and all
+            return convert(layer, alpha, trainable_alpha, channelwise, **kwargs)
+        if is_plain_relu(layer):
+            clone = make_leaky(layer.name)
+        elif relu_inside(layer):
+            config = layer.get_config()
+            config["activation"] = "linear"
+            clone = layer.__class__.from_config(config)
+        else:
+            clone = layer.__class__.from_config(layer.get_config())
+        clones[id(clone)] = layer
+        return clone
+
+    def call_function(layer, *args, **call_kwargs):
+        outputs = layer(*args, **call_kwargs)
+        if id(layer) in clones and relu_inside(clones[id(layer)]):
+            outputs = make_leaky(f"{layer.name}_lrelu")(outputs)
+        return outputs
+
+    if isinstance(model, keras.Sequential):
+        model = _as_functional(model)
+    elif not isinstance(model, Functional):
+        raise ValueError(
+            "convert() rewrites Sequential and Functional models; a subclassed "
+            "model's call() cannot be rewritten. Use keras_lrelu.LeakyReLU in "
+            f"its code instead. Received: model of type {type(model).__name__}"
+        )
+    new_model = keras.models.clone_model(
+        model, clone_function=clone_function, call_function=call_function
+    )
+    for layer in new_model.layers:
+        original = clones.get(id(layer))
+        if original is not None and original.weights:
+            layer.set_weights(original.get_weights())
+    return new_model
+
+
+def _as_functional(model):
+    """A Sequential model as an equivalent Functional one, sharing layers."""
+    if not model.built or not getattr(model, "inputs", None):
+        raise ValueError(
+            "convert() needs a built Sequential model (give it an Input or call "
+            f"it once). Received: model {model.name!r}, not built"
+        )
+    inputs = outputs = model.inputs[0]
+    for layer in model.layers:
+        outputs = layer(outputs)
+    return keras.Model(inputs, outputs, name=model.name)

@@ -35,6 +35,7 @@ def test_every_tuner_searches_and_writes_its_table(tuner_name, digits, tmp_path,
     assert frame["val_accuracy"].between(0, 1).all() and (frame["command"] == "cmd").all()
     learned = frame[frame["mode"] == "channelwise"]
     assert learned["learned_alpha"].notna().all()
+    assert frame["inactive_fraction"].between(0, 1).all()
     assert (frame.loc[frame["mode"] == "relu", "alpha"] == 0).all()
     assert (tmp_path / "p" / "results.png").read_bytes()[:4] == b"\x89PNG"
     assert list((tmp_path / "p" / "tensorboard").iterdir()), "a TensorBoard log per trial"

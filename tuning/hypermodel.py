@@ -12,6 +12,9 @@ MODES = ("fixed", "trainable", "channelwise", "randomized", "relu")
 # RReLU's range keeps the 8:3 ratio of Xu et al.'s U(1/8, 1/3) around a mean
 # of alpha, so alpha = 0.2292 gives exactly PyTorch's default range.
 RRELU_LOWER, RRELU_UPPER = 6 / 11, 16 / 11
+# Validation images run through each model at every epoch end to count
+# units that no input switches on.
+PROBE_SIZE = 256
 
 
 def make_activation(mode, alpha, seed=None):
@@ -113,8 +116,9 @@ class LeakyCNN(kt.HyperModel):
         return model
 
     def fit(self, hp, model, *args, callbacks=(), **kwargs):
-        """Trains; returns the metrics of the best epoch plus `seconds` and
-        `learned_alpha` (the mean learned slope at that epoch).
+        """Trains; returns the metrics of the best epoch plus `seconds`,
+        `learned_alpha` (the mean learned slope at that epoch) and
+        `inactive_fraction` (units no validation probe switches on).
 
         Raises:
             keras_tuner.errors.FailedTrialError: if the loss turns NaN or
@@ -123,6 +127,10 @@ class LeakyCNN(kt.HyperModel):
         """
         slopes = SlopeRecorder()
         callbacks = list(callbacks) + [slopes, keras.callbacks.TerminateOnNaN()]
+        validation = kwargs.get("validation_data")
+        if validation is not None:
+            probe = keras_lrelu.DeadUnitMonitor(validation[0][:PROBE_SIZE])
+            callbacks.insert(0, probe)  # before KerasTuner's callbacks read the logs
         start = time.perf_counter()
         history = model.fit(*args, callbacks=callbacks, **kwargs).history
         seconds = time.perf_counter() - start
@@ -132,7 +140,8 @@ class LeakyCNN(kt.HyperModel):
                 f"training loss became {losses[-1]} in epoch {len(losses)}"
             )
         best = int(np.nanargmax(history["val_accuracy"]))
-        metrics = {name: float(values[best]) for name, values in history.items()}
+        # Per-layer diagnostics ("inactive_fraction/conv2d") stay in TensorBoard.
+        metrics = {name: float(v[best]) for name, v in history.items() if "/" not in name}
         metrics["seconds"] = seconds
         if slopes.means[best] is not None:
             metrics["learned_alpha"] = slopes.means[best]

@@ -5,17 +5,22 @@ import os
 import pandas as pd
 
 COLUMNS = [
-    "trial_id", "status", "mode", "alpha", "learned_alpha", "val_accuracy",
-    "val_loss", "accuracy", "loss", "seconds", "filters", "learning_rate",
-    "message", "command",
+    "trial_id", "status", "mode", "alpha", "learned_alpha", "inactive_fraction",
+    "val_accuracy", "val_loss", "accuracy", "loss", "seconds", "filters",
+    "learning_rate", "message", "command",
 ]
-METRICS = ["learned_alpha", "val_accuracy", "val_loss", "accuracy", "loss", "seconds"]
+METRICS = [
+    "learned_alpha", "inactive_fraction", "val_accuracy", "val_loss", "accuracy", "loss", "seconds",
+]
 # Fixed per mode, so plots of different searches compare at a glance.
 MODE_COLOURS = {
     "fixed": "tab:blue", "trainable": "tab:orange", "channelwise": "tab:green",
     "randomized": "tab:red", "relu": "tab:gray",
 }
-SUMMARY_COLUMNS = ["trial_id", "status", "mode", "alpha", "learned_alpha", "val_accuracy", "val_loss", "seconds"]
+SUMMARY_COLUMNS = [
+    "trial_id", "status", "mode", "alpha", "learned_alpha", "inactive_fraction",
+    "val_accuracy", "val_loss", "seconds",
+]
 
 def trial_row(trial, command=""):
     """One trial as a flat dict. `alpha` is 0 for the ReLU baseline."""

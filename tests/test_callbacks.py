@@ -1,0 +1,91 @@
+import csv
+
+import keras
+import numpy as np
+import pytest
+
+import keras_lrelu
+
+
+def _model(rectifier, bias):
+    """Dense(6) with a bias that puts every unit's input far on one side."""
+    inputs = keras.Input((4,))
+    dense = keras.layers.Dense(6, bias_initializer=keras.initializers.Constant(bias), name="dense")
+    hidden = rectifier(dense(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(1, name="out")(hidden))
+    model.compile(keras.optimizers.SGD(0.0), "mse")  # weights stay put
+    return model
+
+
+RECTIFIERS = {
+    "keras_lrelu": lambda h: keras_lrelu.LeakyReLU(alpha=0.1, name="rect")(h),
+    "learned": lambda h: keras_lrelu.LeakyReLU(alpha=0.1, trainable_alpha=True, name="rect")(h),
+    "randomized": lambda h: keras_lrelu.RandomizedLeakyReLU(name="rect")(h),
+    "ReLU": lambda h: keras.layers.ReLU(name="rect")(h),
+    "LeakyReLU": lambda h: keras.layers.LeakyReLU(name="rect")(h),
+    "PReLU": lambda h: keras.layers.PReLU(name="rect")(h),
+    "Activation": lambda h: keras.layers.Activation("relu", name="rect")(h),
+}
+
+
+@pytest.mark.parametrize("rectifier", RECTIFIERS)
+@pytest.mark.parametrize("bias, expected", [(-100.0, 1.0), (100.0, 0.0)])
+def test_all_negative_reads_dead_and_all_positive_alive(rectifier, bias, expected):
+    model = _model(RECTIFIERS[rectifier], bias)
+    x = np.random.RandomState(0).uniform(-1, 1, (32, 4)).astype("float32")
+    monitor = keras_lrelu.DeadUnitMonitor(x)
+    history = model.fit(x, x[:, :1], epochs=2, verbose=0, callbacks=[monitor])
+    assert history.history["inactive_fraction"] == [expected, expected]
+    assert history.history["inactive_fraction/rect"] == [expected, expected]
+
+
+def test_activation_inside_a_layer_counts_units_by_output():
+    inputs = keras.Input((4,))
+    half = np.array([-100.0] * 3 + [100.0] * 3)
+    h = keras.layers.Dense(6, activation="relu", bias_initializer=keras.initializers.Constant(half), name="d")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1)(h))
+    model.compile("sgd", "mse")
+    x = np.random.RandomState(0).uniform(-1, 1, (16, 4)).astype("float32")
+    history = model.fit(x, x[:, :1], verbose=0, callbacks=[keras_lrelu.DeadUnitMonitor(x)])
+    assert history.history["inactive_fraction/d"] == [0.5]
+
+
+def test_units_count_along_the_last_axis_over_every_position():
+    inputs = keras.Input((5, 5, 1))
+    conv = keras.layers.Conv2D(4, 1, name="conv", kernel_initializer="ones",
+                               bias_initializer=keras.initializers.Constant([-1000, -1000, 0, 0]))
+    h = keras.layers.ReLU(name="relu")(conv(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Flatten()(h)))
+    model.compile("sgd", "mse")
+    x = np.random.RandomState(0).uniform(0.1, 1, (8, 5, 5, 1)).astype("float32")
+    monitor = keras_lrelu.DeadUnitMonitor(x)
+    monitor.set_model(model)
+    assert monitor.inactive_fractions() == {"relu": (2, 4)}
+
+
+def test_csv_logger_receives_the_fractions_and_slopes(tmp_path):
+    model = _model(RECTIFIERS["learned"], -100.0)
+    x = np.ones((8, 4), "float32")
+    path = tmp_path / "log.csv"
+    model.fit(x, x[:, :1], epochs=1, verbose=0, callbacks=[
+        keras_lrelu.DeadUnitMonitor(x), keras_lrelu.AlphaHistory(), keras.callbacks.CSVLogger(str(path)),
+    ])
+    row = next(csv.DictReader(path.open()))
+    assert float(row["inactive_fraction"]) == 1.0 and float(row["alpha/rect"]) == pytest.approx(0.1)
+
+
+def test_alpha_history_logs_learned_slopes_per_epoch():
+    inputs = keras.Input((3,))
+    h = keras_lrelu.LeakyReLU(alpha=0.5, trainable_alpha=True, name="scalar")(inputs)
+    h = keras_lrelu.LeakyReLU(alpha=0.5, trainable_alpha=True, channelwise=True, name="chan")(h)
+    h = keras_lrelu.LeakyReLU(alpha=0.5, name="fixed")(h)
+    model = keras.Model(inputs, keras.layers.Dense(1)(h))
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    slopes = keras_lrelu.AlphaHistory()
+    x = -np.abs(np.random.RandomState(0).randn(32, 3)).astype("float32")
+    history = model.fit(x, np.ones((32, 1)), epochs=3, verbose=0, callbacks=[slopes])
+    assert set(k for k in history.history if k.startswith("alpha/")) == {"alpha/scalar", "alpha/chan"}
+    assert len(history.history["alpha/scalar"]) == 3
+    assert history.history["alpha/scalar"][-1] != pytest.approx(0.5), "the slope learned"
+    assert len(slopes.history["chan"]) == 3 and slopes.history["chan"][0].shape == (3,)
+    np.testing.assert_allclose(history.history["alpha/chan"], [v.mean() for v in slopes.history["chan"]], rtol=1e-6)

@@ -1,0 +1,85 @@
+import keras
+import numpy as np
+import pytest
+
+import keras_lrelu
+from keras_lrelu.convert import is_plain_relu
+
+
+def _leaky_layers(model):
+    return [layer for layer in model.layers if isinstance(layer, keras_lrelu.LeakyReLU)]
+
+
+def test_sequential_every_plain_relu_and_nothing_else():
+    model = keras.Sequential([
+        keras.Input((8,)),
+        keras.layers.Dense(6, activation="relu", name="d1"),
+        keras.layers.Dense(6, name="d2"),
+        keras.layers.ReLU(name="plain"),
+        keras.layers.ReLU(max_value=6.0, name="relu6"),
+        keras.layers.Activation("tanh", name="tanh"),
+        keras.layers.Dense(3, activation="softmax", name="out"),
+    ])
+    x = np.random.RandomState(0).randn(10, 8).astype("float32")
+    converted = keras_lrelu.convert(model, alpha=0.0)
+    assert [layer.name for layer in _leaky_layers(converted)] == ["d1_lrelu", "plain"]
+    assert converted.get_layer("d1").get_config()["activation"] == "linear"
+    assert isinstance(converted.get_layer("relu6"), keras.layers.ReLU)
+    np.testing.assert_allclose(converted.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    leaky = keras_lrelu.convert(model, alpha=0.2)
+    assert not np.allclose(leaky.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_functional_with_branches_and_a_nested_model():
+    inputs = keras.Input((6, 6, 2))
+    a = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv_a")(inputs)
+    b = keras.layers.Activation("relu", name="act_b")(keras.layers.Conv2D(4, 1, name="conv_b")(inputs))
+    merged = keras.layers.Add()([a, b])
+    block = keras.Sequential([keras.Input((6, 6, 4)), keras.layers.Conv2D(4, 1, activation="relu", name="inner")], name="block")
+    outputs = keras.layers.GlobalAveragePooling2D()(block(merged))
+    model = keras.Model(inputs, outputs)
+    converted = keras_lrelu.convert(model, alpha=0.25, trainable_alpha=True, channelwise=True)
+    names = {layer.name for layer in _leaky_layers(converted)}
+    assert names == {"conv_a_lrelu", "act_b"}
+    assert [l.name for l in _leaky_layers(converted.get_layer("block"))] == ["inner_lrelu"]
+    assert set(keras_lrelu.get_alphas(converted)) == {"conv_a_lrelu", "act_b", "inner_lrelu"}
+    x = np.random.RandomState(1).randn(3, 6, 6, 2).astype("float32")
+    exact = keras_lrelu.convert(model, alpha=0.0)
+    np.testing.assert_allclose(exact.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_resnet50_all_49_relus_and_the_same_outputs_at_alpha_0(tmp_path):
+    model = keras.applications.ResNet50(weights=None)
+    assert sum(is_plain_relu(layer) for layer in model.layers) == 49
+    converted = keras_lrelu.convert(model, alpha=0.0)
+    assert len(_leaky_layers(converted)) == 49
+    assert not any(is_plain_relu(layer) for layer in converted.layers)
+    x = np.random.RandomState(0).rand(2, 224, 224, 3).astype("float32")
+    np.testing.assert_allclose(converted.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
+    converted.save(tmp_path / "resnet.keras")
+    reloaded = keras.models.load_model(tmp_path / "resnet.keras")
+    assert len(_leaky_layers(reloaded)) == 49
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), converted.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
+
+
+def test_subclassed_model_is_a_clear_error():
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(2, activation="relu")
+
+        def call(self, x):
+            return self.dense(x)
+
+    net = Net()
+    net(np.zeros((1, 3)))
+    with pytest.raises(ValueError, match=r"subclassed model's call\(\) cannot be rewritten.*Received: model of type Net"):
+        keras_lrelu.convert(net)
+
+
+def test_unbuilt_sequential_and_bad_alpha_are_clear_errors():
+    with pytest.raises(ValueError, match=r"needs a built Sequential model"):
+        keras_lrelu.convert(keras.Sequential([keras.layers.Dense(2, activation="relu")]))
+    model = keras.Sequential([keras.Input((2,)), keras.layers.ReLU()])
+    with pytest.raises(ValueError, match=r"Received: alpha=-1"):
+        keras_lrelu.convert(model, alpha=-1)
