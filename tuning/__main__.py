@@ -57,6 +57,35 @@ def build_parser():
     search.add_argument("--quiet", action="store_true", help="no per-trial or per-epoch progress")
     search.set_defaults(run=run_search)
 
+    compare = commands.add_parser(
+        "compare", help="train ReLU, Leaky ReLU, PReLU, RReLU and ELU from the same seeds and compare",
+        description="The comparison of Xu et al. 2015 on the suite's CNN: every activation, every "
+        "seed; writes compare.csv, compare.md (mean ± std, paired tests) and compare.png.",
+    )
+    compare.add_argument("--dataset", default="mnist5k", metavar="NAME|PATH", help="as for search")
+    compare.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"))
+    compare.add_argument("--seeds", type=int, default=5, metavar="N", help="seeds 0..N-1; default: 5")
+    compare.add_argument("--epochs", type=int, default=10, metavar="N", help="default: 10")
+    compare.add_argument("--batch-size", type=int, default=64, metavar="N", help="default: 64")
+    compare.add_argument("--out", default=os.path.join("results", "compare"), help="default: results/compare")
+    compare.add_argument("--quiet", action="store_true")
+    compare.set_defaults(run=run_compare)
+
+    dying = commands.add_parser(
+        "dying", help="how often deep narrow networks collapse, ReLU against Leaky ReLU",
+        description="Lu et al. 2019: train many deep, narrow fully-connected networks on a 1-D "
+        "regression and count those that collapse to a constant output, per activation and width.",
+    )
+    dying.add_argument("--depth", type=int, default=10, help="hidden layers; default: 10")
+    dying.add_argument("--width", default="3", help="units per layer, or a comma list; default: 3")
+    dying.add_argument("--runs", type=int, default=100, help="networks per activation and width; default: 100")
+    dying.add_argument("--slopes", default="0,0.01,0.1,0.3",
+                       help="Leaky ReLU slopes to compare, 0 being ReLU; default: 0,0.01,0.1,0.3")
+    dying.add_argument("--steps", type=int, default=2000, help="full-batch Adam steps; default: 2000")
+    dying.add_argument("--seed", type=int, default=0)
+    dying.add_argument("--out", default=os.path.join("results", "dying"), help="default: results/dying")
+    dying.set_defaults(run=run_dying)
+
     predict = commands.add_parser(
         "predict", help="classify PNG/JPEG images with an exported model (no keras_lrelu needed)",
     )
@@ -68,9 +97,7 @@ def build_parser():
 
 def check_search_args(args):
     """Refuses bad arguments before anything is loaded or written."""
-    for name in ("max_trials", "epochs", "batch_size", "export_top"):
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    _at_least_one(args, "max_trials", "epochs", "batch_size", "export_top")
     if not 0 < args.alpha_min < args.alpha_max:
         raise UsageError(
             f"need 0 < --alpha-min < --alpha-max, got {args.alpha_min} and {args.alpha_max}"
@@ -124,6 +151,52 @@ def run_search(args, command):
     for folder in folders:
         print(f"exported: {folder}")
     return 0
+
+
+def _at_least_one(args, *names):
+    for name in names:
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+
+
+def run_compare(args, command):
+    _at_least_one(args, "seeds", "epochs", "batch_size")
+    import_tensorflow_quietly()
+    from tuning import data
+    from tuning.studies import compare
+
+    dataset = data.load(args.dataset, image_size=args.image_size, seed=0)
+    _, table = compare.run(
+        dataset, list(range(args.seeds)), args.epochs, args.batch_size, args.out, command, args.quiet
+    )
+    print(f"\n{table}")
+    print(f"written: {args.out}/compare.csv, compare.md, compare.png")
+    return 0
+
+
+def run_dying(args, command):
+    _at_least_one(args, "depth", "runs", "steps")
+    widths = _numbers(args.width, int, "--width")
+    slopes = _numbers(args.slopes, float, "--slopes")
+    if min(widths) < 1 or min(slopes) < 0:
+        raise UsageError(f"--width must be >= 1 and --slopes >= 0, got {args.width} and {args.slopes}")
+    import_tensorflow_quietly()
+    from tuning.studies import dying
+
+    _, table = dying.run(args.depth, widths, slopes, args.runs, args.steps, args.seed, args.out, command)
+    print(f"\n{table}")
+    print(f"written: {args.out}/dying.csv, dying.md")
+    return 0
+
+
+def _numbers(text, kind, option):
+    try:
+        values = [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError(f"{option} takes comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise UsageError(f"{option} takes comma-separated numbers, got {text!r}")
+    return values
 
 
 def run_predict(args, command):

@@ -92,22 +92,29 @@ class LeakyCNN(kt.HyperModel):
         else:
             filters = hp.Choice("filters", [16, 32, 48], default=32)
             learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
+        return self.build_network(
+            lambda seed: make_activation(mode, alpha, seed=seed),
+            filters, learning_rate, name=f"leaky_cnn_{mode}",
+        )
 
+    def build_network(self, activation, filters=32, learning_rate=1e-3, name="leaky_cnn"):
+        """The compiled CNN with `activation(seed)` making each rectifier;
+        the comparison study builds its rivals (ELU among them) with it."""
         inputs = keras.Input(self.input_shape)
         x = keras.layers.Rescaling(1.0 / self.pixel_max)(inputs)
         size = min(self.input_shape[:2])
         for block in range(2):
             x = keras.layers.Conv2D(filters * 2**block, 3, padding="same")(x)
-            x = make_activation(mode, alpha, seed=self.seed + block)(x)
+            x = activation(self.seed + block)(x)
             if size >= 4:
                 x = keras.layers.MaxPooling2D()(x)
                 size //= 2
         x = keras.layers.Flatten()(x)
         x = keras.layers.Dense(4 * filters)(x)
-        x = make_activation(mode, alpha, seed=self.seed + 2)(x)
+        x = activation(self.seed + 2)(x)
         x = keras.layers.Dropout(0.25, seed=self.seed)(x)
         outputs = keras.layers.Dense(self.num_classes, activation="softmax")(x)
-        model = keras.Model(inputs, outputs, name=f"leaky_cnn_{mode}")
+        model = keras.Model(inputs, outputs, name=name)
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate),
             loss="sparse_categorical_crossentropy",

@@ -1,0 +1,1 @@
+"""Studies built on the suite: the rectifier comparison and the dying-ReLU experiment."""

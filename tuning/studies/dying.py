@@ -1,0 +1,114 @@
+"""The dying-ReLU experiment of Lu et al. 2019 ("Dying ReLU and Initialization").
+
+Deep, narrow fully-connected networks learn a 1-D regression, y = |x| on
+[-sqrt(3), sqrt(3)]. A network has collapsed when it outputs one constant
+for every input: with ReLU, once a whole layer is dead no gradient reaches
+the layers below and it stays so. All `runs` networks of one activation and
+width train together as one model, each with its own weights (EinsumDense
+with a run axis), so a hundred runs cost about what one does.
+"""
+
+import math
+import os
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from keras import ops
+
+import keras_lrelu
+from tuning.results import write_csv
+from tuning.studies.compare import _write_text
+
+# Relative to the target's spread: an output this flat is a constant.
+FLAT = 1e-4
+
+
+def build(depth, width, runs, slope, seed):
+    """`runs` independent networks of `depth` hidden layers of `width`
+    units, He-initialised, as one model: (N, 1) inputs -> (N, runs) outputs."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((1,))
+    h = keras.layers.RepeatVector(runs)(inputs)  # (N, runs, 1)
+    fan_in = 1
+    for _ in range(depth):
+        h = keras.layers.EinsumDense(
+            "nri,rio->nro", output_shape=(runs, width), bias_axes="ro",
+            kernel_initializer=keras.initializers.RandomNormal(stddev=math.sqrt(2 / fan_in)),
+        )(h)
+        h = keras.layers.ReLU()(h) if slope == 0 else keras_lrelu.LeakyReLU(alpha=slope)(h)
+        fan_in = width
+    outputs = keras.layers.EinsumDense(
+        "nri,rio->nro", output_shape=(runs, 1), bias_axes="ro",
+        kernel_initializer=keras.initializers.RandomNormal(stddev=math.sqrt(1 / width)),
+    )(h)
+    model = keras.Model(inputs, keras.layers.Reshape((runs,))(outputs))
+    model.compile(keras.optimizers.Adam(1e-3), loss=_sum_of_run_losses)
+    return model
+
+
+def _sum_of_run_losses(y_true, y_pred):
+    # Each run's mean squared error, summed: runs share no weights, so each
+    # gets exactly the gradient it would get alone.
+    return ops.sum(ops.mean(ops.square(y_pred - y_true), axis=0))
+
+
+def collapsed(model, x, target_std):
+    """Per run: does it output (nearly) one constant for every input?"""
+    outputs = model.predict(x, batch_size=len(x), verbose=0)
+    return outputs.std(axis=0) < FLAT * target_std
+
+
+def one_setting(depth, width, slope, runs, steps, seed, points=256):
+    x = np.linspace(-math.sqrt(3), math.sqrt(3), points, dtype="float32")[:, None]
+    y = np.abs(x)
+    model = build(depth, width, runs, slope, seed)
+    at_init = collapsed(model, x, y.std())
+    # One epoch of `steps` full batches: per-epoch overhead would dominate.
+    batches = tf.data.Dataset.from_tensors((x, np.repeat(y, runs, axis=1))).repeat(steps)
+    model.fit(batches, epochs=1, verbose=0)
+    after = collapsed(model, x, y.std())
+    errors = ((model.predict(x, batch_size=points, verbose=0) - y) ** 2).mean(axis=0)
+    return {
+        "activation": "ReLU" if slope == 0 else f"Leaky ReLU {slope:g}",
+        "slope": slope, "width": width, "depth": depth, "runs": runs, "steps": steps,
+        "collapsed_at_init": float(at_init.mean()),
+        "collapsed_after_training": float(after.mean()),
+        "median_mse": float(np.median(errors)),
+        "median_mse_not_collapsed": float(np.median(errors[~after])) if (~after).any() else float("nan"),
+    }
+
+
+def run(depth, widths, slopes, runs, steps, seed, out, command):
+    """Every slope at every width; writes dying.csv and dying.md into `out`."""
+    os.makedirs(out, exist_ok=True)
+    rows = [
+        one_setting(depth, width, slope, runs, steps, seed + index)
+        for index, (width, slope) in enumerate((w, s) for w in widths for s in slopes)
+    ]
+    frame = pd.DataFrame(rows)
+    frame["command"] = command
+    write_csv(frame, os.path.join(out, "dying.csv"))
+    table = markdown_report(frame, command)
+    _write_text(os.path.join(out, "dying.md"), table)
+    return frame, table
+
+
+def markdown_report(frame, command):
+    first = frame.iloc[0]
+    lines = [
+        "# Collapse of deep narrow networks (Lu et al. 2019)", "",
+        f"`{command}`", "",
+        f"{int(first['runs'])} networks per row, depth {int(first['depth'])}, y = |x| on "
+        f"[-√3, √3], {int(first['steps'])} full-batch Adam steps. Collapsed: the output "
+        f"varies by less than {FLAT:g} of the target's spread over all inputs.", "",
+        "| width | activation | collapsed at init | collapsed after training | median MSE |",
+        "|---|---|---|---|---|",
+    ]
+    for row in frame.itertuples():
+        lines.append(
+            f"| {row.width} | {row.activation} | {100 * row.collapsed_at_init:.0f}% "
+            f"| {100 * row.collapsed_after_training:.0f}% | {row.median_mse:.4f} |"
+        )
+    return "\n".join(lines + [""])
