@@ -19,9 +19,9 @@ import keras
 import numpy as np
 
 import keras_lrelu
+from common import interleaved_ms
 from common import machine
 from common import report
-from common import interleaved_ms
 
 RECTIFIERS = {
     "keras LeakyReLU": lambda: keras.layers.LeakyReLU(0.2),

@@ -21,9 +21,9 @@ import tensorflow as tf
 
 import keras_lrelu
 from common import copy_bandwidth_gbs
+from common import interleaved_ms
 from common import machine
 from common import report
-from common import interleaved_ms
 
 
 def contenders(rank):

@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -51,3 +52,25 @@ def run_python(code, cwd, block_plugin=False, timeout=300):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
+
+
+def cli(args, cwd, env=None, timeout=600):
+    """Runs `python -m tuning ARGS` in `cwd`; returns the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", "tuning", *args], cwd=cwd, env=env or SUBPROCESS_ENV,
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def ok(result):
+    """The stdout of a command that must have succeeded."""
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def assert_one_error_line(result, message):
+    """Exit code 2 and exactly one stderr line, matching `message`."""
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr[-2000:]
+    assert re.match(message, lines[0]), lines[0]

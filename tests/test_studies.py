@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_tuning_cli import _assert_one_error_line
-from test_tuning_cli import cli
-from test_tuning_cli import ok
+from conftest import assert_one_error_line
+from conftest import cli
+from conftest import ok
 from tuning.studies import dying
 
 pytestmark = pytest.mark.slow
@@ -45,11 +45,14 @@ def test_dying_writes_collapse_fractions(tmp_path):
 def test_a_network_with_a_dead_layer_reads_collapsed_and_a_live_one_not():
     model = dying.build(depth=3, width=2, runs=2, slope=0.0, seed=0)
     x = np.linspace(-1.7, 1.7, 64, dtype="float32")[:, None]
-    first = model.layers[2]  # the first EinsumDense
-    kernel, bias = first.get_weights()
+    dense = [layer for layer in model.layers if type(layer).__name__ == "EinsumDense"]
+    for index, layer in enumerate(dense):
+        kernel, bias = layer.get_weights()
+        kernel[0], bias[0] = 1.0, 5.0 if index == 0 else 0.0  # run 0: on everywhere, follows x
+        layer.set_weights([kernel, bias])
+    kernel, bias = dense[0].get_weights()
     kernel[1], bias[1] = 0.0, -1.0  # run 1: every first-layer unit is off everywhere
-    kernel[0], bias[0] = 1.0, 5.0   # run 0: on everywhere, so the output follows x
-    first.set_weights([kernel, bias])
+    dense[0].set_weights([kernel, bias])
     assert dying.collapsed(model, x, target_std=0.5).tolist() == [False, True]
 
 
@@ -64,5 +67,5 @@ def test_a_network_with_a_dead_layer_reads_collapsed_and_a_live_one_not():
     ],
 )
 def test_bad_study_input_is_one_error_line(tmp_path, args, message):
-    _assert_one_error_line(cli(args, tmp_path), message)
+    assert_one_error_line(cli(args, tmp_path), message)
     assert not (tmp_path / "results").exists()

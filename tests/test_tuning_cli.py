@@ -2,7 +2,6 @@
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -15,23 +14,14 @@ from PIL import Image
 
 import keras_lrelu  # noqa: F401  (registers the layers for model.keras)
 from conftest import SUBPROCESS_ENV
+from conftest import assert_one_error_line
+from conftest import cli
+from conftest import ok
 from conftest import run_python
 from tuning import data
 
 pytestmark = pytest.mark.slow
 SMOKE = ["--max-trials", "2", "--epochs", "1", "--seed", "0"]
-
-
-def cli(args, cwd, env=None, timeout=600):
-    return subprocess.run(
-        [sys.executable, "-m", "tuning", *args], cwd=cwd, env=env or SUBPROCESS_ENV,
-        capture_output=True, text=True, timeout=timeout,
-    )
-
-
-def ok(result):
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +188,7 @@ def test_bad_search_input_is_one_error_line(tmp_path, args, message):
     (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04 truncated")
     args = [a(tmp_path) if callable(a) else a for a in args]
     result = cli(["search", *args], tmp_path)
-    _assert_one_error_line(result, message)
+    assert_one_error_line(result, message)
     assert not (tmp_path / "saved_models").exists() and not (tmp_path / "runs").exists()
 
 
@@ -208,14 +198,14 @@ def test_keras_dataset_offline_is_one_error_line(tmp_path):
     env = dict(SUBPROCESS_ENV, KERAS_HOME=str(tmp_path / "keras_home"),
                https_proxy="http://127.0.0.1:9", http_proxy="http://127.0.0.1:9")
     result = cli(["search", "--dataset", "fashion_mnist"], tmp_path, env=env)
-    _assert_one_error_line(result, r"error: could not download fashion_mnist .*check the network")
+    assert_one_error_line(result, r"error: could not download fashion_mnist .*check the network")
     assert not (tmp_path / "saved_models").exists()
 
 
 def test_predict_without_a_savedmodel_is_one_error_line(tmp_path):
     Image.new("L", (28, 28)).save(tmp_path / "a.png")
     result = cli(["predict", str(tmp_path), "a.png"], tmp_path)
-    _assert_one_error_line(result, r"error: .* holds no SavedModel")
+    assert_one_error_line(result, r"error: .* holds no SavedModel")
 
 
 def test_predict_unreadable_image_is_one_error_line(default_search, tmp_path):
@@ -223,14 +213,7 @@ def test_predict_unreadable_image_is_one_error_line(default_search, tmp_path):
     (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
     best = cwd / "saved_models" / "alpha-mnist5k" / "best"
     result = cli(["predict", str(best), "broken.png"], tmp_path)
-    _assert_one_error_line(result, r"error: cannot read image broken\.png")
-
-
-def _assert_one_error_line(result, message):
-    assert result.returncode == 2, result.stderr[-2000:]
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr[-2000:]
-    assert re.match(message, lines[0]), lines[0]
+    assert_one_error_line(result, r"error: cannot read image broken\.png")
 
 
 def test_console_script_is_installed(tmp_path):

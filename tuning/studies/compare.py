@@ -15,8 +15,8 @@ import pandas as pd
 from scipy import stats
 
 import keras_lrelu
-from tuning.hypermodel import LeakyCNN
 from tuning.hypermodel import PROBE_SIZE
+from tuning.hypermodel import LeakyCNN
 from tuning.hypermodel import mean_learned_alpha
 from tuning.results import write_csv
 
