@@ -242,3 +242,21 @@ def test_initial_alpha_outside_bounds_is_refused():
 def test_bad_flags_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         keras_lrelu.LeakyReLU(**kwargs)
+
+
+@pytest.mark.parametrize("jit_compile", ["auto", False], ids=["xla", "graph"])
+def test_mixed_precision_training_through_the_fast_paths(jit_compile):
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    inputs = keras.Input((8, 8, 3))
+    h = keras.layers.Conv2D(4, 3)(inputs)
+    h = keras_lrelu.LeakyReLU(0.25, trainable_alpha=True, channelwise=True, name="chan")(h)
+    h = keras_lrelu.RandomizedLeakyReLU(seed=0)(h)
+    h = keras_lrelu.LeakyReLU(0.25, trainable_alpha=True, name="scalar")(keras.layers.Flatten()(h))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax", dtype="float32")(h))
+    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", jit_compile=jit_compile)
+    rng = np.random.RandomState(0)
+    history = model.fit(rng.rand(64, 8, 8, 3), rng.randint(0, 2, 64), epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert model.get_layer("chan").alpha_weight.dtype == "float32"
+    alphas = keras_lrelu.get_alphas(model)
+    assert not np.allclose(alphas["chan"], 0.25) and alphas["scalar"] != pytest.approx(0.25)

@@ -25,7 +25,18 @@ def build_parser():
         "export the best model, and classify images with it.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_search(commands)
+    _add_studies(commands)
+    predict = commands.add_parser(
+        "predict", help="classify PNG/JPEG images with an exported model (no keras_lrelu needed)",
+    )
+    predict.add_argument("model_dir", help="an exported folder, e.g. saved_models/alpha-mnist5k/best")
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.set_defaults(run=run_predict)
+    return parser
 
+
+def _add_search(commands):
     search = commands.add_parser(
         "search", help="run (or resume) an alpha search and export the best model",
         description="Run a KerasTuner search over the rectifier (mode and alpha), learning rate "
@@ -57,6 +68,8 @@ def build_parser():
     search.add_argument("--quiet", action="store_true", help="no per-trial or per-epoch progress")
     search.set_defaults(run=run_search)
 
+
+def _add_studies(commands):
     compare = commands.add_parser(
         "compare", help="train ReLU, Leaky ReLU, PReLU, RReLU and ELU from the same seeds and compare",
         description="The comparison of Xu et al. 2015 on the suite's CNN: every activation, every "
@@ -85,14 +98,6 @@ def build_parser():
     dying.add_argument("--seed", type=int, default=0)
     dying.add_argument("--out", default=os.path.join("results", "dying"), help="default: results/dying")
     dying.set_defaults(run=run_dying)
-
-    predict = commands.add_parser(
-        "predict", help="classify PNG/JPEG images with an exported model (no keras_lrelu needed)",
-    )
-    predict.add_argument("model_dir", help="an exported folder, e.g. saved_models/alpha-mnist5k/best")
-    predict.add_argument("images", nargs="+", metavar="IMAGE")
-    predict.set_defaults(run=run_predict)
-    return parser
 
 
 def check_search_args(args):
