@@ -3,8 +3,10 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import keras
 import numpy as np
@@ -220,3 +222,38 @@ def test_console_script_is_installed(tmp_path):
     script = os.path.join(os.path.dirname(sys.executable), "lrelu-tune")
     result = subprocess.run([script, "search", "--help"], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0 and "--alpha-min" in result.stdout and "resumes" in result.stdout
+
+
+def test_search_killed_mid_trial_resumes_and_reruns_only_the_interrupted_trial(tmp_path):
+    command = [sys.executable, "-m", "tuning", "search", "--dataset", "digits", "--tuner", "random",
+               "--max-trials", "3", "--epochs", "30", "--seed", "0"]
+    process = subprocess.Popen(command, cwd=tmp_path, env=SUBPROCESS_ENV,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        for line in process.stdout:
+            if line.startswith("trial 2/3"):
+                time.sleep(1.0)  # into trial 2, which trains for several seconds
+                break
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=60)
+    table = tmp_path / "runs" / "alpha-digits" / "results.csv"
+    before = pd.read_csv(table)
+    assert before["status"].tolist() == ["COMPLETED"], "only trial 1 had finished"
+    stdout = ok(cli(command[3:], tmp_path))
+    assert "trial 1/3" not in stdout and "trial 2/3" in stdout and "trial 3/3" in stdout
+    after = pd.read_csv(table)
+    assert after["status"].tolist() == ["COMPLETED"] * 3
+    kept = ["trial_id", "mode", "alpha", "val_accuracy", "seconds"]
+    pd.testing.assert_frame_equal(after[kept].iloc[:1], before[kept])  # trial 1 not retrained
+    assert (tmp_path / "saved_models" / "alpha-digits" / "best" / "saved_model.pb").exists()
+
+
+def test_a_corrupt_trial_file_is_one_error_line_naming_it(default_search, tmp_path):
+    cwd, _ = default_search
+    shutil.copytree(cwd / "runs", tmp_path / "runs")
+    broken = tmp_path / "runs" / "alpha-mnist5k" / "trial_0" / "trial.json"
+    broken.write_text('{"trial_id": "0", "hyperpar')
+    result = cli(["search", *SMOKE], tmp_path)
+    assert_one_error_line(result, r"error: cannot resume: .*trial_0/trial\.json is corrupt .*--overwrite")
+    assert not (tmp_path / "saved_models").exists()

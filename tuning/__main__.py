@@ -130,6 +130,8 @@ def run_search(args, command):
     from tuning import search
     from tuning.hypermodel import LeakyCNN
 
+    if not args.overwrite:
+        search.check_project(args.directory, args.project)
     dataset = data.load(args.dataset, image_size=args.image_size, seed=args.seed)
     keras.utils.set_random_seed(args.seed)
     hypermodel = LeakyCNN(

@@ -1,5 +1,7 @@
 """Choosing and running a KerasTuner tuner, with a line of progress per trial."""
 
+import glob
+import json
 import os
 import time
 
@@ -8,6 +10,7 @@ import keras_tuner as kt
 from keras_tuner.src import config as kt_config
 
 from tuning import results
+from tuning.errors import UsageError
 
 TUNER_NAMES = ("bayesian", "random", "hyperband", "grid")
 
@@ -69,6 +72,25 @@ class Hyperband(_Reporting, kt.Hyperband):
 
 class GridSearch(_Reporting, kt.GridSearch):
     pass
+
+
+def check_project(directory, project):
+    """Refuses to resume from a project whose state files do not parse,
+    naming the file, instead of failing deep inside KerasTuner's reload."""
+    project_dir = os.path.join(directory, project)
+    paths = glob.glob(os.path.join(project_dir, "trial_*", "trial.json"))
+    paths += [os.path.join(project_dir, name) for name in ("oracle.json", "tuner0.json")]
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        try:
+            with open(path) as f:
+                json.load(f)
+        except (OSError, ValueError) as error:
+            raise UsageError(
+                f"cannot resume: {path} is corrupt ({error}); remove that file's trial "
+                "folder, or start afresh with --overwrite"
+            ) from None
 
 
 def make_tuner(name, hypermodel, max_trials, epochs, seed, directory, project,
