@@ -66,6 +66,16 @@ def _add_search(commands):
                         help="also export rank-2 ... rank-K; default: 1")
     search.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
     search.add_argument("--quiet", action="store_true", help="no per-trial or per-epoch progress")
+    scale = search.add_argument_group("scaling out (KerasTuner's chief/worker mode)")
+    scale.add_argument("--workers", type=int, default=0, metavar="N",
+                       help="run a chief and N worker processes on this host, sharing its CPU threads")
+    scale.add_argument("--role", choices=("chief", "worker"),
+                       help="one process of a search spread over hosts; all share --directory")
+    scale.add_argument("--oracle-address", metavar="HOST:PORT",
+                       help="chief: where to serve (e.g. 0.0.0.0:8000); worker: the chief's address")
+    scale.add_argument("--worker-id", help="a worker's name; a restarted worker keeps its id")
+    scale.add_argument("--chief-timeout", type=float, default=60.0, metavar="SECONDS",
+                       help="how long a worker waits for an unreachable chief; default: 60")
     search.set_defaults(run=run_search)
 
 
@@ -100,9 +110,26 @@ def _add_studies(commands):
     dying.set_defaults(run=run_dying)
 
 
+def _without_workers(argv):
+    """The search's arguments without --workers, for the processes it starts."""
+    kept, skip = [], False
+    for arg in argv[1:]:  # argv[0] is "search"
+        if skip:
+            skip = False
+        elif arg == "--workers":
+            skip = True
+        elif not arg.startswith("--workers="):
+            kept.append(arg)
+    return kept
+
+
 def check_search_args(args):
     """Refuses bad arguments before anything is loaded or written."""
     _at_least_one(args, "max_trials", "epochs", "batch_size", "export_top")
+    if args.workers < 0:
+        raise UsageError(f"--workers must be 0 (one process) or more, got {args.workers}")
+    if args.role and not args.oracle_address:
+        raise UsageError(f"--role {args.role} needs --oracle-address HOST:PORT")
     if not 0 < args.alpha_min < args.alpha_max:
         raise UsageError(
             f"need 0 < --alpha-min < --alpha-max, got {args.alpha_min} and {args.alpha_max}"
@@ -121,7 +148,17 @@ def check_search_args(args):
 
 def run_search(args, command):
     check_search_args(args)
-    import_tensorflow_quietly()  # keras.datasets and everything after need it
+    if args.workers:
+        from tuning import distributed
+
+        if args.role:
+            raise UsageError("--workers starts its own chief and workers; leave out --role")
+        return distributed.launch(_without_workers(args.argv), args.workers)
+    import_tensorflow_quietly()  # keras.datasets, KerasTuner and everything after need it
+    if args.role:
+        from tuning import distributed
+
+        distributed.configure(args.role, args.oracle_address, args.worker_id, args.chief_timeout)
     import keras
 
     from tuning import data
@@ -130,7 +167,9 @@ def run_search(args, command):
     from tuning import search
     from tuning.hypermodel import LeakyCNN
 
-    if not args.overwrite:
+    if args.role == "worker":
+        args.overwrite = False  # only the chief may clear the shared project
+    elif not args.overwrite:
         search.check_project(args.directory, args.project)
     dataset = data.load(args.dataset, image_size=args.image_size, seed=args.seed)
     keras.utils.set_random_seed(args.seed)
@@ -147,6 +186,16 @@ def run_search(args, command):
         search.run(tuner, dataset, args.epochs, args.batch_size, quiet=args.quiet)
     except RuntimeError as error:  # KerasTuner: unreadable project, too many failed trials
         raise UsageError(f"search stopped: {_first_line(error)}") from None
+    except Exception as error:
+        if type(error).__module__.startswith("grpc"):  # a worker lost its chief
+            raise UsageError(
+                f"no answer from the chief at {args.oracle_address} within "
+                f"{args.chief_timeout:g} s ({error.code().name}); stopping this worker"
+            ) from None
+        raise
+    if args.role == "worker":
+        print(f"{args.worker_id}: the chief has no more trials; done", flush=True)
+        return 0
     frame = results.write(tuner, command)
     print(f"\n{results.summary(frame)}\n")
     print(f"results: {os.path.join(tuner.project_dir, 'results.csv')} and results.png")
@@ -240,6 +289,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
+    args.argv = argv
     command = shlex.join(["python", "-m", "tuning", *argv])
     try:
         return args.run(args, command)

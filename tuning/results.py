@@ -4,8 +4,10 @@ import os
 
 import pandas as pd
 
+from tuning.distributed import read_workers
+
 COLUMNS = [
-    "trial_id", "status", "mode", "alpha", "learned_alpha", "inactive_fraction",
+    "trial_id", "status", "worker", "mode", "alpha", "learned_alpha", "inactive_fraction",
     "val_accuracy", "val_loss", "accuracy", "loss", "seconds", "filters",
     "learning_rate", "message", "command",
 ]
@@ -18,17 +20,18 @@ MODE_COLOURS = {
     "randomized": "tab:red", "relu": "tab:gray",
 }
 SUMMARY_COLUMNS = [
-    "trial_id", "status", "mode", "alpha", "learned_alpha", "inactive_fraction",
+    "trial_id", "status", "worker", "mode", "alpha", "learned_alpha", "inactive_fraction",
     "val_accuracy", "val_loss", "seconds",
 ]
 
-def trial_row(trial, command=""):
+def trial_row(trial, command="", worker=None):
     """One trial as a flat dict. `alpha` is 0 for the ReLU baseline."""
     values = trial.hyperparameters.values
     mode = values.get("mode")
     row = {
         "trial_id": trial.trial_id,
         "status": trial.status,
+        "worker": worker,
         "mode": mode,
         "alpha": 0.0 if mode == "relu" else values.get("alpha"),
         "filters": values.get("filters"),
@@ -41,15 +44,17 @@ def trial_row(trial, command=""):
         row[name] = trial.metrics.get_last_value(name) if exists else None
     return row
 
-def to_frame(trials, command=""):
-    """The trials of an oracle (a dict id -> Trial) as a DataFrame."""
+def to_frame(trials, command="", workers=None):
+    """The trials of an oracle (a dict id -> Trial) as a DataFrame;
+    `workers` maps trial ids to who ran them."""
+    workers = workers or {}
     ordered = sorted(trials.values(), key=lambda t: int(t.trial_id))
-    rows = [trial_row(t, command) for t in ordered]
+    rows = [trial_row(t, command, workers.get(t.trial_id)) for t in ordered]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 def write(tuner, command=""):
     """Rewrites results.csv and results.png in the tuner's project folder."""
-    frame = to_frame(tuner.oracle.trials, command)
+    frame = to_frame(tuner.oracle.trials, command, read_workers(tuner.project_dir))
     csv_path = os.path.join(tuner.project_dir, "results.csv")
     write_csv(frame, csv_path)
     plot(csv_path, os.path.join(tuner.project_dir, "results.png"))

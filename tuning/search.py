@@ -9,6 +9,7 @@ import keras
 import keras_tuner as kt
 from keras_tuner.src import config as kt_config
 
+from tuning import distributed
 from tuning import results
 from tuning.errors import UsageError
 
@@ -35,6 +36,8 @@ class _Reporting:
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
         self._trial_start = time.monotonic()
+        if distributed.role() is None:  # the chief records its workers' trials
+            distributed.record_worker(self.project_dir, trial.trial_id, self.tuner_id)
         if not self.quiet:
             print(self._progress_line(trial), flush=True)
 
@@ -44,10 +47,14 @@ class _Reporting:
         if trial.status != "COMPLETED":
             # One line instead of KerasTuner's traceback; results.csv keeps it.
             print(f"trial {trial.trial_id} {trial.status}: {results.last_line(trial.message)}", flush=True)
-        results.write(self, self.command)
+        if distributed.role() is None:  # a worker's client has no trials to tabulate
+            results.write(self, self.command)
 
     def _progress_line(self, trial):
         total = self.oracle.max_trials
+        if distributed.role() == "worker":
+            elapsed = _clock(time.monotonic() - self._search_start)
+            return f"trial {trial.trial_id} (of {total})  {describe(trial.hyperparameters.values)}  elapsed {elapsed}"
         number = len(self.oracle.trials)
         elapsed = time.monotonic() - self._search_start
         line = f"trial {number}/{total or '?'}  {describe(trial.hyperparameters.values)}"
@@ -121,6 +128,9 @@ def make_tuner(name, hypermodel, max_trials, epochs, seed, directory, project,
 
 def run(tuner, dataset, epochs, batch_size, quiet=False):
     """Runs (or continues) the search on the dataset's train/val split."""
+    if distributed.role() == "chief":
+        _serve_until_done(tuner)
+        return
     logdir = os.path.join(tuner.project_dir, "tensorboard")
     # KerasTuner prints each failed trial's traceback while its (internal)
     # DEBUG flag is on; on_trial_end prints one line instead.
@@ -132,6 +142,23 @@ def run(tuner, dataset, epochs, batch_size, quiet=False):
         # KerasTuner gives each trial its own log folder with its HParams.
         callbacks=[keras.callbacks.TensorBoard(logdir, write_graph=False, profile_batch=0)],
     )
+
+
+def _serve_until_done(tuner):
+    """The chief's part: serve the oracle, rewriting results as trials end."""
+    start, reported = time.monotonic(), set()
+    tuner.oracle.verbose = 0  # one line per ended trial instead of KerasTuner's display
+
+    def tick():
+        ended = {tid for tid, t in tuner.oracle.trials.items() if t.status not in ("RUNNING", "IDLE")}
+        if ended - reported:
+            reported.update(ended)
+            results.write(tuner, tuner.command)
+            total = tuner.oracle.max_trials or "?"
+            print(f"chief: {len(ended)}/{total} trials ended, elapsed {_clock(time.monotonic() - start)}",
+                  flush=True)
+
+    distributed.serve(tuner, tick)
 
 
 def describe(values):

@@ -1,0 +1,137 @@
+"""KerasTuner's chief/worker mode through our command, as real processes on 127.0.0.1."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from conftest import SUBPROCESS_ENV
+from conftest import assert_one_error_line
+from conftest import cli
+from conftest import ok
+
+pytestmark = pytest.mark.slow
+SEARCH = ["search", "--dataset", "digits", "--tuner", "random", "--seed", "0"]
+
+
+def _table(cwd):
+    return pd.read_csv(cwd / "runs" / "alpha-digits" / "results.csv")
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start(args, cwd):
+    return subprocess.Popen(
+        [sys.executable, "-m", "tuning", *args], cwd=cwd, env=SUBPROCESS_ENV, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def _wait_for_line(process, pattern):
+    for line in process.stdout:
+        match = re.search(pattern, line)
+        if match:
+            return match
+    raise AssertionError(f"never printed {pattern!r}")
+
+
+def test_workers_share_a_search_and_the_chief_exports(tmp_path):
+    stdout = ok(cli([*SEARCH, "--max-trials", "4", "--epochs", "2", "--workers", "2"], tmp_path))
+    table = _table(tmp_path)
+    assert len(table) == 4 and (table["status"] == "COMPLETED").all()
+    assert table["trial_id"].is_unique
+    assert set(table["worker"]) == {"worker1", "worker2"}
+    assert "[chief] exported: saved_models/alpha-digits/best" in stdout
+    assert (tmp_path / "saved_models" / "alpha-digits" / "best" / "saved_model.pb").exists()
+
+
+def test_chief_and_workers_started_by_hand_as_on_several_hosts(tmp_path):
+    address = f"127.0.0.1:{_free_port()}"
+    common = [*SEARCH, "--max-trials", "3", "--epochs", "2", "--oracle-address", address]
+    chief = _start([*common, "--role", "chief"], tmp_path)
+    workers = [_start([*common, "--role", "worker", "--worker-id", name], tmp_path) for name in ("a", "b")]
+    assert chief.wait(timeout=300) == 0, chief.stdout.read()[-2000:]
+    for worker in workers:
+        assert worker.wait(timeout=60) == 0
+    table = _table(tmp_path)
+    assert len(table) == 3 and set(table["worker"]) <= {"a", "b"} and (table["status"] == "COMPLETED").all()
+
+
+def test_a_killed_worker_is_restarted_and_the_search_completes(tmp_path):
+    launcher = _start([*SEARCH, "--max-trials", "3", "--epochs", "25", "--workers", "2"], tmp_path)
+    pid = int(_wait_for_line(launcher, r"\[launcher\] worker1 started, pid (\d+)").group(1))
+    _wait_for_line(launcher, r"\[worker1\] trial \d+ \(of 3\)")
+    time.sleep(1.0)
+    os.kill(pid, signal.SIGKILL)
+    _wait_for_line(launcher, r"\[launcher\] worker1 exited with -9; restarting it")
+    assert launcher.wait(timeout=300) == 0
+    table = _table(tmp_path)
+    assert len(table) == 3 and (table["status"] == "COMPLETED").all()
+
+
+def test_workers_stop_soon_after_the_chief_dies(tmp_path):
+    address = f"127.0.0.1:{_free_port()}"
+    common = [*SEARCH, "--max-trials", "3", "--epochs", "10", "--oracle-address", address]
+    chief = _start([*common, "--role", "chief"], tmp_path)
+    worker = _start([*common, "--role", "worker", "--worker-id", "a", "--chief-timeout", "5"], tmp_path)
+    _wait_for_line(worker, r"trial \d+ \(of 3\)")
+    os.killpg(chief.pid, signal.SIGKILL)
+    start = time.monotonic()
+    assert worker.wait(timeout=120) == 2
+    assert time.monotonic() - start < 60  # its trial, then 5 s of waiting
+    assert "error: no answer from the chief at " + address in worker.stdout.read()
+
+
+def test_search_killed_whole_resumes_with_workers(tmp_path):
+    args = [*SEARCH, "--max-trials", "4", "--epochs", "20", "--workers", "2"]
+    launcher = _start(args, tmp_path)
+    _wait_for_line(launcher, r"\[chief\] chief: 1/4 trials ended")
+    os.killpg(launcher.pid, signal.SIGKILL)
+    launcher.wait(timeout=60)
+    before = _table(tmp_path)
+    finished = before[before["status"] == "COMPLETED"]
+    assert 1 <= len(finished) < 4
+    ok(cli(args, tmp_path))
+    after = _table(tmp_path)
+    assert len(after) == 4 and (after["status"] == "COMPLETED").all()
+    kept = ["trial_id", "val_accuracy", "seconds"]
+    merged = finished[kept].merge(after[kept], on="trial_id", suffixes=("", "_after"))
+    assert (merged["seconds"] == merged["seconds_after"]).all(), "finished trials were not retrained"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--workers", "-1"], r"error: --workers must be 0 \(one process\) or more, got -1"),
+        (["--role", "chief"], r"error: --role chief needs --oracle-address HOST:PORT"),
+        (["--role", "chief", "--oracle-address", "nowhere"], r"error: --oracle-address must be HOST:PORT, got 'nowhere'"),
+        (["--role", "worker", "--oracle-address", "127.0.0.1:1"], r"error: --role worker needs a --worker-id"),
+        (["--workers", "2", "--role", "chief", "--oracle-address", "127.0.0.1:5"],
+         r"error: --workers starts its own chief and workers"),
+    ],
+)
+def test_bad_distributed_input_is_one_error_line(tmp_path, args, message):
+    assert_one_error_line(cli([*SEARCH, *args], tmp_path), message)
+
+
+def test_a_busy_address_and_an_absent_chief_are_one_error_line(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli([*SEARCH, "--role", "chief", "--oracle-address", f"127.0.0.1:{port}"], tmp_path)
+        assert_one_error_line(result, rf"error: --oracle-address 127.0.0.1:{port} cannot be served")
+    result = cli([*SEARCH, "--role", "worker", "--worker-id", "w", "--chief-timeout", "2",
+                  "--oracle-address", f"127.0.0.1:{_free_port()}"], tmp_path)
+    assert_one_error_line(result, r"error: no answer from the chief at 127\.0\.0\.1:\d+ within 2 s")
+    assert not (tmp_path / "saved_models").exists()

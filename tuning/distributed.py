@@ -1,0 +1,181 @@
+"""Distributed search on KerasTuner's own chief/worker engine.
+
+The chief holds the oracle and serves it over gRPC (KerasTuner's
+OracleServicer); workers run trials, asking it for hyperparameters through
+KerasTuner's OracleClient. Roles come from the environment variables
+KerasTuner reads (KERASTUNER_TUNER_ID, _ORACLE_IP, _ORACLE_PORT). `launch`
+runs a chief and N workers on this host, restarting a worker that dies under
+the same id (KerasTuner hands that id its unfinished trial back).
+"""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from tuning.errors import UsageError
+
+CHIEF_ID = "chief"
+WORKERS_FILE = "workers.json"
+RESTARTS = 3
+
+
+def parse_address(text):
+    """`HOST:PORT` as (host, port), or UsageError."""
+    match = re.fullmatch(r"\[?([\w.\-:]+?)\]?:(\d{1,5})", text or "")
+    if not match or not 0 < int(match.group(2)) < 65536:
+        raise UsageError(f"--oracle-address must be HOST:PORT, got {text!r}")
+    return match.group(1), int(match.group(2))
+
+
+def check_free(host, port):
+    """UsageError unless this host can listen on (host, port)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            raise UsageError(f"--oracle-address {host}:{port} cannot be served: {error.strerror}") from None
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def configure(role, address, worker_id, chief_timeout):
+    """Sets KerasTuner's environment for this process's role, and bounds how
+    long a worker waits for the chief (KerasTuner's client waits an hour)."""
+    host, port = parse_address(address)
+    if role == "worker" and (not worker_id or CHIEF_ID in worker_id):
+        raise UsageError(f"--role worker needs a --worker-id without 'chief' in it, got {worker_id!r}")
+    if role == "chief":
+        check_free(host, port)
+    os.environ["KERASTUNER_ORACLE_IP"] = host
+    os.environ["KERASTUNER_ORACLE_PORT"] = str(port)
+    os.environ["KERASTUNER_TUNER_ID"] = CHIEF_ID if role == "chief" else worker_id
+    from keras_tuner.src.distribute import oracle_client
+    from keras_tuner.src.engine import conditions
+
+    oracle_client.TIMEOUT = chief_timeout
+    # keras-tuner 1.4.8 left a debug print in Parent.to_proto, which runs for
+    # every conditional hyperparameter sent over gRPC ("fixed" lines).
+    conditions.print = lambda *args, **kwargs: None
+
+
+def role():
+    """"chief", "worker" or None (a single-process search)."""
+    tuner_id = os.environ.get("KERASTUNER_TUNER_ID")
+    if "KERASTUNER_ORACLE_IP" not in os.environ or tuner_id is None:
+        return None
+    return "chief" if CHIEF_ID in tuner_id else "worker"
+
+
+def record_worker(project_dir, trial_id, worker):
+    """Notes which worker ran a trial, in <project>/workers.json."""
+    workers = read_workers(project_dir)
+    workers[str(trial_id)] = worker
+    path = os.path.join(project_dir, WORKERS_FILE)
+    with open(f"{path}.tmp", "w") as f:
+        json.dump(workers, f)
+    os.replace(f"{path}.tmp", path)
+
+
+def read_workers(project_dir):
+    try:
+        with open(os.path.join(project_dir, WORKERS_FILE)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def serve(tuner, on_tick, poll_seconds=0.5):
+    """Serves the chief's oracle until every worker has been told to stop
+    and no trial is running; calls `on_tick()` between polls. KerasTuner's
+    own loop polls the end every 20 s; this one every `poll_seconds`."""
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute import oracle_chief
+
+    oracle = tuner.oracle
+    create_trial = oracle.create_trial
+
+    def create_and_record(tuner_id):
+        trial = create_trial(tuner_id)
+        if trial.status == "RUNNING":
+            record_worker(tuner.project_dir, trial.trial_id, tuner_id)
+        return trial
+
+    oracle.create_trial = create_and_record
+    tuner.save()
+    servicer = oracle_chief.OracleServicer(oracle)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+    if not server.add_insecure_port(address):
+        raise UsageError(f"--oracle-address {address} cannot be served")
+    server.start()
+    print(f"chief: serving the oracle at {address}", flush=True)
+    try:
+        while not (servicer.stop_triggered and oracle_chief.exit_chief(oracle)):
+            time.sleep(poll_seconds)
+            on_tick()
+    finally:
+        server.stop(grace=1)
+
+
+def launch(argv, workers, cores=None):
+    """Runs `python -m tuning search ARGV` as a chief plus `workers` worker
+    processes on 127.0.0.1, CPU threads split between the workers; streams
+    their output, restarts a worker that dies, and returns the chief's exit
+    code."""
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    base = [sys.executable, "-m", "tuning", "search", *argv, "--oracle-address", address]
+    threads = max(1, (cores or os.cpu_count() or 1) // workers)
+    env = dict(os.environ, TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1")
+    chief = _start(base + ["--role", "chief"], os.environ.copy(), "chief")
+    crews = {
+        f"worker{i}": _start(base + ["--role", "worker", "--worker-id", f"worker{i}"], env, f"worker{i}")
+        for i in range(1, workers + 1)
+    }
+    restarts = dict.fromkeys(crews, 0)
+    try:
+        while chief.poll() is None:
+            time.sleep(0.5)
+            for name, process in crews.items():
+                code = process.poll()
+                if code not in (None, 0) and restarts[name] < RESTARTS:
+                    restarts[name] += 1
+                    print(f"[launcher] {name} exited with {code}; restarting it ({restarts[name]}/{RESTARTS})",
+                          flush=True)
+                    command = base + ["--role", "worker", "--worker-id", name]
+                    crews[name] = _start(command, env, name)
+    finally:
+        for process in crews.values():
+            try:
+                process.wait(timeout=30 if chief.returncode == 0 else 1)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return chief.wait()
+
+
+def _start(command, env, name):
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+    )
+    threading.Thread(target=_relay, args=(process, name), daemon=True).start()
+    print(f"[launcher] {name} started, pid {process.pid}", flush=True)
+    return process
+
+
+def _relay(process, name):
+    for line in process.stdout:
+        print(f"[{name}] {line}", end="", flush=True)
