@@ -257,3 +257,28 @@ def test_a_corrupt_trial_file_is_one_error_line_naming_it(default_search, tmp_pa
     result = cli(["search", *SMOKE], tmp_path)
     assert_one_error_line(result, r"error: cannot resume: .*trial_0/trial\.json is corrupt .*--overwrite")
     assert not (tmp_path / "saved_models").exists()
+
+
+def test_a_kill_during_export_leaves_the_previous_export_whole(default_search, tmp_path):
+    cwd, _ = default_search
+    for folder in ("runs", "saved_models"):
+        shutil.copytree(cwd / folder, tmp_path / folder)
+    best = tmp_path / "saved_models" / "alpha-mnist5k" / "best"
+    card_before = (best / "model_card.json").read_text()
+    process = subprocess.Popen([sys.executable, "-m", "tuning", "search", *SMOKE], cwd=tmp_path,
+                               env=SUBPROCESS_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not list(best.parent.glob(".best.tmp-*")) and time.monotonic() < deadline:
+            time.sleep(0.02)  # until the export is being written
+        assert process.poll() is None, "the export finished before it could be interrupted"
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=60)
+    assert list(best.parent.glob(".best.tmp-*")), "killed mid-export"
+    # The previous export, whole: the new one was never renamed into place.
+    assert {"saved_model.pb", "model.keras", "model_card.json", "variables"} <= {p.name for p in best.iterdir()}
+    assert (best / "model_card.json").read_text() == card_before
+    ok(cli(["search", *SMOKE], tmp_path))
+    assert [p.name for p in best.parent.iterdir()] == ["best"], "the rerun clears what the kill left"
+    assert json.loads((best / "model_card.json").read_text())["trial_id"] == json.loads(card_before)["trial_id"]
