@@ -159,40 +159,17 @@ def run_search(args, command):
         from tuning import distributed
 
         distributed.configure(args.role, args.oracle_address, args.worker_id, args.chief_timeout)
-    import keras
-
     from tuning import data
     from tuning import export
     from tuning import results
     from tuning import search
-    from tuning.hypermodel import LeakyCNN
 
     if args.role == "worker":
         args.overwrite = False  # only the chief may clear the shared project
     elif not args.overwrite:
         search.check_project(args.directory, args.project)
     dataset = data.load(args.dataset, image_size=args.image_size, seed=args.seed)
-    keras.utils.set_random_seed(args.seed)
-    hypermodel = LeakyCNN(
-        dataset.input_shape, dataset.num_classes, pixel_max=dataset.pixel_max,
-        modes=args.modes, alpha_min=args.alpha_min, alpha_max=args.alpha_max, seed=args.seed,
-        grid=args.tuner == "grid",
-    )
-    try:
-        tuner = search.make_tuner(
-            args.tuner, hypermodel, args.max_trials, args.epochs, args.seed,
-            args.directory, args.project, overwrite=args.overwrite, command=command, quiet=args.quiet,
-        )
-        search.run(tuner, dataset, args.epochs, args.batch_size, quiet=args.quiet)
-    except RuntimeError as error:  # KerasTuner: unreadable project, too many failed trials
-        raise UsageError(f"search stopped: {_first_line(error)}") from None
-    except Exception as error:
-        if type(error).__module__.startswith("grpc"):  # a worker lost its chief
-            raise UsageError(
-                f"no answer from the chief at {args.oracle_address} within "
-                f"{args.chief_timeout:g} s ({error.code().name}); stopping this worker"
-            ) from None
-        raise
+    tuner = _run_tuner(args, dataset, command)
     if args.role == "worker":
         print(f"{args.worker_id}: the chief has no more trials; done", flush=True)
         return 0
@@ -207,6 +184,37 @@ def run_search(args, command):
     for folder in folders:
         print(f"exported: {folder}")
     return 0
+
+
+def _run_tuner(args, dataset, command):
+    """Builds the tuner (reloading the project unless --overwrite) and runs
+    this process's part of the search."""
+    import grpc
+    import keras
+
+    from tuning import search
+    from tuning.hypermodel import LeakyCNN
+
+    keras.utils.set_random_seed(args.seed)
+    hypermodel = LeakyCNN(
+        dataset.input_shape, dataset.num_classes, pixel_max=dataset.pixel_max,
+        modes=args.modes, alpha_min=args.alpha_min, alpha_max=args.alpha_max, seed=args.seed,
+        grid=args.tuner == "grid",
+    )
+    try:
+        tuner = search.make_tuner(
+            args.tuner, hypermodel, args.max_trials, args.epochs, args.seed,
+            args.directory, args.project, overwrite=args.overwrite, command=command, quiet=args.quiet,
+        )
+        search.run(tuner, dataset, args.epochs, args.batch_size, quiet=args.quiet)
+    except RuntimeError as error:  # KerasTuner: unreadable project, too many failed trials
+        raise UsageError(f"search stopped: {_first_line(error)}") from None
+    except grpc.RpcError as error:  # a worker lost its chief
+        raise UsageError(
+            f"no answer from the chief at {args.oracle_address} within "
+            f"{args.chief_timeout:g} s ({error.code().name}); stopping this worker"
+        ) from None
+    return tuner
 
 
 def _at_least_one(args, *names):
