@@ -66,6 +66,24 @@ def write_csv(frame, path):
     frame.to_csv(tmp, index=False)
     os.replace(tmp, path)
 
+def write_text(text, path):
+    """Writes a report through a temporary file, like write_csv."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def save_figure(figure, path):
+    """Saves a matplotlib figure as PNG through a temporary file, and closes it."""
+    from matplotlib import pyplot as plt
+
+    tmp = f"{path}.tmp"
+    figure.savefig(tmp, format="png", dpi=100)
+    plt.close(figure)
+    os.replace(tmp, path)
+
+
 def summary(frame):
     """The trials sorted best first, as a printable table."""
     table = frame.sort_values("val_accuracy", ascending=False, na_position="last")
@@ -104,10 +122,7 @@ def plot(csv_path, png_path):
         axes.legend(unique.values(), unique.keys(), loc="lower right")
     axes.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
-    tmp = f"{png_path}.tmp"
-    figure.savefig(tmp, format="png", dpi=100)
-    plt.close(figure)
-    os.replace(tmp, png_path)
+    save_figure(figure, png_path)
 
 def last_line(message):
     lines = [line.strip() for line in (message or "").splitlines() if line.strip()]

@@ -18,7 +18,9 @@ import keras_lrelu
 from tuning.hypermodel import PROBE_SIZE
 from tuning.hypermodel import LeakyCNN
 from tuning.hypermodel import mean_learned_alpha
+from tuning.results import save_figure
 from tuning.results import write_csv
+from tuning.results import write_text
 
 ACTIVATIONS = {
     "ReLU": lambda seed: keras.layers.ReLU(),
@@ -79,7 +81,7 @@ def run(dataset, seeds, epochs, batch_size, out, command, quiet=False):
     write_csv(frame, os.path.join(out, "compare.csv"))
     write_csv(pd.DataFrame(curves), os.path.join(out, "compare_curves.csv"))
     table = markdown_report(frame, dataset.name, epochs, command)
-    _write_text(os.path.join(out, "compare.md"), table)
+    write_text(table, os.path.join(out, "compare.md"))
     plot(os.path.join(out, "compare.csv"), os.path.join(out, "compare_curves.csv"),
          os.path.join(out, "compare.png"))
     return frame, table
@@ -166,17 +168,7 @@ def plot(csv_path, curves_path, png_path):
     lines.set_yscale("log")
     lines.legend()
     figure.tight_layout()
-    tmp = f"{png_path}.tmp"
-    figure.savefig(tmp, format="png", dpi=100)
-    plt.close(figure)
-    os.replace(tmp, png_path)
-
-
-def _write_text(path, text):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    save_figure(figure, png_path)
 
 
 def _percent(value):

@@ -19,7 +19,7 @@ from keras import ops
 
 import keras_lrelu
 from tuning.results import write_csv
-from tuning.studies.compare import _write_text
+from tuning.results import write_text
 
 # Relative to the target's spread: an output this flat is a constant.
 FLAT = 1e-4
@@ -91,7 +91,7 @@ def run(depth, widths, slopes, runs, steps, seed, out, command):
     frame["command"] = command
     write_csv(frame, os.path.join(out, "dying.csv"))
     table = markdown_report(frame, command)
-    _write_text(os.path.join(out, "dying.md"), table)
+    write_text(table, os.path.join(out, "dying.md"))
     return frame, table
 
 
