@@ -127,9 +127,3 @@ def plot(csv_path, png_path):
 def last_line(message):
     lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
     return lines[-1] if lines else None
-
-def best_trial_ids(frame, count):
-    """Ids of the `count` best completed trials."""
-    done = frame[frame["status"] == "COMPLETED"].dropna(subset=["val_accuracy"])
-    return list(done.sort_values("val_accuracy", ascending=False)["trial_id"][:count])
-
