@@ -124,6 +124,7 @@ def plot(csv_path, png_path):
     figure.tight_layout()
     save_figure(figure, png_path)
 
+
 def last_line(message):
     lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
     return lines[-1] if lines else None
