@@ -1,11 +1,14 @@
 """Training-step time and peak memory of a small CNN, per rectifier.
 
-Usage: python benchmarks/cnn_step.py [--steps 30] [--batch-size 128]
+Usage: python benchmarks/cnn_step.py [--steps 60] [--batch-size 128] [--modes graph,xla]
 
-The CNN takes 28x28x1 images; `model.compile` keeps its default
-`jit_compile="auto"` (XLA on TensorFlow), as `model.fit` users get. Step
-times are measured side by side in this process; peak memory is the peak
-resident set of a fresh process per rectifier that builds the model and runs
+The CNN takes 28x28x1 images. Every rectifier is measured in both modes
+`model.fit` can run in on TensorFlow: graph mode (`jit_compile=False`, what
+Keras 3.15's default `jit_compile="auto"` picks on a CPU-only machine) and
+XLA (`jit_compile=True`, what it picks when TensorFlow sees a GPU); the
+script prints which one this machine's default is. Step times are measured
+side by side in this process, round-robin; peak memory is the peak resident
+set of a fresh process per rectifier and mode that builds the model and runs
 ten steps at a larger batch (TensorFlow does not track CPU allocations
 itself), so it includes the runtime and the XLA compiler, alike for every row.
 """
@@ -19,6 +22,7 @@ import keras
 import numpy as np
 
 import keras_lrelu
+from common import default_mode
 from common import interleaved_ms
 from common import machine
 from common import report
@@ -38,7 +42,7 @@ RECTIFIERS = {
 }
 
 
-def build(rectifier):
+def build(rectifier, jit_compile):
     make = RECTIFIERS[rectifier]
     keras.utils.set_random_seed(0)
     inputs = keras.Input((28, 28, 1))
@@ -53,7 +57,7 @@ def build(rectifier):
         dense_act = make()
     x = dense_act(keras.layers.Dense(128)(keras.layers.Flatten()(x)))
     model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
-    model.compile("adam", "sparse_categorical_crossentropy")
+    model.compile("adam", "sparse_categorical_crossentropy", jit_compile=jit_compile)
     return model
 
 
@@ -62,21 +66,21 @@ def batch(batch_size):
     return rng.rand(batch_size, 28, 28, 1).astype("float32"), rng.randint(0, 10, batch_size)
 
 
-def train_step(rectifier, batch_size):
+def train_step(rectifier, batch_size, jit_compile):
     """A warmed-up (compiled) training step of the CNN, as a callable."""
-    model = build(rectifier)
+    model = build(rectifier, jit_compile)
     x, y = batch(batch_size)
     for _ in range(5):
         model.train_on_batch(x, y)
     return lambda: model.train_on_batch(x, y)
 
 
-def peak_memory_mb(rectifier, steps, batch_size):
+def peak_memory_mb(rectifier, steps, batch_size, jit_compile):
     """Runs the steps in a fresh process; returns its peak RSS in MB."""
     code = (
         f"import sys, resource; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); "
         "import cnn_step; "
-        f"step = cnn_step.train_step({rectifier!r}, {batch_size}); "
+        f"step = cnn_step.train_step({rectifier!r}, {batch_size}, {jit_compile}); "
         f"[step() for _ in range({steps})]; "
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
     )
@@ -91,21 +95,32 @@ def main(argv=None):
     parser.add_argument("--memory-batch-size", type=int, default=1024,
                         help="batch for the peak-memory runs: large enough that activations, "
                         "not the runtime, set the peak")
+    parser.add_argument("--modes", default="graph,xla", help="graph (jit_compile=False), xla (True)")
+    parser.add_argument("--memory-modes", default="graph,xla",
+                        help="modes whose peak memory is measured (a fresh process per rectifier)")
+    parser.add_argument("--rectifiers", default=",".join(RECTIFIERS),
+                        help="a comma list; the baselines keras LeakyReLU and PReLU are always run")
     args = parser.parse_args(argv)
-    print(machine() + "\n")
-    steps = {name: train_step(name, args.batch_size) for name in RECTIFIERS}
-    timings = interleaved_ms(steps, rounds=max(1, args.steps // 5))
+    chosen = ["keras LeakyReLU", "keras PReLU channel"] + args.rectifiers.split(",")
+    names = [name for name in RECTIFIERS if name in chosen]
+    print(f"{machine()}; Keras's default jit_compile='auto' runs {default_mode()} here\n")
     rows = []
-    for name, (median, spread) in timings.items():
-        rows.append({
-            "rectifier": name, "step_ms": median, "iqr_ms": spread,
-            "vs_LeakyReLU": median / timings["keras LeakyReLU"][0],
-            "peak_MB": round(peak_memory_mb(name, 10, args.memory_batch_size)),
-        })
-    prelu_peak = next(r["peak_MB"] for r in rows if r["rectifier"] == "keras PReLU channel")
-    for row in rows:
-        row["peak_vs_PReLU"] = row["peak_MB"] / prelu_peak
-    report(rows, "cnn_step", ["rectifier", "step_ms", "iqr_ms", "vs_LeakyReLU", "peak_MB", "peak_vs_PReLU"])
+    for mode in args.modes.split(","):
+        jit_compile = {"graph": False, "xla": True}[mode]
+        steps = {name: train_step(name, args.batch_size, jit_compile) for name in names}
+        timings = interleaved_ms(steps, rounds=max(1, args.steps // 5))
+        peaks = dict.fromkeys(names, float("nan"))
+        if mode in args.memory_modes.split(","):
+            peaks = {name: round(peak_memory_mb(name, 10, args.memory_batch_size, jit_compile))
+                     for name in names}
+        for name, (median, spread) in timings.items():
+            rows.append({
+                "mode": mode, "rectifier": name, "step_ms": median, "iqr_ms": spread,
+                "vs_LeakyReLU": median / timings["keras LeakyReLU"][0],
+                "peak_MB": peaks[name], "peak_vs_PReLU": peaks[name] / peaks["keras PReLU channel"],
+            })
+    report(rows, "cnn_step",
+           ["mode", "rectifier", "step_ms", "iqr_ms", "vs_LeakyReLU", "peak_MB", "peak_vs_PReLU"])
 
 
 if __name__ == "__main__":

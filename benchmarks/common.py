@@ -59,6 +59,18 @@ def machine():
     )
 
 
+def default_mode():
+    """The mode `model.fit` runs in on this machine when `compile()` keeps
+    its default `jit_compile="auto"`: "xla" or "graph" (Keras 3.15 resolves
+    auto to XLA only when TensorFlow sees an accelerator)."""
+    import keras
+
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile("sgd", "mse")
+    return "xla" if model.jit_compile else "graph"
+
+
 def report(rows, name, columns):
     """Prints `rows` as a table and writes them to benchmarks/results/NAME.csv."""
     frame = pd.DataFrame(rows)

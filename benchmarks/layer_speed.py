@@ -4,8 +4,9 @@ Usage: python benchmarks/layer_speed.py [--repeats 15] [--sizes 32x64x64x64,...]
 
 Every layer runs on the same input with the same upstream gradient, timed
 round-robin (so load drifts hit all alike), in graph
-mode (tf.function) and under XLA (jit_compile=True, what model.fit uses on
-TensorFlow), in one process. Ratios are against keras.layers.LeakyReLU in the
+mode (tf.function, jit_compile=False: what model.fit runs on a CPU-only
+machine by default) and under XLA (jit_compile=True: what it runs when
+TensorFlow sees a GPU), in one process. Ratios are against keras.layers.LeakyReLU in the
 same mode. GB/s counts the five tensor passes any rectifier's forward+backward
 must make (read x, write y; read x and dy, write dx), against this machine's
 memory-copy bandwidth.
@@ -21,6 +22,7 @@ import tensorflow as tf
 
 import keras_lrelu
 from common import copy_bandwidth_gbs
+from common import default_mode
 from common import interleaved_ms
 from common import machine
 from common import report
@@ -59,14 +61,15 @@ def main(argv=None):
     parser.add_argument("--sizes", default="32x64x64x64,128x28x28x32,256x1024")
     args = parser.parse_args(argv)
     bandwidth = copy_bandwidth_gbs()
-    print(f"{machine()}; memory copy {bandwidth:.1f} GB/s\n")
+    print(f"{machine()}; memory copy {bandwidth:.1f} GB/s; "
+          f"Keras's default jit_compile='auto' runs {default_mode()} here\n")
     rows = []
     for size in args.sizes.split(","):
         shape = tuple(int(n) for n in size.split("x"))
         rng = np.random.RandomState(0)
         x = tf.constant(rng.randn(*shape).astype("float32"))
         upstream = tf.constant(rng.randn(*shape).astype("float32"))
-        for compiler, jit in (("graph", False), ("xla", True)):
+        for mode, jit in (("graph", False), ("xla", True)):
             steps = {}
             for name, make in contenders(len(shape)).items():
                 layer = make()
@@ -77,14 +80,14 @@ def main(argv=None):
             baseline = timings["keras LeakyReLU"][0]
             for name, (median, spread) in timings.items():
                 rows.append({
-                    "shape": size, "compiler": compiler, "layer": name, "median_ms": median,
+                    "shape": size, "mode": mode, "layer": name, "median_ms": median,
                     "iqr_ms": spread, "vs_LeakyReLU": median / baseline,
                     "GB/s": 5 * x.numpy().nbytes / (median / 1e3) / 1e9,
                     "copy_GB/s": bandwidth,
                 })
-                print(f"{size:>14} {compiler:5} {name:20} {median:8.2f} ms  x{median / baseline:.2f}",
+                print(f"{size:>14} {mode:5} {name:20} {median:8.2f} ms  x{median / baseline:.2f}",
                       file=sys.stderr)
-    report(rows, "layer_speed", ["shape", "compiler", "layer", "median_ms", "iqr_ms", "vs_LeakyReLU", "GB/s"])
+    report(rows, "layer_speed", ["shape", "mode", "layer", "median_ms", "iqr_ms", "vs_LeakyReLU", "GB/s"])
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from keras_lrelu.constraints import AlphaBounds
 from keras_lrelu.constraints import check_bounds
 from keras_lrelu.ops import check_slope
 from keras_lrelu.ops import leaky_relu
+from keras_lrelu.ops import leaky_relu_for_training
 
 _UNSET = object()
 
@@ -148,12 +149,16 @@ class LeakyReLU(keras.layers.Layer):
             constraint=constraint,
         )
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         if not self.trainable_alpha:
             return leaky_relu(inputs, self.alpha)
         alpha = self.alpha_weight
         if self._alpha_broadcast_shape is not None:
             alpha = ops.reshape(alpha, self._alpha_broadcast_shape)
+        if training:
+            return leaky_relu_for_training(inputs, alpha)
+        # Inference (predict, export) takes the form converters map to one
+        # native PReLU op; the values are the same.
         return leaky_relu(inputs, alpha)
 
     def get_config(self):

@@ -42,6 +42,12 @@ def leaky_relu(x, alpha=0.3):
     # [-5.0, -2.5, 0.0, 5.0]
     ```
 
+    A float `alpha` runs the backend's fused kernel, the one
+    `keras.layers.LeakyReLU` runs. A tensor `alpha` is computed as
+    `keras.layers.PReLU` computes it, `relu(x) + (-alpha) * relu(-x)`, the
+    form model converters map to one native PReLU op (LiteRT's `PRELU`);
+    the values are those of the formula above, bit for bit.
+
     Args:
         x: Input tensor.
         alpha: Python float >= 0 (any value, including above 1), or a tensor,
@@ -53,31 +59,46 @@ def leaky_relu(x, alpha=0.3):
     """
     x = ops.convert_to_tensor(x)
     if not _is_tensor(alpha):
-        # A constant slope takes the backend's fused kernel, the same one
-        # keras.layers.LeakyReLU runs.
         return ops.leaky_relu(x, negative_slope=check_slope("alpha", alpha))
     alpha = ops.cast(alpha, x.dtype)
+    # Converters match the PReLU pattern only for a slope of rank(x) - 1.
+    missing = len(x.shape) - 1 - len(alpha.shape)
+    if missing > 0:
+        alpha = ops.reshape(alpha, (1,) * missing + tuple(alpha.shape))
+    return ops.relu(x) + ops.negative(alpha) * ops.relu(ops.negative(x))
+
+
+def leaky_relu_for_training(x, alpha):
+    """`where(x > 0, x, alpha * x)` for a tensor `alpha`, fast to train.
+
+    The layers call this when `training=True`. Automatic differentiation of
+    the formula keeps the comparison mask and `alpha * x` alive and runs a
+    pass over the tensor per op; this keeps only `x`, and on TensorFlow runs
+    the forward pass and the backward pass (dx and d(alpha) together) as one
+    XLA-compiled function each, even when the model itself runs in graph
+    mode, where the formula would otherwise be three kernels forward and
+    five backward.
+    """
+    x = ops.convert_to_tensor(x)
+    alpha = ops.cast(alpha, x.dtype)
     if len(alpha.shape) > len(x.shape):
-        return ops.where(x > 0, x, alpha * x)
+        return slope_forward(x, alpha)
     return _leaky_relu_with_slope(x, alpha)
 
 
 @ops.custom_gradient
 def _leaky_relu_with_slope(x, alpha):
-    """`where(x > 0, x, alpha * x)` with a hand-written gradient.
-
-    Automatic differentiation of the formula keeps the comparison mask and
-    `alpha * x` alive and runs a pass over the tensor per op; this keeps only
-    `x`, and on TensorFlow computes dx and d(alpha) in one XLA-compiled
-    function even when the model itself is not compiled with XLA.
-    """
-
     def grad(*args, upstream=None):
         if upstream is None:
             (upstream,) = args
         return _slope_gradients(x, upstream, alpha)
 
-    return ops.where(x > 0, x, alpha * x), grad
+    return _slope_forward(x, alpha), grad
+
+
+def slope_forward(x, alpha):
+    """The plain formula, `where(x > 0, x, alpha * x)`."""
+    return ops.where(x > 0, x, alpha * x)
 
 
 def slope_gradients(x, upstream, alpha):
@@ -99,8 +120,10 @@ def slope_gradients(x, upstream, alpha):
 if keras.backend.backend() == "tensorflow":
     from keras_lrelu._tensorflow import compiled
 
+    _slope_forward = compiled(slope_forward)
     _slope_gradients = compiled(slope_gradients)
 else:
+    _slope_forward = slope_forward
     _slope_gradients = slope_gradients
 
 

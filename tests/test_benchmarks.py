@@ -23,13 +23,43 @@ def _run(script, args, results):
     return result.stdout
 
 
-def test_layer_speed_compares_every_layer_in_both_compilers(tmp_path):
+def test_layer_speed_compares_every_layer_in_both_modes(tmp_path):
     stdout = _run("layer_speed.py", ["--sizes", "2x6x6x3,8x5", "--repeats", "2"], tmp_path)
     table = pd.read_csv(tmp_path / "layer_speed.csv")
     assert len(table) == 2 * 2 * 9
+    assert set(table["mode"]) == {"graph", "xla"}
     assert set(table["layer"]) >= {"keras PReLU channel", "channelwise", "randomized"}
-    assert (table.groupby(["shape", "compiler"])["vs_LeakyReLU"].first() == 1.0).all()
-    assert "| shape | compiler | layer |" in stdout
+    for _, group in table.groupby(["shape", "mode"]):
+        base = group.loc[group["layer"] == "keras LeakyReLU", "median_ms"].item()
+        pd.testing.assert_series_equal(
+            group["vs_LeakyReLU"], group["median_ms"] / base, check_names=False
+        )
+    assert "Keras's default jit_compile='auto' runs graph here" in stdout  # no GPU in CI
+    assert "| shape | mode | layer |" in stdout
+
+
+def test_cnn_step_times_both_modes_and_peak_memory(tmp_path):
+    args = ["--steps", "5", "--batch-size", "8", "--memory-batch-size", "16",
+            "--rectifiers", "channelwise", "--memory-modes", "graph"]
+    stdout = _run("cnn_step.py", args, tmp_path)
+    table = pd.read_csv(tmp_path / "cnn_step.csv")
+    assert sorted(zip(table["mode"], table["rectifier"])) == sorted(
+        (mode, name) for mode in ("graph", "xla")
+        for name in ("keras LeakyReLU", "keras PReLU channel", "channelwise")
+    )
+    for mode, group in table.groupby("mode"):
+        rows = group.set_index("rectifier")
+        assert rows.loc["channelwise", "vs_LeakyReLU"] == pytest.approx(
+            rows.loc["channelwise", "step_ms"] / rows.loc["keras LeakyReLU", "step_ms"]
+        )
+        if mode == "graph":
+            assert rows.loc["channelwise", "peak_vs_PReLU"] == pytest.approx(
+                rows.loc["channelwise", "peak_MB"] / rows.loc["keras PReLU channel", "peak_MB"]
+            )
+            assert (rows["peak_MB"] > 100).all()  # a TensorFlow process, measured
+        else:
+            assert rows["peak_MB"].isna().all()  # not asked for
+    assert "Keras's default jit_compile='auto' runs graph here" in stdout
 
 
 def test_serving_times_savedmodel_against_keras(tmp_path):

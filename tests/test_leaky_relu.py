@@ -101,9 +101,10 @@ def _prelu_pair(input_shape, channelwise, alpha=0.25):
     return ours, theirs
 
 
+@pytest.mark.parametrize("training", [False, True], ids=["inference", "training"])
 @pytest.mark.parametrize("input_shape", [(6, 5), (4, 6, 3), (2, 5, 6, 4)])
 @pytest.mark.parametrize("channelwise", [False, True])
-def test_learned_values_and_gradients_match_prelu(input_shape, channelwise):
+def test_learned_values_and_gradients_match_prelu(input_shape, channelwise, training):
     ours, theirs = _prelu_pair(input_shape, channelwise)
     # Distinct slopes per channel so a wrong broadcast cannot pass.
     if channelwise:
@@ -117,12 +118,40 @@ def test_learned_values_and_gradients_match_prelu(input_shape, channelwise):
     for layer, alpha in ((ours, ours.alpha_weight), (theirs, theirs.alpha)):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = layer(x)
+            y = layer(x, training=training)
             loss = tf.reduce_sum(y * upstream)
         dx, dalpha = tape.gradient(loss, [x, alpha.value])
         results.append((y.numpy(), dx.numpy(), np.reshape(dalpha.numpy(), -1)))
     for mine, keras_value in zip(*results):
         np.testing.assert_allclose(mine, keras_value, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+@pytest.mark.parametrize("channelwise", [False, True])
+def test_a_training_step_equals_prelus(channelwise, jit_compile):
+    """model.fit through the training fast path moves the weights and the
+    slopes exactly as Keras's PReLU does, in graph mode and under XLA."""
+    models = []
+    for make in (
+        lambda: keras_lrelu.LeakyReLU(0.25, trainable_alpha=True, channelwise=channelwise),
+        lambda: keras.layers.PReLU(
+            keras.initializers.Constant(0.25), shared_axes=[1, 2] if channelwise else [1, 2, 3]
+        ),
+    ):
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((6, 6, 2))
+        h = make()(keras.layers.Conv2D(4, 3)(inputs))
+        model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Flatten()(h)))
+        model.compile(keras.optimizers.SGD(0.1), "mse", jit_compile=jit_compile)
+        models.append(model)
+    rng = np.random.RandomState(0)
+    x, y = rng.randn(8, 6, 6, 2).astype("float32"), rng.randn(8, 1).astype("float32")
+    for model in models:
+        model.fit(x, y, batch_size=4, epochs=2, verbose=0)
+    ours, keras_prelu = ([w.numpy() for w in m.weights] for m in models)
+    assert not np.allclose(ours[2], 0.25)  # the slopes moved
+    for mine, theirs in zip(ours, keras_prelu):
+        np.testing.assert_allclose(mine.reshape(theirs.shape), theirs, rtol=1e-4, atol=1e-5)
 
 
 def test_channelwise_on_channels_first_axis():

@@ -3,6 +3,7 @@ import pytest
 from keras import ops
 
 import keras_lrelu
+from keras_lrelu.ops import leaky_relu_for_training
 
 
 def np_leaky_relu(x, alpha):
@@ -17,11 +18,20 @@ def test_float_alpha_matches_numpy(alpha):
     np.testing.assert_allclose(ops.convert_to_numpy(out), np_leaky_relu(x, alpha), rtol=1e-6)
 
 
-def test_tensor_alpha_broadcasts_like_numpy():
-    x = np.random.randn(2, 5, 3).astype("float32")
-    alpha = np.array([0.0, 0.2, 1.7], dtype="float32")
-    out = keras_lrelu.leaky_relu(x, ops.convert_to_tensor(alpha))
-    np.testing.assert_allclose(ops.convert_to_numpy(out), np_leaky_relu(x, alpha), rtol=1e-6)
+@pytest.mark.parametrize("function", [keras_lrelu.leaky_relu, leaky_relu_for_training],
+                         ids=["inference", "training"])
+@pytest.mark.parametrize(
+    "alpha_shape", [(), (3,), (5, 1), (2, 1, 1)], ids=["scalar", "last-axis", "axis-1", "batch"]
+)
+def test_tensor_alpha_equals_the_formula_bit_for_bit(function, alpha_shape):
+    rng = np.random.RandomState(0)
+    x = rng.randn(2, 5, 3).astype("float32")
+    x[0, 0] = 0.0
+    x[1, 1] = -0.0
+    alpha = rng.uniform(0, 1.7, alpha_shape).astype("float32")
+    out = ops.convert_to_numpy(function(x, ops.convert_to_tensor(alpha)))
+    np.testing.assert_array_equal(out, np_leaky_relu(x, alpha))
+    assert out.shape == x.shape
 
 
 def test_float16_input_keeps_dtype():
@@ -68,7 +78,7 @@ def test_fast_gradient_equals_the_plain_formula(alpha_shape, slope, jit_compile)
     alpha = np.full(alpha_shape, slope, "float32") + rng.uniform(0, 0.1, alpha_shape).astype("float32")
     upstream = rng.randn(*x.shape).astype("float32")
     args = [tf.constant(v) for v in (x, alpha, upstream)]
-    ours = _value_and_grads(keras_lrelu.leaky_relu, *args, jit_compile=jit_compile)
+    ours = _value_and_grads(leaky_relu_for_training, *args, jit_compile=jit_compile)
     plain = _value_and_grads(_plain, *args, jit_compile=jit_compile)
     np.testing.assert_array_equal(ours[0], plain[0])  # y
     np.testing.assert_array_equal(ours[1], plain[1])  # dx
@@ -83,10 +93,34 @@ def test_fast_gradient_in_float16_sums_alpha_in_float32():
     x = rng.randn(64, 32, 32, 8).astype("float16")
     upstream = rng.randn(*x.shape).astype("float16")
     alpha = tf.constant(np.full((8,), 0.25, "float16"))
-    y, dx, dalpha = _value_and_grads(keras_lrelu.leaky_relu, tf.constant(x), alpha, tf.constant(upstream))
+    y, dx, dalpha = _value_and_grads(leaky_relu_for_training, tf.constant(x), alpha, tf.constant(upstream))
     x32, up32 = x.astype("float32"), upstream.astype("float32")
     np.testing.assert_array_equal(y, np.where(x > 0, x, np.float16(0.25) * x).astype("float32"))
     np.testing.assert_array_equal(dx, np.where(x > 0, upstream, np.float16(0.25) * upstream).astype("float32"))
     expected = np.where(x32 > 0, 0, up32 * x32).sum(axis=(0, 1, 2))
     # float16 has 11 significant bits: the float32 sum, rounded once.
     np.testing.assert_allclose(dalpha, expected, rtol=2e-3, atol=0.05)
+
+
+def test_xla_context_is_detected_where_keras_compiles_with_xla():
+    """The private TensorFlow helper the fast paths lean on still exists and
+    tells a model compiled with jit_compile=True from graph mode."""
+    import keras
+
+    from keras_lrelu import _tensorflow
+
+    seen = {}
+
+    class Probe(keras.layers.Layer):
+        def call(self, x, training=None):
+            seen[self.jit] = _tensorflow.in_xla_context()
+            return x
+
+    for jit in (False, True):
+        inputs = keras.Input((2,))
+        probe = Probe()
+        probe.jit = jit
+        model = keras.Model(inputs, keras.layers.Dense(1)(probe(inputs)))
+        model.compile("sgd", "mse", jit_compile=jit)
+        model.train_on_batch(np.ones((2, 2)), np.ones((2, 1)))
+    assert seen == {False: False, True: True}

@@ -66,11 +66,12 @@ def test_equal_bounds_make_a_fixed_slope():
     np.testing.assert_allclose(layer(x, training=True), np.where(x > 0, x, 0.2 * x), rtol=1e-6)
 
 
-def test_fit_trains_a_model_through_it():
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+def test_fit_trains_a_model_through_it(jit_compile):
     inputs = keras.Input((6,))
     h = keras_lrelu.RandomizedLeakyReLU(seed=0)(keras.layers.Dense(8)(inputs))
     model = keras.Model(inputs, keras.layers.Dense(1)(h))
-    model.compile("adam", "mse")
+    model.compile("adam", "mse", jit_compile=jit_compile)
     history = model.fit(np.random.randn(32, 6), np.random.randn(32, 1), epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
 
