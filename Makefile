@@ -11,11 +11,15 @@ install: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,deploy,jax]'
 	touch $(STAMP)
+
+# The whole suite on TensorFlow, then the layer tests once more on Keras's JAX backend.
+JAX_TESTS := tests/test_leaky_relu.py tests/test_randomized.py tests/test_ops.py tests/test_backends.py
 
 test: $(STAMP)
 	$(PY) -m pytest
+	KERAS_BACKEND=jax $(PY) -m pytest -m "not tensorflow_only" $(JAX_TESTS)
 
 # A grid: the ReLU baseline, then five log-spaced slopes for each leaky mode (16 trials).
 # About 3 minutes on 2 CPU cores; --overwrite so the demo always shows a whole, fresh run.

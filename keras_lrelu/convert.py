@@ -37,7 +37,7 @@ def get_alphas(model):
     alphas = {}
     for layer in iter_layers(model):
         if isinstance(layer, LeakyReLU) and layer.trainable_alpha:
-            value = np.asarray(layer.alpha_weight.numpy())
+            value = np.asarray(keras.ops.convert_to_numpy(layer.alpha_weight))
             alphas[layer.name] = value if value.ndim else float(value)
     return alphas
 

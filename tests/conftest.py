@@ -26,6 +26,17 @@ else:
 """
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under another Keras backend, tests marked tensorflow_only skip."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return
+    skip = pytest.mark.skip(reason=f"needs the TensorFlow backend; this run uses {backend}")
+    for item in items:
+        if "tensorflow_only" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def fresh_keras():
     keras.utils.set_random_seed(0)

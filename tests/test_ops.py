@@ -69,6 +69,7 @@ def _plain(x, alpha):
 @pytest.mark.parametrize(
     "alpha_shape", [(), (4,), (3, 1, 1)], ids=["scalar", "last-axis", "axis-1"]
 )
+@pytest.mark.tensorflow_only
 def test_fast_gradient_equals_the_plain_formula(alpha_shape, slope, jit_compile):
     import tensorflow as tf
 
@@ -86,6 +87,7 @@ def test_fast_gradient_equals_the_plain_formula(alpha_shape, slope, jit_compile)
     assert ours[2].shape == alpha.shape
 
 
+@pytest.mark.tensorflow_only
 def test_fast_gradient_in_float16_sums_alpha_in_float32():
     import tensorflow as tf
 
@@ -102,6 +104,7 @@ def test_fast_gradient_in_float16_sums_alpha_in_float32():
     np.testing.assert_allclose(dalpha, expected, rtol=2e-3, atol=0.05)
 
 
+@pytest.mark.tensorflow_only
 def test_xla_context_is_detected_where_keras_compiles_with_xla():
     """The private TensorFlow helper the fast paths lean on still exists and
     tells a model compiled with jit_compile=True from graph mode."""

@@ -118,6 +118,7 @@ def test_slopes_are_uniform_and_independent():
     assert abs(np.corrcoef(first, second)[0, 1]) < 0.01
 
 
+@pytest.mark.tensorflow_only
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
 def test_training_gradient_uses_the_slopes_of_the_forward_pass(jit_compile):
     import tensorflow as tf

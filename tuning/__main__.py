@@ -6,6 +6,9 @@ import shlex
 import sys
 
 from tuning.errors import UsageError
+from tuning.formats import FORMATS
+from tuning.formats import parse as parse_formats
+from tuning.quiet import native_stderr_silenced
 
 MODES = ("fixed", "trainable", "channelwise", "randomized", "relu")
 TUNERS = ("bayesian", "random", "hyperband", "grid")
@@ -30,7 +33,8 @@ def build_parser():
     predict = commands.add_parser(
         "predict", help="classify PNG/JPEG images with an exported model (no keras_lrelu needed)",
     )
-    predict.add_argument("model_dir", help="an exported folder, e.g. saved_models/alpha-mnist5k/best")
+    predict.add_argument("model", help="an export folder (its SavedModel), e.g. saved_models/alpha-mnist5k/best, "
+                         "or the .tflite, .onnx or .keras file in one")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
     predict.set_defaults(run=run_predict)
     return parser
@@ -64,6 +68,9 @@ def _add_search(commands):
                         help="exports go to EXPORT_DIR/PROJECT/best; default: saved_models")
     search.add_argument("--export-top", type=int, default=1, metavar="K",
                         help="also export rank-2 ... rank-K; default: 1")
+    search.add_argument("--export-formats", default=",".join(FORMATS), metavar="LIST",
+                        help="besides model.keras: saved_model, litert (model.tflite), litert_int8 "
+                        f"(model_int8.tflite), onnx (model.onnx); default: {','.join(FORMATS)}")
     search.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
     search.add_argument("--quiet", action="store_true", help="no per-trial or per-epoch progress")
     scale = search.add_argument_group("scaling out (KerasTuner's chief/worker mode)")
@@ -139,6 +146,7 @@ def check_search_args(args):
     if unknown or not modes:
         raise UsageError(f"unknown mode {', '.join(unknown) or repr(args.modes)}; use {','.join(MODES)}")
     args.modes = list(dict.fromkeys(modes))
+    args.export_formats = parse_formats(args.export_formats)
     if args.image_size and min(args.image_size) < 1:
         raise UsageError(f"--image-size must be positive, got {args.image_size}")
     if args.project is None:
@@ -179,7 +187,8 @@ def run_search(args, command):
     if not tuner.oracle.get_best_trials(1):
         raise UsageError("no trial completed, so no model was exported")
     folders = export.export_best(
-        tuner, dataset, os.path.join(args.export_dir, args.project), args.export_top, command
+        tuner, dataset, os.path.join(args.export_dir, args.project), args.export_top, command,
+        args.export_formats,
     )
     for folder in folders:
         print(f"exported: {folder}")
@@ -267,26 +276,20 @@ def run_predict(args, command):
     from tuning.predict import predict
 
     import_tensorflow_quietly()
-    for name, label, probability in predict(args.model_dir, args.images):
+    with native_stderr_silenced():  # the LiteRT interpreter's INFO lines
+        results = predict(args.model, args.images)
+    for name, label, probability in results:
         print(f"{name}\t{label}\t{probability:.4f}")
     return 0
 
 
 def import_tensorflow_quietly():
     """Imports TensorFlow with the C++ log lines it prints on import and on
-    first device look-up sent to /dev/null: TF 2.21 prints them before its
-    logging is set up, ignoring TF_CPP_MIN_LOG_LEVEL. Python errors still
-    surface."""
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
+    first device look-up sent to /dev/null. Python errors still surface."""
+    with native_stderr_silenced():
         import tensorflow as tf
 
         tf.config.list_physical_devices()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
 
 
 def _first_line(error):

@@ -1,4 +1,4 @@
-"""Exporting the best trials: SavedModel + model.keras + model_card.json, atomically."""
+"""Exporting the best trials: every format plus model_card.json, atomically."""
 
 import datetime
 import functools
@@ -16,23 +16,29 @@ import numpy as np
 import tensorflow as tf
 
 import keras_lrelu
+from tuning import formats
 from tuning.predict import CARD_NAME
+from tuning.quiet import native_stderr_silenced
 from tuning.search import describe
 
 
-def export_best(tuner, dataset, export_root, top_k=1, command=""):
+def export_best(tuner, dataset, export_root, top_k=1, command="", format_names=tuple(formats.FORMATS)):
     """Exports the `top_k` best completed trials to `export_root/best`,
     `export_root/rank-2`, ... Each model is restored from its trial's best
-    epoch checkpoint (not retrained). Returns the folders written."""
+    epoch checkpoint (not retrained) and written as model.keras plus
+    `format_names`. Returns the folders written."""
     folders = []
     for rank, trial in enumerate(tuner.oracle.get_best_trials(top_k), start=1):
         with warnings.catch_warnings():
             # The checkpoint holds optimizer state a model for serving does not need.
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             model = tuner.load_model(trial)
+        # model.keras keeps the compiled model with a fresh optimizer (none of
+        # the trial's state); built, so that loading the file warns of nothing.
+        model.optimizer.build(model.trainable_variables)
         card = model_card(model, trial, dataset, rank, command)
         folder = os.path.join(export_root, "best" if rank == 1 else f"rank-{rank}")
-        write_atomically(folder, functools.partial(_save, model, card))
+        write_atomically(folder, functools.partial(_save, model, card, dataset, format_names))
         folders.append(folder)
     return folders
 
@@ -80,10 +86,20 @@ def model_card(model, trial, dataset, rank, command):
     }
 
 
-def _save(model, card, folder):
-    """Fills an export folder: SavedModel files, model.keras, the card."""
-    model.export(folder, format="tf_saved_model", verbose=False)
-    model.save(os.path.join(folder, "model.keras"))
+def _save(model, card, dataset, format_names, folder):
+    """Fills an export folder: model.keras, the chosen formats, and the card
+    with each file's held-out accuracy, measured in its own runtime."""
+    with native_stderr_silenced(), warnings.catch_warnings():
+        # Keras's tf2onnx shim probes np.object, which NumPy 2 warns about.
+        warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)
+        written = formats.write(model, folder, format_names, dataset.x_train)
+        card["formats"] = {}
+        for name in written:
+            run = formats.load(os.path.join(folder, "" if name == "saved_model" else name))
+            card["formats"][name] = {
+                "test_accuracy": formats.accuracy(run, dataset.x_test, dataset.y_test),
+                "bytes": formats.size_bytes(folder, name),
+            }
     with open(os.path.join(folder, CARD_NAME), "w") as f:
         json.dump(card, f, indent=2)
 

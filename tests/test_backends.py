@@ -1,0 +1,119 @@
+"""The layers on any Keras backend: `make test` runs this file under
+TensorFlow and again under JAX (KERAS_BACKEND=jax); the last test trains
+under JAX in a subprocess and loads the file under TensorFlow."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import keras_lrelu
+from conftest import SUBPROCESS_ENV
+
+LAYERS = {
+    "fixed": lambda: keras_lrelu.LeakyReLU(0.2),
+    "learned": lambda: keras_lrelu.LeakyReLU(0.25, trainable_alpha=True),
+    "per channel": lambda: keras_lrelu.LeakyReLU(0.25, trainable_alpha=True, channelwise=True),
+    "channels first": lambda: keras_lrelu.LeakyReLU(
+        0.25, trainable_alpha=True, channelwise=True, axis=1
+    ),
+    "randomized": lambda: keras_lrelu.RandomizedLeakyReLU(0.1, 0.3, seed=3),
+}
+
+
+def _model(make):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((6, 6, 2))
+    h = keras.layers.Conv2D(4, 3)(inputs)
+    h = make()(h)
+    outputs = keras.layers.Dense(1)(keras.layers.Flatten()(h))
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.Adam(0.05), "mse")
+    return model
+
+
+def _data():
+    rng = np.random.RandomState(0)
+    return rng.randn(32, 6, 6, 2).astype("float32"), rng.randn(32, 1).astype("float32")
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+def test_trains_saves_and_loads(kind, tmp_path):
+    model = _model(LAYERS[kind])
+    x, y = _data()
+    history = model.fit(x, y, batch_size=8, epochs=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    if kind in ("learned", "per channel", "channels first"):
+        (alpha,) = keras_lrelu.get_alphas(model).values()
+        assert not np.allclose(alpha, 0.25), "the slope did not move"
+        assert np.shape(alpha) == {"learned": (), "per channel": (4,), "channels first": (4,)}[kind]
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_randomized_slopes_are_seeded_and_within_bounds():
+    x = -np.ones((64, 50), "float32")  # output = -slope, element by element
+
+    def draw(seed):
+        layer = keras_lrelu.RandomizedLeakyReLU(0.1, 0.3, seed=seed)
+        return [-keras.ops.convert_to_numpy(layer(x, training=True)) for _ in range(2)]
+
+    first, second = draw(7)
+    assert 0.1 <= first.min() and first.max() <= 0.3
+    assert np.unique(first).size > 1000, "one slope per element"
+    assert not np.array_equal(first, second), "each call draws anew"
+    again = draw(7)
+    np.testing.assert_array_equal(again[0], first)  # same seed, same slopes
+    np.testing.assert_array_equal(again[1], second)
+    assert not np.array_equal(draw(8)[0], first)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(keras_lrelu.RandomizedLeakyReLU(0.1, 0.3)(x)), -0.2, rtol=1e-6
+    )
+
+
+JAX_TRAINING = """
+import numpy as np, keras, keras_lrelu
+assert keras.backend.backend() == "jax"
+keras.utils.set_random_seed(0)
+inputs = keras.Input((6, 6, 2))
+h = keras.layers.Conv2D(4, 3)(inputs)
+h = keras_lrelu.LeakyReLU(0.25, trainable_alpha=True, channelwise=True)(h)
+h = keras_lrelu.RandomizedLeakyReLU(seed=1)(keras.layers.Conv2D(4, 3)(h))
+h = keras_lrelu.LeakyReLU(0.1)(h)
+model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Flatten()(h)))
+model.compile(keras.optimizers.Adam(0.05), "mse")
+rng = np.random.RandomState(0)
+x, y = rng.randn(32, 6, 6, 2).astype("float32"), rng.randn(32, 1).astype("float32")
+model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+model.save("jax.keras")
+np.save("x.npy", x)
+np.save("jax_outputs.npy", model.predict(x, verbose=0))
+"""
+
+
+@pytest.mark.tensorflow_only
+@pytest.mark.slow
+def test_a_model_trained_under_jax_loads_and_exports_under_tensorflow(tmp_path):
+    import tensorflow as tf
+
+    env = dict(SUBPROCESS_ENV, KERAS_BACKEND="jax")
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(JAX_TRAINING)], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    model = keras.models.load_model(tmp_path / "jax.keras")
+    x = np.load(tmp_path / "x.npy")
+    expected = np.load(tmp_path / "jax_outputs.npy")
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(next(iter(keras_lrelu.get_alphas(model).values())), 0.25)
+    model.export(str(tmp_path / "exported"), format="tf_saved_model", verbose=False)
+    served = tf.saved_model.load(str(tmp_path / "exported"))
+    np.testing.assert_allclose(served.serve(x).numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert os.path.isfile(tmp_path / "exported" / "saved_model.pb")

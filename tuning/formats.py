@@ -1,0 +1,191 @@
+"""Export formats: one writer and one loader per file an export folder holds.
+
+Each loader runs its file in the file's own runtime, the way a user serving
+it would: TensorFlow for the SavedModel, Keras (with keras_lrelu) for
+model.keras, the LiteRT interpreter for .tflite, ONNX Runtime for .onnx. It
+returns a function from a float32 image batch (raw pixels, as the model card
+describes) to class probabilities, so an export can measure every file it
+wrote instead of trusting that it exists.
+"""
+
+import importlib.util
+import os
+import tempfile
+
+import numpy as np
+
+from tuning.errors import UsageError
+
+# --export-formats names, and the file each adds to an export folder
+# (model.keras and the card are always written).
+FORMATS = {
+    "saved_model": "saved_model",
+    "litert": "model.tflite",
+    "litert_int8": "model_int8.tflite",
+    "onnx": "model.onnx",
+}
+# The packages each format needs beyond TensorFlow (the `deploy` extra).
+NEEDS = {"litert": ("ai_edge_litert",), "litert_int8": ("ai_edge_litert",),
+         "onnx": ("tf2onnx", "onnxruntime")}
+KERAS_FILE = "model.keras"
+SAVED_MODEL_PARTS = ("saved_model.pb", "fingerprint.pb", "variables", "assets")
+# Full-integer quantization calibrates on at most this many training images.
+CALIBRATION_IMAGES = 500
+
+
+def parse(text):
+    """`saved_model,onnx` as a list of format names, or UsageError."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in FORMATS]
+    if unknown or not names:
+        raise UsageError(
+            f"unknown export format {', '.join(unknown) or repr(text)}; "
+            f"use a comma list of {','.join(FORMATS)}"
+        )
+    for name in names:
+        missing = [m for m in NEEDS.get(name, ()) if importlib.util.find_spec(m) is None]
+        if missing:
+            raise UsageError(
+                f"export format {name} needs {' and '.join(missing)}: pip install "
+                f"'keras_lrelu[deploy]', or leave {name} out of --export-formats"
+            )
+    return list(dict.fromkeys(names))
+
+
+def write(model, folder, names, calibration_images):
+    """Writes model.keras and the formats `names` of `model` into `folder`;
+    returns the file names written, model.keras first."""
+    written = []
+    if "saved_model" in names:  # first: it fills the folder's top level
+        model.export(folder, format="tf_saved_model", verbose=False)
+        written.append("saved_model")
+    model.save(os.path.join(folder, KERAS_FILE))
+    written.insert(0, KERAS_FILE)
+    model(calibration_images[:1])  # the ONNX exporter needs a model called once
+    if "litert" in names:
+        model.export(os.path.join(folder, FORMATS["litert"]), format="litert", verbose=False)
+        written.append(FORMATS["litert"])
+    if "litert_int8" in names:
+        write_litert_int8(model, os.path.join(folder, FORMATS["litert_int8"]), calibration_images)
+        written.append(FORMATS["litert_int8"])
+    if "onnx" in names:
+        model.export(os.path.join(folder, FORMATS["onnx"]), format="onnx", verbose=False)
+        written.append(FORMATS["onnx"])
+    return written
+
+
+def write_litert_int8(model, path, calibration_images):
+    """Full-integer int8 LiteRT, calibrated on `calibration_images`; input
+    and output stay float32, so callers pass the same raw pixels."""
+    import tensorflow as tf
+
+    images = np.asarray(calibration_images[:CALIBRATION_IMAGES], "float32")
+    with tempfile.TemporaryDirectory() as saved_model:
+        model.export(saved_model, format="tf_saved_model", verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([image[None]] for image in images)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        flatbuffer = converter.convert()
+    with open(path, "wb") as f:
+        f.write(flatbuffer)
+
+
+def size_bytes(folder, name):
+    """Bytes on disk of one format in an export folder."""
+    if name != "saved_model":
+        return os.path.getsize(os.path.join(folder, name))
+    total = 0
+    for part in SAVED_MODEL_PARTS:
+        path = os.path.join(folder, part)
+        if os.path.isfile(path):
+            total += os.path.getsize(path)
+        for root, _, files in os.walk(path):
+            total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
+
+
+def load(path, threads=None):
+    """`path` (an export folder's SavedModel, or a .keras, .tflite or .onnx
+    file) loaded in its own runtime, as a function batch -> outputs.
+
+    Raises:
+        UsageError: for a file of another kind, or one its runtime refuses.
+    """
+    if os.path.isdir(path):
+        loader = _load_saved_model
+    else:
+        loader = {
+            ".keras": _load_keras, ".tflite": _load_litert, ".onnx": _load_onnx,
+        }.get(os.path.splitext(path)[1])
+    if loader is None:
+        raise UsageError(f"{path} is not a SavedModel folder or a .keras, .tflite or .onnx file")
+    try:
+        return loader(path, threads)
+    except UsageError:
+        raise
+    except Exception as error:  # each runtime has its own error types
+        message = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise UsageError(f"cannot load {path}: {message}") from None
+
+
+def accuracy(run, images, labels, batch_size=250):
+    """The share of `images` whose most probable class is the label."""
+    hits = 0
+    for start in range(0, len(images), batch_size):
+        probabilities = run(images[start:start + batch_size])
+        hits += int((np.argmax(probabilities, axis=1) == labels[start:start + batch_size]).sum())
+    return hits / len(images)
+
+
+def _load_saved_model(path, threads):
+    import tensorflow as tf
+
+    if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+        raise UsageError(f"{path} holds no SavedModel (no saved_model.pb)")
+    served = tf.saved_model.load(path)  # kept alive by the closure
+
+    def run(batch):
+        return served.serve(np.asarray(batch, "float32")).numpy()
+
+    return run
+
+
+def _load_keras(path, threads):
+    import keras
+
+    import keras_lrelu  # noqa: F401  (registers the layers)
+
+    model = keras.models.load_model(path)
+    return lambda batch: model.predict(np.asarray(batch, "float32"), verbose=0)
+
+
+def _load_litert(path, threads):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=path, num_threads=threads)
+    (source,), (target,) = interpreter.get_input_details(), interpreter.get_output_details()
+    shape = [None]
+
+    def run(batch):
+        batch = np.asarray(batch, source["dtype"])
+        if shape[0] != batch.shape:  # the batch axis is dynamic: size it once per shape
+            interpreter.resize_tensor_input(source["index"], batch.shape)
+            interpreter.allocate_tensors()
+            shape[0] = batch.shape
+        interpreter.set_tensor(source["index"], batch)
+        interpreter.invoke()
+        return interpreter.get_tensor(target["index"]).copy()
+
+    return run
+
+
+def _load_onnx(path, threads):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda batch: session.run(None, {name: np.asarray(batch, "float32")})[0]

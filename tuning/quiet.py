@@ -1,0 +1,27 @@
+"""Keeping native libraries' log lines off the terminal.
+
+TensorFlow, the LiteRT converter and its interpreter print C++ log lines
+straight to file descriptor 2 ("fully_quantize: 0, ...", "Created TensorFlow
+Lite XNNPACK delegate"), ignoring TF_CPP_MIN_LOG_LEVEL, so a command's
+`error:` line or progress would drown in them. Python exceptions are not
+affected: they propagate and print after the block.
+"""
+
+import contextlib
+import os
+import sys
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Points file descriptor 2 at /dev/null for the block."""
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
