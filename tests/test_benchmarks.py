@@ -67,3 +67,19 @@ def test_serving_times_savedmodel_against_keras(tmp_path):
     table = pd.read_csv(tmp_path / "serving.csv")
     assert set(table["path"]) == {"SavedModel serve", "keras predict_on_batch", "keras model(x)"}
     assert set(table["batch"]) == {1, 256}
+
+
+@pytest.mark.tensorflow_only
+def test_deploy_times_litert_and_onnx_against_the_builtins(tmp_path):
+    _run("deploy.py", ["--repeats", "2", "--size", "8"], tmp_path)
+    table = pd.read_csv(tmp_path / "deploy.csv")
+    assert set(table["runtime"]) == {"LiteRT", "ONNX Runtime"}
+    assert len(table) == 2 * 7
+    for _, group in table.groupby("runtime"):
+        rows = group.set_index("rectifier")
+        for ours, builtin in (("fixed", "keras LeakyReLU"), ("randomized", "keras LeakyReLU"),
+                              ("trainable", "keras PReLU scalar"), ("channelwise", "keras PReLU channel")):
+            assert rows.loc[ours, "replaces"] == builtin
+            assert rows.loc[ours, "vs_builtin"] == pytest.approx(
+                rows.loc[ours, "median_ms"] / rows.loc[builtin, "median_ms"]
+            )

@@ -17,7 +17,8 @@ from conftest import cli
 from conftest import ok
 
 pytestmark = pytest.mark.slow
-SEARCH = ["search", "--dataset", "digits", "--tuner", "random", "--seed", "0"]
+SEARCH = ["search", "--dataset", "digits", "--tuner", "random", "--seed", "0",
+          "--export-formats", "saved_model"]
 
 
 def _table(cwd):

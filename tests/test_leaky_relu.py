@@ -135,7 +135,9 @@ def test_a_training_step_equals_prelus(channelwise, jit_compile):
     slopes exactly as Keras's PReLU does, in graph mode and under XLA."""
     models = []
     for make in (
-        lambda: keras_lrelu.LeakyReLU(0.25, trainable_alpha=True, channelwise=channelwise),
+        lambda: keras_lrelu.LeakyReLU(
+            0.25, trainable_alpha=True, channelwise=channelwise, alpha_bounds=None  # as PReLU
+        ),
         lambda: keras.layers.PReLU(
             keras.initializers.Constant(0.25), shared_axes=[1, 2] if channelwise else [1, 2, 3]
         ),

@@ -24,6 +24,9 @@ from tuning import data
 
 pytestmark = pytest.mark.slow
 SMOKE = ["--max-trials", "2", "--epochs", "1", "--seed", "0"]
+# For searches whose test is not about the export formats: the SavedModel only.
+ONE_FORMAT = ["--export-formats", "saved_model"]
+FILES = ["saved_model", "model.keras", "model.tflite", "model_int8.tflite", "model.onnx"]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +48,8 @@ def test_search_writes_table_plot_and_export(default_search):
     assert (project / "results.png").stat().st_size > 10_000
     best = cwd / "saved_models" / "alpha-mnist5k" / "best"
     assert "exported: saved_models/alpha-mnist5k/best" in stdout
-    assert {"saved_model.pb", "model.keras", "model_card.json"} <= {p.name for p in best.iterdir()}
+    assert {"saved_model.pb", "model.keras", "model_card.json", "model.tflite", "model_int8.tflite",
+            "model.onnx"} <= {p.name for p in best.iterdir()}
     assert not list(best.parent.glob(".*tmp*")), "no temporary export left behind"
     card = json.loads((best / "model_card.json").read_text())
     assert card["dataset"] == "mnist5k" and card["class_names"] == [str(i) for i in range(10)]
@@ -62,6 +66,15 @@ def test_search_writes_table_plot_and_export(default_search):
     _, accuracy = model.evaluate(dataset.x_test, dataset.y_test, verbose=0)
     assert card["metrics"]["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
     assert accuracy > 0.5
+    # Every file, measured in its own runtime on the same held-out images.
+    assert sorted(card["formats"]) == sorted(FILES)
+    for name in FILES[1:]:
+        assert card["formats"][name]["bytes"] == (best / name).stat().st_size
+    assert card["formats"]["saved_model"]["bytes"] > (best / "saved_model.pb").stat().st_size
+    for name in ("saved_model", "model.keras", "model.tflite", "model.onnx"):  # float32: same model
+        assert card["formats"][name]["test_accuracy"] == pytest.approx(accuracy, abs=0.002)
+    assert card["formats"]["model_int8.tflite"]["test_accuracy"] == pytest.approx(accuracy, abs=0.05)
+    assert card["formats"]["model_int8.tflite"]["bytes"] < card["formats"]["model.tflite"]["bytes"] / 2
 
 
 def test_export_serves_raw_pixels_without_the_plugin(default_search):
@@ -112,17 +125,61 @@ def test_predict_names_a_class_per_image_without_the_plugin(default_search):
         assert float(probability) == pytest.approx(row.max(), abs=1e-4)
 
 
+def test_predict_with_litert_and_onnx_files_gives_the_savedmodels_classes(default_search):
+    cwd, _ = default_search
+    best = cwd / "saved_models" / "alpha-mnist5k" / "best"
+    dataset = data.load("mnist5k", seed=0)
+    names = []
+    for i in range(8):
+        names.append(f"digit{i}.png")
+        Image.fromarray(dataset.x_test[i, ..., 0].astype("uint8")).save(cwd / names[-1])
+    models = [best, *(best / name for name in ("model.tflite", "model_int8.tflite", "model.onnx"))]
+    stdout = run_python(  # one interpreter, the command line's main() once per model
+        f"""
+        from tuning.__main__ import main
+        for model in {[str(m) for m in models]!r}:
+            assert main(["predict", model, *{names!r}]) == 0
+        """,
+        cwd=cwd, block_plugin=True,
+    )
+    rows = [line.split("\t") for line in stdout.strip().splitlines()]
+    assert len(rows) == len(models) * len(names)
+    served = rows[:len(names)]
+    for index, model in enumerate(models[1:], start=1):
+        other = rows[index * len(names):(index + 1) * len(names)]
+        assert [row[:2] for row in other] == [row[:2] for row in served], model.name
+        tolerance = 0.05 if "int8" in model.name else 1e-4
+        for (_, _, theirs), (_, _, ours) in zip(served, other):
+            assert float(ours) == pytest.approx(float(theirs), abs=tolerance), model.name
+
+
+def test_predict_with_a_model_file_without_its_card_or_corrupt_is_one_error_line(default_search, tmp_path):
+    cwd, _ = default_search
+    best = cwd / "saved_models" / "alpha-mnist5k" / "best"
+    Image.new("L", (28, 28)).save(tmp_path / "a.png")
+    shutil.copy(best / "model.onnx", tmp_path / "model.onnx")
+    result = cli(["predict", "model.onnx", "a.png"], tmp_path)
+    assert_one_error_line(result, r"error: no model card beside model\.onnx")
+    shutil.copy(best / "model_card.json", tmp_path / "model_card.json")
+    (tmp_path / "broken.onnx").write_bytes(b"not a model")
+    assert_one_error_line(cli(["predict", "broken.onnx", "a.png"], tmp_path), r"error: cannot load broken\.onnx: ")
+    (tmp_path / "broken.tflite").write_bytes((best / "model.tflite").read_bytes()[:200])
+    assert_one_error_line(cli(["predict", "broken.tflite", "a.png"], tmp_path), r"error: cannot load broken\.tflite: ")
+    assert_one_error_line(cli(["predict", "nothing.onnx", "a.png"], tmp_path), r"error: no such file or folder: nothing\.onnx")
+
+
 def test_rerun_resumes_without_retraining_and_overwrite_restarts(default_search, tmp_path):
     cwd, _ = default_search
     shutil.copytree(cwd / "runs", tmp_path / "runs")
     before = pd.read_csv(tmp_path / "runs" / "alpha-mnist5k" / "results.csv")
-    stdout = ok(cli(["search", "--max-trials", "3", "--epochs", "1", "--seed", "0"], tmp_path))
+    stdout = ok(cli(["search", "--max-trials", "3", "--epochs", "1", "--seed", "0", *ONE_FORMAT], tmp_path))
     assert "trial 3/3" in stdout and "trial 1/3" not in stdout and "trial 2/3" not in stdout
     after = pd.read_csv(tmp_path / "runs" / "alpha-mnist5k" / "results.csv")
     assert len(after) == 3
     kept = ["trial_id", "mode", "alpha", "val_accuracy", "seconds"]
     pd.testing.assert_frame_equal(after[kept].iloc[:2], before[kept])  # same seconds: not retrained
-    stdout = ok(cli(["search", "--max-trials", "1", "--epochs", "1", "--overwrite", "--quiet"], tmp_path))
+    stdout = ok(cli(["search", "--max-trials", "1", "--epochs", "1", "--overwrite", "--quiet", *ONE_FORMAT],
+                    tmp_path))
     assert "trial 1/" not in stdout
     assert len(pd.read_csv(tmp_path / "runs" / "alpha-mnist5k" / "results.csv")) == 1
 
@@ -133,7 +190,7 @@ def test_npz_dataset(tmp_path):
         tmp_path / "digits.npz", x_train=digits.x_train[..., 0], y_train=digits.y_train,
         x_test=digits.x_test[..., 0], y_test=digits.y_test,
     )
-    ok(cli(["search", "--dataset", "digits.npz", "--tuner", "random", *SMOKE], tmp_path))
+    ok(cli(["search", "--dataset", "digits.npz", "--tuner", "random", *SMOKE, *ONE_FORMAT], tmp_path))
     card = json.loads((tmp_path / "saved_models" / "alpha-digits" / "best" / "model_card.json").read_text())
     assert card["dataset"] == "digits.npz" and card["input_shape"] == [8, 8, 1]
     assert card["splits"]["test"] == len(digits.y_test) and card["pixel_max"] == 16.0
@@ -148,7 +205,7 @@ def test_image_folder_dataset_and_predict(tmp_path):
             pixels = np.clip(np.array(colour) + rng.randint(-25, 25, (16, 20, 3)), 0, 255)
             Image.fromarray(pixels.astype("uint8")).save(tmp_path / "shapes" / name / f"{i}.png")
     ok(cli(["search", "--dataset", "shapes", "--image-size", "12", "12", "--tuner", "random",
-            "--max-trials", "2", "--epochs", "3", "--export-top", "2"], tmp_path))
+            "--max-trials", "2", "--epochs", "3", "--export-top", "2", *ONE_FORMAT], tmp_path))
     export = tmp_path / "saved_models" / "alpha-shapes"
     card = json.loads((export / "best" / "model_card.json").read_text())
     assert card["class_names"] == ["blue", "green", "red"] and card["input_shape"] == [12, 12, 3]
@@ -182,6 +239,8 @@ BAD_SEARCHES = [
     (["--tuner", "annealing"], r"error: argument --tuner: invalid choice: 'annealing'"),
     (["--modes", "fixed,swish"], r"error: unknown mode swish"),
     (["--max-trials", "two"], r"error: argument --max-trials: invalid int value: 'two'"),
+    (["--export-formats", "saved_model,tfjs"], r"error: unknown export format tfjs; use a comma list of "
+     r"saved_model,litert,litert_int8,onnx$"),
 ]
 
 
@@ -226,7 +285,7 @@ def test_console_script_is_installed(tmp_path):
 
 def test_search_killed_mid_trial_resumes_and_reruns_only_the_interrupted_trial(tmp_path):
     command = [sys.executable, "-m", "tuning", "search", "--dataset", "digits", "--tuner", "random",
-               "--max-trials", "3", "--epochs", "30", "--seed", "0"]
+               "--max-trials", "3", "--epochs", "30", "--seed", "0", *ONE_FORMAT]
     process = subprocess.Popen(command, cwd=tmp_path, env=SUBPROCESS_ENV,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:

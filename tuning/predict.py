@@ -15,8 +15,6 @@ CARD_NAME = "model_card.json"
 
 def load_card(model_path):
     """The card of an export folder, or of the folder holding a model file."""
-    if not os.path.exists(model_path):
-        raise UsageError(f"no such file or folder: {model_path}")
     folder = model_path if os.path.isdir(model_path) else os.path.dirname(model_path) or "."
     path = os.path.join(folder, CARD_NAME)
     if not os.path.isfile(path):
@@ -33,8 +31,10 @@ def predict(model_path, image_paths):
     a .tflite, .onnx or .keras file inside one; returns `(file name, class
     name, probability)` per image. Each image is converted to the card's
     channels and size, and its 8-bit pixels to the dataset's pixel scale."""
-    card = load_card(model_path)
+    if not os.path.exists(model_path):
+        raise UsageError(f"no such file or folder: {model_path}")
     run = formats.load(model_path)
+    card = load_card(model_path)
     height, width, channels = card["input_shape"]
     mode = "L" if channels == 1 else "RGB"
     scale = card["pixel_max"] / 255.0
