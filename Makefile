@@ -14,12 +14,17 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,deploy,jax]'
 	touch $(STAMP)
 
-# The whole suite on TensorFlow, then the layer tests once more on Keras's JAX backend.
+# The whole suite on TensorFlow and, alongside it (much of the suite waits on subprocesses),
+# the layer tests once more on Keras's JAX backend, whose report prints at the end.
 JAX_TESTS := tests/test_leaky_relu.py tests/test_randomized.py tests/test_ops.py tests/test_backends.py
 
 test: $(STAMP)
-	$(PY) -m pytest
-	KERAS_BACKEND=jax $(PY) -m pytest -m "not tensorflow_only" $(JAX_TESTS)
+	@KERAS_BACKEND=jax $(PY) -m pytest -p no:cacheprovider -m "not tensorflow_only" $(JAX_TESTS) \
+		> .jax-lane.log 2>&1 & jax=$$!; \
+	$(PY) -m pytest; tensorflow=$$?; \
+	wait $$jax; jax_status=$$?; \
+	echo; echo "== the layer tests on Keras's JAX backend (KERAS_BACKEND=jax) =="; cat .jax-lane.log; \
+	test $$tensorflow -eq 0 && test $$jax_status -eq 0
 
 # A grid: the ReLU baseline, then six slopes (five log-spaced and the default 0.01) for each
 # leaky mode: 19 trials.

@@ -73,6 +73,27 @@ def cli(args, cwd, env=None, timeout=600):
     )
 
 
+def cli_in_process(args, cwd, capsys):
+    """Runs the command line's `main(ARGS)` in this process, in `cwd`:
+    for bad input, which must fail before anything is imported or written,
+    without paying a TensorFlow import per case. Returns a CompletedProcess
+    like `cli` (argparse's own errors exit, which counts as the return code)."""
+    from tuning.__main__ import main
+
+    saved_cwd, saved_env = os.getcwd(), dict(os.environ)
+    os.chdir(cwd)
+    try:
+        code = main(list(args))
+    except SystemExit as exit:
+        code = exit.code
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)  # distributed roles set KerasTuner's variables
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
 def ok(result):
     """The stdout of a command that must have succeeded."""
     assert result.returncode == 0, result.stderr[-3000:]

@@ -14,6 +14,7 @@ import pytest
 from conftest import SUBPROCESS_ENV
 from conftest import assert_one_error_line
 from conftest import cli
+from conftest import cli_in_process
 from conftest import ok
 
 pytestmark = pytest.mark.slow
@@ -121,8 +122,8 @@ def test_search_killed_whole_resumes_with_workers(tmp_path):
          r"error: --workers starts its own chief and workers"),
     ],
 )
-def test_bad_distributed_input_is_one_error_line(tmp_path, args, message):
-    assert_one_error_line(cli([*SEARCH, *args], tmp_path), message)
+def test_bad_distributed_input_is_one_error_line(tmp_path, args, message, capsys):
+    assert_one_error_line(cli_in_process([*SEARCH, *args], tmp_path, capsys), message)
 
 
 def test_a_busy_address_and_an_absent_chief_are_one_error_line(tmp_path):

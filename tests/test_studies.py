@@ -6,6 +6,7 @@ import pytest
 
 from conftest import assert_one_error_line
 from conftest import cli
+from conftest import cli_in_process
 from conftest import ok
 from tuning.studies import dying
 
@@ -66,6 +67,6 @@ def test_a_network_with_a_dead_layer_reads_collapsed_and_a_live_one_not():
         (["dying", "--runs", "0"], r"error: --runs must be at least 1, got 0"),
     ],
 )
-def test_bad_study_input_is_one_error_line(tmp_path, args, message):
-    assert_one_error_line(cli(args, tmp_path), message)
+def test_bad_study_input_is_one_error_line(tmp_path, args, message, capsys):
+    assert_one_error_line(cli_in_process(args, tmp_path, capsys), message)
     assert not (tmp_path / "results").exists()

@@ -18,6 +18,7 @@ import keras_lrelu  # noqa: F401  (registers the layers for model.keras)
 from conftest import SUBPROCESS_ENV
 from conftest import assert_one_error_line
 from conftest import cli
+from conftest import cli_in_process
 from conftest import ok
 from conftest import run_python
 from tuning import data
@@ -153,19 +154,25 @@ def test_predict_with_litert_and_onnx_files_gives_the_savedmodels_classes(defaul
             assert float(ours) == pytest.approx(float(theirs), abs=tolerance), model.name
 
 
-def test_predict_with_a_model_file_without_its_card_or_corrupt_is_one_error_line(default_search, tmp_path):
+def test_predict_with_a_model_file_without_its_card_or_corrupt_is_one_error_line(
+    default_search, tmp_path, capsys
+):
     cwd, _ = default_search
     best = cwd / "saved_models" / "alpha-mnist5k" / "best"
     Image.new("L", (28, 28)).save(tmp_path / "a.png")
     shutil.copy(best / "model.onnx", tmp_path / "model.onnx")
-    result = cli(["predict", "model.onnx", "a.png"], tmp_path)
-    assert_one_error_line(result, r"error: no model card beside model\.onnx")
+
+    def predict(model):
+        return cli_in_process(["predict", model, "a.png"], tmp_path, capsys)
+
+    assert_one_error_line(predict("model.onnx"), r"error: no model card beside model\.onnx")
     shutil.copy(best / "model_card.json", tmp_path / "model_card.json")
     (tmp_path / "broken.onnx").write_bytes(b"not a model")
-    assert_one_error_line(cli(["predict", "broken.onnx", "a.png"], tmp_path), r"error: cannot load broken\.onnx: ")
+    assert_one_error_line(predict("broken.onnx"), r"error: cannot load broken\.onnx: ")
     (tmp_path / "broken.tflite").write_bytes((best / "model.tflite").read_bytes()[:200])
-    assert_one_error_line(cli(["predict", "broken.tflite", "a.png"], tmp_path), r"error: cannot load broken\.tflite: ")
-    assert_one_error_line(cli(["predict", "nothing.onnx", "a.png"], tmp_path), r"error: no such file or folder: nothing\.onnx")
+    assert_one_error_line(predict("broken.tflite"), r"error: cannot load broken\.tflite: ")
+    assert_one_error_line(predict("nothing.onnx"), r"error: no such file or folder: nothing\.onnx")
+    assert ok(cli(["predict", "model.onnx", "a.png"], tmp_path)).startswith("a.png\t")  # a real process
 
 
 def test_rerun_resumes_without_retraining_and_overwrite_restarts(default_search, tmp_path):
@@ -245,10 +252,10 @@ BAD_SEARCHES = [
 
 
 @pytest.mark.parametrize("args, message", BAD_SEARCHES, ids=[" ".join(map(str, a)) for a, _ in BAD_SEARCHES])
-def test_bad_search_input_is_one_error_line(tmp_path, args, message):
+def test_bad_search_input_is_one_error_line(tmp_path, args, message, capsys):
     (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04 truncated")
     args = [a(tmp_path) if callable(a) else a for a in args]
-    result = cli(["search", *args], tmp_path)
+    result = cli_in_process(["search", *args], tmp_path, capsys)
     assert_one_error_line(result, message)
     assert not (tmp_path / "saved_models").exists() and not (tmp_path / "runs").exists()
 
@@ -263,17 +270,17 @@ def test_keras_dataset_offline_is_one_error_line(tmp_path):
     assert not (tmp_path / "saved_models").exists()
 
 
-def test_predict_without_a_savedmodel_is_one_error_line(tmp_path):
+def test_predict_without_a_savedmodel_is_one_error_line(tmp_path, capsys):
     Image.new("L", (28, 28)).save(tmp_path / "a.png")
-    result = cli(["predict", str(tmp_path), "a.png"], tmp_path)
+    result = cli_in_process(["predict", str(tmp_path), "a.png"], tmp_path, capsys)
     assert_one_error_line(result, r"error: .* holds no SavedModel")
 
 
-def test_predict_unreadable_image_is_one_error_line(default_search, tmp_path):
+def test_predict_unreadable_image_is_one_error_line(default_search, tmp_path, capsys):
     cwd, _ = default_search
     (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
     best = cwd / "saved_models" / "alpha-mnist5k" / "best"
-    result = cli(["predict", str(best), "broken.png"], tmp_path)
+    result = cli_in_process(["predict", str(best), "broken.png"], tmp_path, capsys)
     assert_one_error_line(result, r"error: cannot read image broken\.png")
 
 
