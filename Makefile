@@ -14,17 +14,15 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,deploy,jax]'
 	touch $(STAMP)
 
-# The whole suite on TensorFlow and, alongside it (much of the suite waits on subprocesses),
-# the layer tests once more on Keras's JAX backend, whose report prints at the end.
+# The whole suite on TensorFlow, then the layer tests once more on Keras's JAX backend.
+# Two pytest workers, one test file each at a time (module fixtures stay shared): much of
+# the suite waits on subprocesses, and this halves its time on 2 cores.
 JAX_TESTS := tests/test_leaky_relu.py tests/test_randomized.py tests/test_ops.py tests/test_backends.py
+PYTEST := $(PY) -m pytest -n 2 --dist loadfile
 
 test: $(STAMP)
-	@KERAS_BACKEND=jax $(PY) -m pytest -p no:cacheprovider -m "not tensorflow_only" $(JAX_TESTS) \
-		> .jax-lane.log 2>&1 & jax=$$!; \
-	$(PY) -m pytest; tensorflow=$$?; \
-	wait $$jax; jax_status=$$?; \
-	echo; echo "== the layer tests on Keras's JAX backend (KERAS_BACKEND=jax) =="; cat .jax-lane.log; \
-	test $$tensorflow -eq 0 && test $$jax_status -eq 0
+	$(PYTEST)
+	KERAS_BACKEND=jax $(PYTEST) -m "not tensorflow_only" $(JAX_TESTS)
 
 # A grid: the ReLU baseline, then six slopes (five log-spaced and the default 0.01) for each
 # leaky mode: 19 trials.

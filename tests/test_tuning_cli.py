@@ -251,7 +251,7 @@ BAD_SEARCHES = [
 ]
 
 
-@pytest.mark.parametrize("args, message", BAD_SEARCHES, ids=[" ".join(map(str, a)) for a, _ in BAD_SEARCHES])
+@pytest.mark.parametrize("args, message", BAD_SEARCHES, ids=[" ".join(getattr(v, "__name__", v) for v in a) for a, _ in BAD_SEARCHES])
 def test_bad_search_input_is_one_error_line(tmp_path, args, message, capsys):
     (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04 truncated")
     args = [a(tmp_path) if callable(a) else a for a in args]
