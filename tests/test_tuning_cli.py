@@ -101,14 +101,20 @@ def test_export_serves_raw_pixels_without_the_plugin(default_search):
         np.testing.assert_allclose(probabilities, expected, rtol=1e-4, atol=1e-6)
 
 
+def _digit_pngs(folder, count):
+    """The first `count` held-out mnist5k digits as PNG files in `folder`;
+    returns their names and the dataset."""
+    dataset = data.load("mnist5k", seed=0)
+    names = [f"digit{i}.png" for i in range(count)]
+    for i, name in enumerate(names):
+        Image.fromarray(dataset.x_test[i, ..., 0].astype("uint8")).save(folder / name)
+    return names, dataset
+
+
 def test_predict_names_a_class_per_image_without_the_plugin(default_search):
     cwd, _ = default_search
     best = cwd / "saved_models" / "alpha-mnist5k" / "best"
-    dataset = data.load("mnist5k", seed=0)
-    names = []
-    for i in range(3):
-        names.append(f"digit{i}.png")
-        Image.fromarray(dataset.x_test[i, ..., 0].astype("uint8")).save(cwd / names[-1])
+    names, dataset = _digit_pngs(cwd, 3)
     stdout = run_python(
         f"""
         import runpy, sys
@@ -129,11 +135,7 @@ def test_predict_names_a_class_per_image_without_the_plugin(default_search):
 def test_predict_with_litert_and_onnx_files_gives_the_savedmodels_classes(default_search):
     cwd, _ = default_search
     best = cwd / "saved_models" / "alpha-mnist5k" / "best"
-    dataset = data.load("mnist5k", seed=0)
-    names = []
-    for i in range(8):
-        names.append(f"digit{i}.png")
-        Image.fromarray(dataset.x_test[i, ..., 0].astype("uint8")).save(cwd / names[-1])
+    names, _ = _digit_pngs(cwd, 8)
     models = [best, *(best / name for name in ("model.tflite", "model_int8.tflite", "model.onnx"))]
     stdout = run_python(  # one interpreter, the command line's main() once per model
         f"""
