@@ -55,23 +55,20 @@ def parse(text):
 def write(model, folder, names, calibration_images):
     """Writes model.keras and the formats `names` of `model` into `folder`;
     returns the file names written, model.keras first."""
-    written = []
     if "saved_model" in names:  # first: it fills the folder's top level
         model.export(folder, format="tf_saved_model", verbose=False)
-        written.append("saved_model")
     model.save(os.path.join(folder, KERAS_FILE))
-    written.insert(0, KERAS_FILE)
-    model(calibration_images[:1])  # the ONNX exporter needs a model called once
-    if "litert" in names:
-        model.export(os.path.join(folder, FORMATS["litert"]), format="litert", verbose=False)
-        written.append(FORMATS["litert"])
-    if "litert_int8" in names:
-        write_litert_int8(model, os.path.join(folder, FORMATS["litert_int8"]), calibration_images)
-        written.append(FORMATS["litert_int8"])
-    if "onnx" in names:
-        model.export(os.path.join(folder, FORMATS["onnx"]), format="onnx", verbose=False)
-        written.append(FORMATS["onnx"])
-    return written
+    for name in ("litert", "litert_int8", "onnx"):
+        if name not in names:
+            continue
+        path = os.path.join(folder, FORMATS[name])
+        if name == "litert_int8":
+            write_litert_int8(model, path, calibration_images)
+        else:
+            if name == "onnx":
+                model(calibration_images[:1])  # the ONNX exporter needs a model called once
+            model.export(path, format=name, verbose=False)
+    return [KERAS_FILE] + [FORMATS[name] for name in FORMATS if name in names]
 
 
 def write_litert_int8(model, path, calibration_images):
