@@ -20,16 +20,9 @@ so only `x` is saved for it.
 
 import tensorflow as tf
 
-# Not in TensorFlow's public API: whether the graph being traced will be
-# compiled by XLA as a whole (a model compiled with jit_compile=True).
-from tensorflow.python.ops.control_flow_util import GraphOrParentsInXlaContext
+from keras_lrelu._compat import in_xla_context
 
 _GOLDEN = 0x9E3779B9
-
-
-def in_xla_context():
-    """True while tracing code that XLA compiles as a whole."""
-    return GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
 def compiled(function):

@@ -5,6 +5,7 @@ import collections
 import keras
 import numpy as np
 
+from keras_lrelu import _compat as compat
 from keras_lrelu.convert import get_alphas
 from keras_lrelu.convert import is_rectifier
 from keras_lrelu.convert import relu_inside
@@ -17,9 +18,11 @@ class DeadUnitMonitor(keras.callbacks.Callback):
     rectifier is <= 0 for every probe sample and position: dead for ReLU,
     which then passes it no gradient, and inactive-but-alive for leaky
     rectifiers. Covers keras_lrelu's layers, `ReLU`, `LeakyReLU`, `PReLU`,
-    `Activation("relu")` and layers built with `activation="relu"` (whose
-    output is 0 exactly where their pre-activation is <= 0), among the
-    model's own layers.
+    `Activation("relu")` and layers that apply `activation="relu"` to their
+    output (which is 0 exactly where their pre-activation is <= 0), in the
+    model and in the models nested inside it (a pretrained base, say), whose
+    layers are named `<nested model>/<layer>`. A layer called several times
+    counts a unit inactive only if no call switches it on.
 
     Example:
 
@@ -44,40 +47,27 @@ class DeadUnitMonitor(keras.callbacks.Callback):
         self.key = key
         self.batch_size = batch_size
         self._probe = None
-        self._layers = None
 
-    def _build_probe(self):
-        watched, tensors = [], []
-        for layer in self.model.layers:
-            if relu_inside(layer):
-                watched.append((layer, "output"))
-                tensors.append(layer.output)
-            elif is_rectifier(layer):
-                watched.append((layer, "input"))
-                tensors.append(layer.input)
-        self._layers = watched
-        self._probe = keras.Model(self.model.inputs, tensors) if tensors else None
+    def set_model(self, model):
+        super().set_model(model)
+        self._probe = None  # built for this model on first use
+
+    def inactive_counts(self):
+        """`{layer name: (inactive units, units)}` on the probe inputs."""
+        if self._probe is None:
+            self._probe = _Probe(self.model)
+        active = {}
+        self._probe.run(self.probe_inputs, self.batch_size, active)
+        return {name: (int((~on).sum()), on.size) for name, on in active.items()}
 
     def inactive_fractions(self):
-        """`{layer name: fraction of inactive units}` on the probe inputs."""
-        if self._probe is None and self._layers is None:
-            self._build_probe()
-        if self._probe is None:
-            return {}
-        values = self._probe.predict(self.probe_inputs, batch_size=self.batch_size, verbose=0)
-        if not isinstance(values, (list, tuple)):
-            values = [values]
-        fractions = {}
-        for (layer, where), value in zip(self._layers, values):
-            value = np.asarray(value).reshape(-1, value.shape[-1])
-            off = value == 0 if where == "output" else value <= 0
-            fractions[layer.name] = (off.all(axis=0).sum(), value.shape[-1])
-        return fractions
+        """`{layer name: fraction of its units inactive}` on the probe inputs."""
+        return {name: dead / units for name, (dead, units) in self.inactive_counts().items()}
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
-        counts = self.inactive_fractions()
+        counts = self.inactive_counts()
         if not counts:
             return
         dead = sum(d for d, _ in counts.values())
@@ -85,6 +75,44 @@ class DeadUnitMonitor(keras.callbacks.Callback):
         logs[self.key] = float(dead / units)
         for name, (d, u) in counts.items():
             logs[f"{self.key}/{name}"] = float(d / u)
+
+
+class _Probe:
+    """A model from `model`'s inputs to every watched rectifier tensor, and
+    to the inputs of every call of a nested model, which gets a probe of its
+    own fed with those values."""
+
+    def __init__(self, model, prefix=""):
+        self.parts, tensors = [], []  # part: (name, "input"|"output") or (_Probe, n)
+        for layer in model.layers:
+            nested = _Probe(layer, f"{prefix}{layer.name}/") if isinstance(layer, keras.Model) else None
+            for inputs, outputs in compat.calls(model, layer):
+                if nested is not None:
+                    self.parts.append((nested, len(inputs)))
+                    tensors.extend(inputs)
+                elif relu_inside(layer):
+                    self.parts.append((prefix + layer.name, "output"))
+                    tensors.append(outputs[0])
+                elif is_rectifier(layer):
+                    self.parts.append((prefix + layer.name, "input"))
+                    tensors.append(inputs[0])
+        self.model = keras.Model(model.inputs, tensors) if tensors else None
+
+    def run(self, inputs, batch_size, active):
+        """Ors into `active[name]` the units that `inputs` switch on."""
+        if self.model is None:
+            return
+        values = self.model.predict(inputs, batch_size=batch_size, verbose=0)
+        values = list(values) if isinstance(values, (list, tuple)) else [values]
+        for part, kind in self.parts:
+            if isinstance(part, _Probe):
+                taken, values = values[:kind], values[kind:]
+                part.run(taken if kind > 1 else taken[0], batch_size, active)
+                continue
+            value = np.asarray(values.pop(0))
+            value = value.reshape(-1, value.shape[-1])
+            on = (value != 0 if kind == "output" else value > 0).any(axis=0)
+            active[part] = active[part] | on if part in active else on
 
 
 class AlphaHistory(keras.callbacks.Callback):

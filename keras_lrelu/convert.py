@@ -1,15 +1,26 @@
 """Reading and rewriting the rectifiers of an existing model."""
 
+import warnings
+
 import keras
 import numpy as np
 
-# What keras.models.clone_model itself checks for; not in Keras's public API.
-from keras.src.models.functional import Functional
-
+from keras_lrelu._compat import Functional
 from keras_lrelu.leaky_relu import LeakyReLU
 from keras_lrelu.randomized import RandomizedLeakyReLU
 
 _LEAKY_LAYERS = (LeakyReLU, RandomizedLeakyReLU, keras.layers.LeakyReLU, keras.layers.PReLU)
+
+# Layers that apply their activation once, to their whole output, so a relu
+# moved out of them into a rectifier after them computes the same thing. A
+# recurrent layer's activation runs inside the recurrence: it cannot move.
+ACTIVATION_ON_OUTPUT = (
+    keras.layers.Dense, keras.layers.EinsumDense,
+    keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D,
+    keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose,
+    keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D,
+    keras.layers.SeparableConv1D, keras.layers.SeparableConv2D,
+)
 
 
 def iter_layers(model):
@@ -58,10 +69,35 @@ def is_plain_relu(layer):
 
 
 def relu_inside(layer):
-    """A Dense, Conv or other layer built with `activation="relu"`."""
-    return not isinstance(layer, keras.layers.Activation) and _is_relu_function(
-        getattr(layer, "activation", None)
-    )
+    """A Dense, Conv or other layer built with `activation="relu"` that
+    applies it to its output (one of `ACTIVATION_ON_OUTPUT`), alone or
+    wrapped in `TimeDistributed`."""
+    if isinstance(layer, keras.layers.TimeDistributed):
+        return relu_inside(layer.layer)
+    return isinstance(layer, ACTIVATION_ON_OUTPUT) and _is_relu_function(layer.activation)
+
+
+def relu_left_inside(layer):
+    """A layer that uses relu where convert() cannot move it out: a
+    recurrent layer or cell, or a wrapper around one."""
+    if isinstance(layer, keras.layers.Activation) or relu_inside(layer):
+        return False
+    if any(
+        _is_relu_function(getattr(layer, name, None))
+        for name in ("activation", "recurrent_activation")
+    ):
+        return True
+    inner = [getattr(layer, name, None) for name in ("layer", "forward_layer", "backward_layer", "cell")]
+    inner += list(getattr(layer, "cells", None) or [])
+    return any(isinstance(i, keras.layers.Layer) and relu_left_inside(i) for i in inner)
+
+
+def _without_relu(layer):
+    """A fresh copy of `layer` (from `relu_inside`) with a linear activation."""
+    config = layer.get_config()
+    inner = config["layer"]["config"] if isinstance(layer, keras.layers.TimeDistributed) else config
+    inner["activation"] = "linear"
+    return layer.__class__.from_config(config)
 
 
 def is_rectifier(layer):
@@ -81,12 +117,15 @@ def convert(model, alpha=0.01, trainable_alpha=False, channelwise=False, **kwarg
     `LeakyReLU`, all weights kept.
 
     Rewritten: `ReLU()` layers with no cap, threshold or slope,
-    `Activation("relu")`, and `activation="relu"` inside Dense/Conv layers
-    (the activation moves out into a new layer named `<layer>_lrelu`).
-    Capped ReLUs (ReLU6) and other activations stay as they are. With
-    `alpha=0` the new model computes what the old one did. Sequential
-    models come back as equivalent Functional ones; nested models are
-    converted too.
+    `Activation("relu")`, and `activation="relu"` inside Dense, EinsumDense
+    and every Conv layer, alone or in `TimeDistributed` (the activation
+    moves out into a new layer named `<layer>_lrelu`). Capped ReLUs (ReLU6)
+    and other activations stay as they are. A relu inside a recurrent layer
+    (`SimpleRNN`, `LSTM`, `GRU`, `ConvLSTM*`, alone or in `Bidirectional`)
+    runs inside the recurrence and cannot move out: those layers stay as
+    they are, with a warning naming them. With `alpha=0` the new model
+    computes what the old one did. Sequential models come back as
+    equivalent Functional ones; nested models are converted too.
 
     Example:
 
@@ -111,6 +150,13 @@ def convert(model, alpha=0.01, trainable_alpha=False, channelwise=False, **kwarg
 
     make_leaky("check_arguments")  # bad arguments fail before any cloning
     clones = {}
+    kept = [layer.name for layer in model.layers if relu_left_inside(layer)]
+    if kept:
+        warnings.warn(
+            "convert() left these layers as they are: their relu runs inside "
+            f"a recurrence and cannot move out: {', '.join(kept)}",
+            stacklevel=2,
+        )
 
     def clone_function(layer):
         if isinstance(layer, keras.Model):  # nested: converted, weights and all
@@ -118,9 +164,7 @@ def convert(model, alpha=0.01, trainable_alpha=False, channelwise=False, **kwarg
         if is_plain_relu(layer):
             clone = make_leaky(layer.name)
         elif relu_inside(layer):
-            config = layer.get_config()
-            config["activation"] = "linear"
-            clone = layer.__class__.from_config(config)
+            clone = _without_relu(layer)
         else:
             clone = layer.__class__.from_config(layer.get_config())
         clones[id(clone)] = layer

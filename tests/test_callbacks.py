@@ -60,7 +60,46 @@ def test_units_count_along_the_last_axis_over_every_position():
     x = np.random.RandomState(0).uniform(0.1, 1, (8, 5, 5, 1)).astype("float32")
     monitor = keras_lrelu.DeadUnitMonitor(x)
     monitor.set_model(model)
-    assert monitor.inactive_fractions() == {"relu": (2, 4)}
+    assert monitor.inactive_counts() == {"relu": (2, 4)}
+    assert monitor.inactive_fractions() == {"relu": 0.5}
+
+
+def test_one_monitor_on_a_second_model_reports_the_second():
+    x = np.random.RandomState(0).uniform(-1, 1, (16, 4)).astype("float32")
+    monitor = keras_lrelu.DeadUnitMonitor(x)
+    dead, alive = _model(RECTIFIERS["ReLU"], -100.0), _model(RECTIFIERS["ReLU"], 100.0)
+    assert dead.fit(x, x[:, :1], verbose=0, callbacks=[monitor]).history["inactive_fraction"] == [1.0]
+    assert alive.fit(x, x[:, :1], verbose=0, callbacks=[monitor]).history["inactive_fraction"] == [0.0]
+
+
+def test_rectifiers_of_a_nested_base_model_are_counted():
+    base = keras.Sequential([
+        keras.Input((4,)),
+        keras.layers.Dense(6, bias_initializer=keras.initializers.Constant([-100.0] * 2 + [100.0] * 4), name="dense"),
+        keras.layers.ReLU(name="relu"),
+    ], name="base")
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Dense(3, activation="relu", bias_initializer=keras.initializers.Constant(-100.0), name="top")(base(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(1, name="out")(hidden))
+    model.compile("sgd", "mse")
+    x = np.random.RandomState(0).uniform(-1, 1, (16, 4)).astype("float32")
+    monitor = keras_lrelu.DeadUnitMonitor(x)
+    history = model.fit(x, x[:, :1], verbose=0, callbacks=[monitor]).history
+    assert monitor.inactive_counts() == {"base/relu": (2, 6), "top": (3, 3)}
+    assert history["inactive_fraction"] == [5 / 9] and history["inactive_fraction/base/relu"] == [2 / 6]
+
+
+def test_a_unit_one_call_switches_on_is_active():
+    shared = keras.layers.ReLU(name="shared")
+    inputs = keras.Input((2,))
+    flipped = keras.layers.Lambda(lambda t: -t, name="flip")(inputs)
+    model = keras.Model(inputs, keras.layers.Add()([shared(inputs), shared(flipped)]))
+    x = np.array([[1.0, -1.0], [2.0, -3.0]], "float32")  # unit 0 on in the first call, unit 1 in the second
+    monitor = keras_lrelu.DeadUnitMonitor(x)
+    monitor.set_model(model)
+    assert monitor.inactive_counts() == {"shared": (0, 2)}
+    monitor.probe_inputs = np.zeros((2, 2), "float32")
+    assert monitor.inactive_counts() == {"shared": (2, 2)}
 
 
 def test_csv_logger_receives_the_fractions_and_slopes(tmp_path):

@@ -83,3 +83,89 @@ def test_unbuilt_sequential_and_bad_alpha_are_clear_errors():
     model = keras.Sequential([keras.Input((2,)), keras.layers.ReLU()])
     with pytest.raises(ValueError, match=r"Received: alpha=-1"):
         keras_lrelu.convert(model, alpha=-1)
+
+
+# Every Keras layer type with an activation a user might set to relu: the
+# input shape it takes, and the layer.
+_CONVERTED = {
+    "Dense": ((5,), lambda: keras.layers.Dense(4, activation="relu")),
+    "EinsumDense": ((5,), lambda: keras.layers.EinsumDense("ab,bc->ac", output_shape=4, bias_axes="c", activation="relu")),
+    "Conv1D": ((6, 2), lambda: keras.layers.Conv1D(3, 2, activation="relu")),
+    "Conv2D": ((6, 6, 2), lambda: keras.layers.Conv2D(3, 2, activation="relu")),
+    "Conv3D": ((4, 4, 4, 2), lambda: keras.layers.Conv3D(3, 2, activation="relu")),
+    "Conv1DTranspose": ((6, 2), lambda: keras.layers.Conv1DTranspose(3, 2, activation="relu")),
+    "Conv2DTranspose": ((6, 6, 2), lambda: keras.layers.Conv2DTranspose(3, 2, activation="relu")),
+    "Conv3DTranspose": ((4, 4, 4, 2), lambda: keras.layers.Conv3DTranspose(3, 2, activation="relu")),
+    "DepthwiseConv1D": ((6, 2), lambda: keras.layers.DepthwiseConv1D(2, activation="relu")),
+    "DepthwiseConv2D": ((6, 6, 2), lambda: keras.layers.DepthwiseConv2D(2, activation="relu")),
+    "SeparableConv1D": ((6, 2), lambda: keras.layers.SeparableConv1D(3, 2, activation="relu")),
+    "SeparableConv2D": ((6, 6, 2), lambda: keras.layers.SeparableConv2D(3, 2, activation="relu")),
+    "TimeDistributed(Dense)": ((3, 5), lambda: keras.layers.TimeDistributed(keras.layers.Dense(4, activation="relu"))),
+    "TimeDistributed(Conv2D)": ((3, 6, 6, 2), lambda: keras.layers.TimeDistributed(keras.layers.Conv2D(3, 2, activation="relu"))),
+}
+_KEPT = {
+    "SimpleRNN": ((4, 3), lambda: keras.layers.SimpleRNN(4, activation="relu")),
+    "LSTM": ((4, 3), lambda: keras.layers.LSTM(4, activation="relu")),
+    "GRU": ((4, 3), lambda: keras.layers.GRU(4, recurrent_activation="relu")),
+    "ConvLSTM1D": ((3, 6, 2), lambda: keras.layers.ConvLSTM1D(3, 2, activation="relu")),
+    "ConvLSTM2D": ((3, 6, 6, 2), lambda: keras.layers.ConvLSTM2D(3, 2, activation="relu")),
+    "ConvLSTM3D": ((3, 4, 4, 4, 2), lambda: keras.layers.ConvLSTM3D(3, 2, activation="relu")),
+    "RNN(SimpleRNNCell)": ((4, 3), lambda: keras.layers.RNN(keras.layers.SimpleRNNCell(4, activation="relu"))),
+    "RNN(LSTMCell)": ((4, 3), lambda: keras.layers.RNN(keras.layers.LSTMCell(4, activation="relu"))),
+    "RNN(GRUCell)": ((4, 3), lambda: keras.layers.RNN(keras.layers.GRUCell(4, activation="relu"))),
+    "Bidirectional(LSTM)": ((4, 3), lambda: keras.layers.Bidirectional(keras.layers.LSTM(4, activation="relu"))),
+    "TimeDistributed(Bidirectional(SimpleRNN))": ((2, 4, 3), lambda: keras.layers.TimeDistributed(
+        keras.layers.Bidirectional(keras.layers.SimpleRNN(4, activation="relu")))),
+}
+
+
+def test_every_keras_layer_with_an_activation_is_covered_below():
+    import inspect
+    with_activation = {
+        name for name, cls in vars(keras.layers).items()
+        if inspect.isclass(cls) and issubclass(cls, keras.layers.Layer)
+        and {"activation", "recurrent_activation"} & set(inspect.signature(cls.__init__).parameters)
+        and not name.startswith(("Convolution", "SeparableConvolution"))  # aliases
+    }
+    covered = {name.split("(")[0] for name in _CONVERTED} | {
+        part.rstrip(")") for name in _KEPT for part in name.split("(")
+    }
+    assert with_activation - {"Activation"} <= covered
+
+
+def _convert_one(shape, make_layer, **kwargs):
+    inputs = keras.Input(shape)
+    model = keras.Model(inputs, make_layer()(inputs))
+    x = np.random.RandomState(0).randn(3, *shape).astype("float32")
+    return model, keras_lrelu.convert(model, **kwargs), x
+
+
+@pytest.mark.parametrize("name", _CONVERTED)
+def test_activation_on_the_output_moves_out_and_alpha_0_keeps_outputs(name):
+    model, converted, x = _convert_one(*_CONVERTED[name], alpha=0.0)
+    assert len(_leaky_layers(converted)) == 1, "the relu moved into a LeakyReLU"
+    np.testing.assert_allclose(converted.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    _, leaky, _ = _convert_one(*_CONVERTED[name], alpha=0.3)
+    assert not np.allclose(leaky.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("name", _KEPT)
+def test_relu_inside_a_recurrence_is_left_alone_with_a_warning(name):
+    shape, make_layer = _KEPT[name]
+    with pytest.warns(UserWarning, match=r"left these layers as they are: their relu runs inside a recurrence"):
+        model, converted, x = _convert_one(shape, make_layer, alpha=0.3)
+    assert not _leaky_layers(converted)
+    np.testing.assert_allclose(converted.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_the_warning_names_the_recurrent_layers_and_the_rest_converts():
+    inputs = keras.Input((4, 3))
+    h = keras.layers.LSTM(4, activation="relu", return_sequences=True, name="lstm")(inputs)
+    h = keras.layers.TimeDistributed(keras.layers.Dense(3, activation="relu"), name="td")(h)
+    h = keras.layers.SimpleRNN(2, name="tanh_rnn")(h)
+    model = keras.Model(inputs, h)
+    with pytest.warns(UserWarning, match=r"cannot move out: lstm$"):
+        converted = keras_lrelu.convert(model, alpha=0.0)
+    assert [layer.name for layer in _leaky_layers(converted)] == ["td_lrelu"]
+    x = np.random.RandomState(2).randn(2, 4, 3).astype("float32")
+    np.testing.assert_allclose(converted.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)

@@ -59,13 +59,10 @@ def configure(role, address, worker_id, chief_timeout):
     os.environ["KERASTUNER_ORACLE_IP"] = host
     os.environ["KERASTUNER_ORACLE_PORT"] = str(port)
     os.environ["KERASTUNER_TUNER_ID"] = CHIEF_ID if role == "chief" else worker_id
-    from keras_tuner.src.distribute import oracle_client
-    from keras_tuner.src.engine import conditions
+    from keras_lrelu import _compat as compat  # here: the launcher needs no Keras
 
-    oracle_client.TIMEOUT = chief_timeout
-    # keras-tuner 1.4.8 left a debug print in Parent.to_proto, which runs for
-    # every conditional hyperparameter sent over gRPC ("fixed" lines).
-    conditions.print = lambda *args, **kwargs: None
+    compat.set_chief_timeout(chief_timeout)
+    compat.silence_conditions_print()  # its "fixed" lines, one per hyperparameter sent
 
 
 def role():
@@ -101,8 +98,8 @@ def serve(tuner, on_tick, poll_seconds=0.5):
     from concurrent import futures
 
     import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute import oracle_chief
+
+    from keras_lrelu import _compat as compat
 
     oracle = tuner.oracle
     create_trial = oracle.create_trial
@@ -115,16 +112,15 @@ def serve(tuner, on_tick, poll_seconds=0.5):
 
     oracle.create_trial = create_and_record
     tuner.save()
-    servicer = oracle_chief.OracleServicer(oracle)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    servicer = compat.add_oracle_service(oracle, server)
     address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
     if not server.add_insecure_port(address):
         raise UsageError(f"--oracle-address {address} cannot be served")
     server.start()
     print(f"chief: serving the oracle at {address}", flush=True)
     try:
-        while not (servicer.stop_triggered and oracle_chief.exit_chief(oracle)):
+        while not (servicer.stop_triggered and compat.chief_may_exit(oracle)):
             time.sleep(poll_seconds)
             on_tick()
     finally:

@@ -7,8 +7,8 @@ import time
 
 import keras
 import keras_tuner as kt
-from keras_tuner.src import config as kt_config
 
+from keras_lrelu import _compat as compat
 from tuning import distributed
 from tuning import results
 from tuning.errors import UsageError
@@ -132,9 +132,7 @@ def run(tuner, dataset, epochs, batch_size, quiet=False):
         _serve_until_done(tuner)
         return
     logdir = os.path.join(tuner.project_dir, "tensorboard")
-    # KerasTuner prints each failed trial's traceback while its (internal)
-    # DEBUG flag is on; on_trial_end prints one line instead.
-    kt_config.DEBUG = False
+    compat.hide_failed_trial_tracebacks()  # on_trial_end prints one line instead
     tuner.search(
         dataset.x_train, dataset.y_train,
         validation_data=(dataset.x_val, dataset.y_val),

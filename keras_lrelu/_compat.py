@@ -1,0 +1,72 @@
+"""Every private Keras, TensorFlow and KerasTuner internal the project uses.
+
+None of these is public API, so an upgrade may move or drop any of them.
+They live here, and only here, so that such an upgrade fails in
+tests/test_compat.py by name instead of deep inside a search. TensorFlow
+and KerasTuner are imported only when their helpers are used: the plugin
+itself needs neither KerasTuner nor (on other backends) TensorFlow.
+"""
+
+import importlib
+
+import keras
+
+# What keras.models.clone_model itself checks for.
+from keras.src.models.functional import Functional
+
+
+def calls(model, layer):
+    """`(inputs, outputs)` tensor lists of every call of `layer` inside
+    `model`, a Functional or Sequential model (a layer shared between
+    models has calls outside it too)."""
+    graph = getattr(model, "_functional", model)  # a Sequential wraps one
+    in_model = {id(node) for nodes in graph._nodes_by_depth.values() for node in nodes}
+    return [
+        (list(node.input_tensors), list(node.output_tensors))
+        for node in layer._inbound_nodes
+        if id(node) in in_model
+    ]
+
+
+def in_xla_context():
+    """True while TensorFlow traces code that XLA compiles as a whole (a
+    model compiled with jit_compile=True)."""
+    import tensorflow as tf
+    from tensorflow.python.ops.control_flow_util import GraphOrParentsInXlaContext
+
+    return GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
+def _keras_tuner(module):
+    return importlib.import_module(f"keras_tuner.src.{module}")
+
+
+def hide_failed_trial_tracebacks():
+    """KerasTuner prints each failed trial's traceback while its DEBUG flag
+    is on; the search prints one line per failed trial instead."""
+    _keras_tuner("config").DEBUG = False
+
+
+def set_chief_timeout(seconds):
+    """How long a worker's OracleClient waits for the chief (an hour in
+    KerasTuner)."""
+    _keras_tuner("distribute.oracle_client").TIMEOUT = seconds
+
+
+def silence_conditions_print():
+    """keras-tuner 1.4.8 left a debug print in `Parent.to_proto`, which runs
+    for every conditional hyperparameter sent over gRPC."""
+    _keras_tuner("engine.conditions").print = lambda *args, **kwargs: None
+
+
+def add_oracle_service(oracle, server):
+    """Serves `oracle` on the gRPC `server` as KerasTuner's chief does;
+    returns the servicer (its `stop_triggered` says a worker asked to end)."""
+    servicer = _keras_tuner("distribute.oracle_chief").OracleServicer(oracle)
+    _keras_tuner("protos").get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    return servicer
+
+
+def chief_may_exit(oracle):
+    """KerasTuner's own test that no trial is still running."""
+    return _keras_tuner("distribute.oracle_chief").exit_chief(oracle)

@@ -1,0 +1,51 @@
+"""Every private internal the project relies on, by name: an upgrade of
+Keras, TensorFlow or KerasTuner that moves one fails here first."""
+
+import keras
+import keras_tuner
+import pytest
+
+from keras_lrelu import _compat as compat
+
+
+def test_functional_is_the_class_of_functional_and_sequential_graphs():
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    assert isinstance(model, compat.Functional)
+
+
+def test_calls_finds_each_call_of_a_shared_layer_inside_the_model_only():
+    shared = keras.layers.Dense(3, name="shared")
+    inputs = keras.Input((3,))
+    first = shared(inputs)
+    second = shared(first)
+    model = keras.Model(inputs, second)
+    shared(keras.Input((3,)))  # a call outside the model
+    found = compat.calls(model, shared)
+    assert [(c[0][0] is inputs, c[1][0] is first) for c in found[:1]] == [(True, True)]
+    assert len(found) == 2 and found[1][0][0] is first and found[1][1][0] is second
+    sequential = keras.Sequential([keras.Input((3,)), keras.layers.ReLU(name="relu")])
+    assert len(compat.calls(sequential, sequential.get_layer("relu"))) == 1
+
+
+@pytest.mark.tensorflow_only
+def test_in_xla_context_reads_false_outside_xla():
+    assert compat.in_xla_context() is False
+
+
+def test_keras_tuner_internals_exist():
+    assert keras_tuner.__version__
+    compat.hide_failed_trial_tracebacks()
+    compat.silence_conditions_print()
+    client = compat._keras_tuner("distribute.oracle_client")
+    timeout = client.TIMEOUT
+    compat.set_chief_timeout(5)
+    assert client.TIMEOUT == 5
+    compat.set_chief_timeout(timeout)
+    for module, name in [
+        ("config", "DEBUG"), ("distribute.oracle_client", "TIMEOUT"),
+        ("distribute.oracle_chief", "OracleServicer"), ("distribute.oracle_chief", "exit_chief"),
+        ("protos", "get_service_grpc"), ("engine.conditions", "print"),
+    ]:
+        assert hasattr(compat._keras_tuner(module), name), f"keras_tuner.src.{module}.{name}"
+    assert hasattr(compat._keras_tuner("protos").get_service_grpc(), "add_OracleServicer_to_server")
