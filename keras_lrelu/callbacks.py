@@ -116,18 +116,31 @@ class _Probe:
 
 
 class AlphaHistory(keras.callbacks.Callback):
-    """Adds every learned slope to the epoch logs, as `alpha/<layer name>`.
+    """Adds every learned slope to the epoch logs, as `alpha/<layer name>`,
+    and their mean over the model as `alpha`.
 
-    Per-channel slopes are logged as their mean; the full vectors, epoch by
-    epoch, stay in `self.history[layer name]` for plotting.
+    Per-channel slopes are logged as their mean (and count one per channel
+    in the model's mean); the full vectors, epoch by epoch, stay in
+    `self.history[layer name]` for plotting. A model without learned slopes
+    logs nothing.
+
+    Args:
+        key: String. The log key of the model's mean; per layer it is
+            `<key>/<layer name>`. Defaults to `"alpha"`.
     """
 
-    def __init__(self):
+    def __init__(self, key="alpha"):
         super().__init__()
+        self.key = key
         self.history = collections.defaultdict(list)
 
     def on_epoch_end(self, epoch, logs=None):
-        for name, value in get_alphas(self.model).items():
+        alphas = get_alphas(self.model)
+        for name, value in alphas.items():
             self.history[name].append(np.array(value))
-            if logs is not None:
-                logs[f"alpha/{name}"] = float(np.mean(value))
+        if logs is None or not alphas:
+            return
+        for name, value in alphas.items():
+            logs[f"{self.key}/{name}"] = float(np.mean(value))
+        every = np.concatenate([np.ravel(value) for value in alphas.values()])
+        logs[self.key] = float(np.mean(every))

@@ -124,7 +124,16 @@ def test_alpha_history_logs_learned_slopes_per_epoch():
     x = -np.abs(np.random.RandomState(0).randn(32, 3)).astype("float32")
     history = model.fit(x, np.ones((32, 1)), epochs=3, verbose=0, callbacks=[slopes])
     assert set(k for k in history.history if k.startswith("alpha/")) == {"alpha/scalar", "alpha/chan"}
+    pooled = [np.mean(np.append(s, c)) for s, c in zip(slopes.history["scalar"], slopes.history["chan"])]
+    np.testing.assert_allclose(history.history["alpha"], pooled, rtol=1e-6)  # one per channel
     assert len(history.history["alpha/scalar"]) == 3
     assert history.history["alpha/scalar"][-1] != pytest.approx(0.5), "the slope learned"
     assert len(slopes.history["chan"]) == 3 and slopes.history["chan"][0].shape == (3,)
     np.testing.assert_allclose(history.history["alpha/chan"], [v.mean() for v in slopes.history["chan"]], rtol=1e-6)
+
+
+def test_alpha_history_logs_nothing_for_fixed_slopes():
+    model = _model(RECTIFIERS["keras_lrelu"], 0.0)
+    x = np.ones((8, 4), "float32")
+    history = model.fit(x, x[:, :1], verbose=0, callbacks=[keras_lrelu.AlphaHistory(key="learned_alpha")])
+    assert not [k for k in history.history if "alpha" in k]

@@ -337,13 +337,13 @@ def test_a_kill_during_export_leaves_the_previous_export_whole(default_search, t
                                env=SUBPROCESS_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300
-        while not list(best.parent.glob(".best.tmp-*")) and time.monotonic() < deadline:
+        while not list(best.parent.glob(".best.new-*")) and time.monotonic() < deadline:
             time.sleep(0.02)  # until the export is being written
         assert process.poll() is None, "the export finished before it could be interrupted"
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait(timeout=60)
-    assert list(best.parent.glob(".best.tmp-*")), "killed mid-export"
+    assert list(best.parent.glob(".best.new-*")), "killed mid-export"
     # The previous export, whole: the new one was never renamed into place.
     assert {"saved_model.pb", "model.keras", "model_card.json", "variables"} <= {p.name for p in best.iterdir()}
     assert (best / "model_card.json").read_text() == card_before

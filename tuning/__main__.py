@@ -8,10 +8,9 @@ import sys
 from tuning.errors import UsageError
 from tuning.formats import FORMATS
 from tuning.formats import parse as parse_formats
+from tuning.names import MODES
+from tuning.names import TUNER_NAMES
 from tuning.quiet import native_stderr_silenced
-
-MODES = ("fixed", "trainable", "channelwise", "randomized", "relu")
-TUNERS = ("bayesian", "random", "hyperband", "grid")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,7 +51,7 @@ def _add_search(commands):
                         "or a folder with one subfolder of images per class")
     search.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"),
                         help="resize a folder's images to H x W (default: the first image's size)")
-    search.add_argument("--tuner", default="bayesian", choices=TUNERS, help="default: bayesian")
+    search.add_argument("--tuner", default="bayesian", choices=TUNER_NAMES, help="default: bayesian")
     search.add_argument("--max-trials", type=int, default=20, metavar="N", help="default: 20")
     search.add_argument("--epochs", type=int, default=10, metavar="N",
                         help="epochs per trial (hyperband: the most any trial gets); default: 10")

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 
+from tuning import atomic
 from tuning.errors import UsageError
 
 CHIEF_ID = "chief"
@@ -77,18 +78,30 @@ def record_worker(project_dir, trial_id, worker):
     """Notes which worker ran a trial, in <project>/workers.json."""
     workers = read_workers(project_dir)
     workers[str(trial_id)] = worker
-    path = os.path.join(project_dir, WORKERS_FILE)
-    with open(f"{path}.tmp", "w") as f:
-        json.dump(workers, f)
-    os.replace(f"{path}.tmp", path)
+    atomic.write_json(os.path.join(project_dir, WORKERS_FILE), workers)
 
 
 def read_workers(project_dir):
+    """`{trial id: worker}` from <project>/workers.json ({} if there is none).
+
+    Raises:
+        UsageError: if the file is not such a mapping, rather than reading it
+            as empty and dropping the record at the next write.
+    """
+    path = os.path.join(project_dir, WORKERS_FILE)
     try:
-        with open(os.path.join(project_dir, WORKERS_FILE)) as f:
-            return json.load(f)
-    except (OSError, ValueError):
+        with open(path) as f:
+            workers = json.load(f)
+    except FileNotFoundError:
         return {}
+    except (OSError, ValueError) as error:
+        raise UsageError(
+            f"{path} cannot be read ({error}); restore it, or delete it to drop "
+            "the record of which worker ran which trial"
+        ) from None
+    if not isinstance(workers, dict):
+        raise UsageError(f"{path} holds no trial -> worker mapping; restore it or delete it")
+    return workers
 
 
 def serve(tuner, on_tick, poll_seconds=0.5):

@@ -2,12 +2,9 @@
 
 import datetime
 import functools
-import glob
 import json
 import os
 import platform
-import shutil
-import tempfile
 import warnings
 
 import keras
@@ -16,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 import keras_lrelu
+from tuning import atomic
 from tuning import formats
 from tuning.predict import CARD_NAME
 from tuning.quiet import native_stderr_silenced
@@ -38,7 +36,7 @@ def export_best(tuner, dataset, export_root, top_k=1, command="", format_names=t
         model.optimizer.build(model.trainable_variables)
         card = model_card(model, trial, dataset, rank, command)
         folder = os.path.join(export_root, "best" if rank == 1 else f"rank-{rank}")
-        write_atomically(folder, functools.partial(_save, model, card, dataset, format_names))
+        atomic.replace_folder(folder, functools.partial(_save, model, card, dataset, format_names))
         folders.append(folder)
     return folders
 
@@ -102,26 +100,3 @@ def _save(model, card, dataset, format_names, folder):
             }
     with open(os.path.join(folder, CARD_NAME), "w") as f:
         json.dump(card, f, indent=2)
-
-
-def write_atomically(folder, fill):
-    """Calls `fill(tmp)` on a fresh temporary folder beside `folder`, then
-    renames it into place. A crash leaves the previous `folder` (or none),
-    never a half-written one."""
-    parent, name = os.path.split(os.path.abspath(folder))
-    os.makedirs(parent, exist_ok=True)
-    for stale in glob.glob(os.path.join(parent, f".{name}.tmp-*")):
-        shutil.rmtree(stale, ignore_errors=True)  # left by an export that was killed
-    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
-    try:
-        fill(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if os.path.exists(folder):
-        old = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
-        os.rename(folder, os.path.join(old, name))
-        os.rename(tmp, folder)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(tmp, folder)

@@ -7,8 +7,8 @@ import keras_tuner as kt
 import numpy as np
 
 import keras_lrelu
+from tuning.names import MODES
 
-MODES = ("fixed", "trainable", "channelwise", "randomized", "relu")
 # RReLU's range keeps the 8:3 ratio of Xu et al.'s U(1/8, 1/3) around a mean
 # of alpha, so alpha = 0.2292 gives exactly PyTorch's default range.
 RRELU_LOWER, RRELU_UPPER = 6 / 11, 16 / 11
@@ -35,14 +35,6 @@ def make_activation(mode, alpha, seed=None):
             lower=alpha * RRELU_LOWER, upper=alpha * RRELU_UPPER, seed=seed
         )
     raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-
-
-def mean_learned_alpha(model):
-    """The mean of every learned slope in `model`, or None if it has none."""
-    alphas = keras_lrelu.get_alphas(model).values()
-    if not alphas:
-        return None
-    return float(np.mean(np.concatenate([np.ravel(a) for a in alphas])))
 
 
 class LeakyCNN(kt.HyperModel):
@@ -132,12 +124,12 @@ class LeakyCNN(kt.HyperModel):
                 infinite, so the trial is recorded as FAILED and the search
                 goes on.
         """
-        slopes = SlopeRecorder()
-        callbacks = list(callbacks) + [slopes, keras.callbacks.TerminateOnNaN()]
+        # Before KerasTuner's callbacks, so that they see the new log keys.
+        diagnostics = [keras_lrelu.AlphaHistory(key="learned_alpha")]
         validation = kwargs.get("validation_data")
         if validation is not None:
-            probe = keras_lrelu.DeadUnitMonitor(validation[0][:PROBE_SIZE])
-            callbacks.insert(0, probe)  # before KerasTuner's callbacks read the logs
+            diagnostics.append(keras_lrelu.DeadUnitMonitor(validation[0][:PROBE_SIZE]))
+        callbacks = diagnostics + list(callbacks) + [keras.callbacks.TerminateOnNaN()]
         start = time.perf_counter()
         history = model.fit(*args, callbacks=callbacks, **kwargs).history
         seconds = time.perf_counter() - start
@@ -150,17 +142,4 @@ class LeakyCNN(kt.HyperModel):
         # Per-layer diagnostics ("inactive_fraction/conv2d") stay in TensorBoard.
         metrics = {name: float(v[best]) for name, v in history.items() if "/" not in name}
         metrics["seconds"] = seconds
-        if slopes.means[best] is not None:
-            metrics["learned_alpha"] = slopes.means[best]
         return metrics
-
-
-class SlopeRecorder(keras.callbacks.Callback):
-    """Keeps the mean learned slope at the end of every epoch."""
-
-    def __init__(self):
-        super().__init__()
-        self.means = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.means.append(mean_learned_alpha(self.model))

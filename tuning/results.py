@@ -4,6 +4,7 @@ import os
 
 import pandas as pd
 
+from tuning import atomic
 from tuning.distributed import read_workers
 
 COLUMNS = [
@@ -62,26 +63,17 @@ def write(tuner, command=""):
 
 def write_csv(frame, path):
     """Writes through a temporary file, so readers never see half a table."""
-    tmp = f"{path}.tmp"
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, path)
-
-def write_text(text, path):
-    """Writes a report through a temporary file, like write_csv."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    atomic.write_file(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 def save_figure(figure, path):
     """Saves a matplotlib figure as PNG through a temporary file, and closes it."""
     from matplotlib import pyplot as plt
 
-    tmp = f"{path}.tmp"
-    figure.savefig(tmp, format="png", dpi=100)
-    plt.close(figure)
-    os.replace(tmp, path)
+    try:
+        atomic.write_file(path, lambda tmp: figure.savefig(tmp, format="png", dpi=100))
+    finally:
+        plt.close(figure)
 
 
 def summary(frame):

@@ -12,8 +12,7 @@ from keras_lrelu import _compat as compat
 from tuning import distributed
 from tuning import results
 from tuning.errors import UsageError
-
-TUNER_NAMES = ("bayesian", "random", "hyperband", "grid")
+from tuning.names import TUNER_NAMES
 
 
 class _Reporting:
@@ -98,6 +97,7 @@ def check_project(directory, project):
                 f"cannot resume: {path} is corrupt ({error}); remove that file's trial "
                 "folder, or start afresh with --overwrite"
             ) from None
+    distributed.read_workers(project_dir)  # a corrupt record stops here, before any training
 
 
 def make_tuner(name, hypermodel, max_trials, epochs, seed, directory, project,

@@ -15,12 +15,11 @@ import pandas as pd
 from scipy import stats
 
 import keras_lrelu
+from tuning import atomic
 from tuning.hypermodel import PROBE_SIZE
 from tuning.hypermodel import LeakyCNN
-from tuning.hypermodel import mean_learned_alpha
 from tuning.results import save_figure
 from tuning.results import write_csv
-from tuning.results import write_text
 
 ACTIVATIONS = {
     "ReLU": lambda seed: keras.layers.ReLU(),
@@ -39,11 +38,14 @@ def train_one(dataset, name, seed, epochs, batch_size):
     keras.utils.set_random_seed(seed)
     network = LeakyCNN(dataset.input_shape, dataset.num_classes, dataset.pixel_max, seed=seed)
     model = network.build_network(ACTIVATIONS[name])
-    monitor = keras_lrelu.DeadUnitMonitor(dataset.x_test[:PROBE_SIZE])
+    diagnostics = [
+        keras_lrelu.DeadUnitMonitor(dataset.x_test[:PROBE_SIZE]),
+        keras_lrelu.AlphaHistory(key="learned_alpha"),
+    ]
     start = time.perf_counter()
     history = model.fit(
         dataset.x_train, dataset.y_train, validation_data=(dataset.x_val, dataset.y_val),
-        epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[monitor],
+        epochs=epochs, batch_size=batch_size, verbose=0, callbacks=diagnostics,
     ).history
     seconds = time.perf_counter() - start
     _, train_accuracy = model.evaluate(dataset.x_train, dataset.y_train, verbose=0)
@@ -53,7 +55,7 @@ def train_one(dataset, name, seed, epochs, batch_size):
         "train_error": 1 - train_accuracy, "test_error": 1 - test_accuracy,
         # ELU is no rectifier: the monitor reports nothing for it.
         "inactive_fraction": history.get("inactive_fraction", [float("nan")])[-1],
-        "learned_alpha": mean_learned_alpha(model), "seconds": seconds,
+        "learned_alpha": history.get("learned_alpha", [float("nan")])[-1], "seconds": seconds,
     }
     curves = [
         {"activation": name, "seed": seed, "epoch": epoch + 1, "train_loss": loss,
@@ -81,7 +83,7 @@ def run(dataset, seeds, epochs, batch_size, out, command, quiet=False):
     write_csv(frame, os.path.join(out, "compare.csv"))
     write_csv(pd.DataFrame(curves), os.path.join(out, "compare_curves.csv"))
     table = markdown_report(frame, dataset.name, epochs, command)
-    write_text(table, os.path.join(out, "compare.md"))
+    atomic.write_text(os.path.join(out, "compare.md"), table)
     plot(os.path.join(out, "compare.csv"), os.path.join(out, "compare_curves.csv"),
          os.path.join(out, "compare.png"))
     return frame, table

@@ -18,8 +18,8 @@ import tensorflow as tf
 from keras import ops
 
 import keras_lrelu
+from tuning import atomic
 from tuning.results import write_csv
-from tuning.results import write_text
 
 # Relative to the target's spread: an output this flat is a constant.
 FLAT = 1e-4
@@ -91,7 +91,7 @@ def run(depth, widths, slopes, runs, steps, seed, out, command):
     frame["command"] = command
     write_csv(frame, os.path.join(out, "dying.csv"))
     table = markdown_report(frame, command)
-    write_text(table, os.path.join(out, "dying.md"))
+    atomic.write_text(os.path.join(out, "dying.md"), table)
     return frame, table
 
 

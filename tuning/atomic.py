@@ -1,0 +1,93 @@
+"""Writes that no reader sees half done and no crash loses.
+
+Everything is written to a temporary path beside its target and renamed
+into place. Only the standard library is used, so the crash tests can run
+this module in a plain Python process.
+"""
+
+import glob
+import json
+import os
+import shutil
+import tempfile
+
+
+def write_file(path, write):
+    """Calls `write(tmp)` on a temporary path beside `path`, then renames it
+    to `path`. A failure leaves `path` as it was and no temporary file."""
+    directory, name = os.path.split(os.path.abspath(path))
+    handle, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    os.close(handle)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_text(path, text):
+    def write(tmp):
+        with open(tmp, "w") as f:
+            f.write(text)
+
+    write_file(path, write)
+
+
+def write_json(path, data):
+    write_text(path, json.dumps(data, indent=2))
+
+
+def _parked(folder):
+    """Where `replace_folder` keeps the previous `folder` while it renames
+    the new one into place."""
+    parent, name = os.path.split(os.path.abspath(folder))
+    return os.path.join(parent, f".{name}.old")
+
+
+def _temporaries(folder):
+    parent, name = os.path.split(os.path.abspath(folder))
+    return glob.glob(os.path.join(parent, f".{name}.new-*"))
+
+
+def recover_folder(folder):
+    """Finishes or undoes a `replace_folder` that a crash interrupted: puts
+    back a parked previous `folder` if no new one replaced it, and deletes
+    what is left over. Afterwards `folder` is the old or the new one, whole
+    (or absent if there never was one)."""
+    parked = _parked(folder)
+    if os.path.isdir(parked):
+        if os.path.isdir(folder):  # the new one is in place: the old one may go
+            shutil.rmtree(parked)
+        else:
+            os.rename(parked, folder)
+    for tmp in _temporaries(folder):  # never renamed into place: unfinished or superseded
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def replace_folder(folder, fill):
+    """Calls `fill(tmp)` on a fresh temporary folder beside `folder`, then
+    puts it in place of `folder`.
+
+    The previous `folder`, if any, is parked under a name of its own
+    (`.<name>.old`), the new one renamed into place, and only then is the
+    old one deleted. A crash at any point leaves the old or the new folder
+    whole, and the next call (or `recover_folder`) tidies up. Between the
+    two renames `folder` is briefly absent.
+    """
+    parent, name = os.path.split(os.path.abspath(folder))
+    os.makedirs(parent, exist_ok=True)
+    recover_folder(folder)
+    tmp = tempfile.mkdtemp(prefix=f".{name}.new-", dir=parent)
+    try:
+        fill(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    parked = _parked(folder)
+    if os.path.isdir(folder):
+        os.rename(folder, parked)
+    os.rename(tmp, folder)
+    if os.path.isdir(parked):
+        shutil.rmtree(parked)

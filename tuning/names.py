@@ -1,0 +1,7 @@
+"""The names the command line offers, defined once. This module imports
+nothing, so the command line can check its arguments before TensorFlow."""
+
+# The rectifiers the search can put in the model (tuning/hypermodel.py).
+MODES = ("fixed", "trainable", "channelwise", "randomized", "relu")
+# KerasTuner's tuners (tuning/search.py).
+TUNER_NAMES = ("bayesian", "random", "hyperband", "grid")
