@@ -59,6 +59,18 @@ def silence_conditions_print():
     _keras_tuner("engine.conditions").print = lambda *args, **kwargs: None
 
 
+def keras_tuner_error_kind(error):
+    """What a RuntimeError from KerasTuner's Oracle means, read from its
+    message: "reload" (an existing project it cannot reload), "failures"
+    (too many trials failed in a row) or None (anything else)."""
+    message = str(error)
+    if message.startswith("Error reloading `Oracle` from existing project"):
+        return "reload"
+    if message.startswith("Number of consecutive failures exceeded the limit"):
+        return "failures"
+    return None
+
+
 def add_oracle_service(oracle, server):
     """Serves `oracle` on the gRPC `server` as KerasTuner's chief does;
     returns the servicer (its `stop_triggered` says a worker asked to end)."""

@@ -49,3 +49,14 @@ def test_keras_tuner_internals_exist():
     ]:
         assert hasattr(compat._keras_tuner(module), name), f"keras_tuner.src.{module}.{name}"
     assert hasattr(compat._keras_tuner("protos").get_service_grpc(), "add_OracleServicer_to_server")
+
+
+def test_the_keras_tuner_messages_we_read_are_still_raised():
+    import inspect
+
+    source = inspect.getsource(compat._keras_tuner("engine.oracle"))
+    assert '"Error reloading `Oracle` from existing project. "' in source
+    assert '"Number of consecutive failures exceeded the limit "' in source
+    assert compat.keras_tuner_error_kind(RuntimeError("Error reloading `Oracle` from existing project. If")) == "reload"
+    assert compat.keras_tuner_error_kind(RuntimeError("Number of consecutive failures exceeded the limit of 3.")) == "failures"
+    assert compat.keras_tuner_error_kind(RuntimeError("anything else")) is None

@@ -6,9 +6,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import re
 import time
 
 import keras
+import keras_tuner as kt
 import numpy as np
 import pandas as pd
 import pytest
@@ -350,3 +352,55 @@ def test_a_kill_during_export_leaves_the_previous_export_whole(default_search, t
     ok(cli(["search", *SMOKE], tmp_path))
     assert [p.name for p in best.parent.iterdir()] == ["best"], "the rerun clears what the kill left"
     assert json.loads((best / "model_card.json").read_text())["trial_id"] == json.loads(card_before)["trial_id"]
+
+
+def test_only_a_network_failure_reads_as_could_not_download(monkeypatch):
+    import urllib.error
+
+    import keras
+
+    from tuning import data
+
+    def offline():
+        try:
+            raise urllib.error.URLError("Name or service not known")
+        except urllib.error.URLError:
+            raise Exception("URL fetch failure on https://example: None -- Name or service not known")
+
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", offline)
+    with pytest.raises(data.UsageError, match=r"could not download cifar10 \(Name or service not known\)"):
+        data.load("cifar10")
+
+    def broken():
+        raise ValueError("a bug, not the network")
+
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", broken)
+    with pytest.raises(ValueError, match="a bug, not the network"):
+        data.load("cifar10")
+
+
+def test_our_own_failure_is_a_traceback_and_exit_1_not_a_usage_error(tmp_path, monkeypatch, capsys):
+    from tuning import search
+
+    def bug(*args, **kwargs):
+        raise RuntimeError("a bug in our code")
+
+    monkeypatch.setattr(search, "run", bug)
+    with pytest.raises(RuntimeError, match="a bug in our code"):  # Python prints it and exits 1
+        cli_in_process(["search", *SMOKE], tmp_path, capsys)
+
+
+def test_every_trial_failing_is_one_line_and_exit_1(tmp_path, monkeypatch, capsys):
+    from tuning.hypermodel import LeakyCNN
+
+    def diverge(self, hp, model, *args, **kwargs):
+        raise kt.errors.FailedTrialError("training loss became nan in epoch 1")
+
+    monkeypatch.setattr(LeakyCNN, "fit", diverge)
+    result = cli_in_process(["search", *SMOKE, "--max-trials", "5"], tmp_path, capsys)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.match(r"error: search stopped: Number of consecutive failures exceeded the limit of 3\. "
+                                        r"The last one: .*FailedTrialError: training loss became nan in epoch 1$", lines[0]), lines
+    assert result.stdout.count("FAILED: ") == 2, "the first two failures, one line each"
+    assert not (tmp_path / "saved_models").exists()

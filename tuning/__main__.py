@@ -5,6 +5,7 @@ import os
 import shlex
 import sys
 
+from tuning.errors import SearchStopped
 from tuning.errors import UsageError
 from tuning.formats import FORMATS
 from tuning.formats import parse as parse_formats
@@ -215,14 +216,33 @@ def _run_tuner(args, dataset, command):
             args.directory, args.project, overwrite=args.overwrite, command=command, quiet=args.quiet,
         )
         search.run(tuner, dataset, args.epochs, args.batch_size, quiet=args.quiet)
-    except RuntimeError as error:  # KerasTuner: unreadable project, too many failed trials
-        raise UsageError(f"search stopped: {_first_line(error)}") from None
+    except RuntimeError as error:
+        _raise_keras_tuner_error(error, args)
     except grpc.RpcError as error:  # a worker lost its chief
         raise UsageError(
             f"no answer from the chief at {args.oracle_address} within "
             f"{args.chief_timeout:g} s ({error.code().name}); stopping this worker"
         ) from None
     return tuner
+
+
+def _raise_keras_tuner_error(error, args):
+    """KerasTuner's RuntimeErrors that are not bugs, as our one-line errors;
+    any other RuntimeError as it is."""
+    from keras_lrelu import _compat as compat
+
+    kind = compat.keras_tuner_error_kind(error)
+    if kind == "reload":
+        raise UsageError(
+            f"cannot resume {os.path.join(args.directory, args.project)}: KerasTuner cannot "
+            "reload it (another tuner, or another version's files); use a new --project or --overwrite"
+        ) from None
+    if kind == "failures":
+        lines = str(error).strip().splitlines()  # the limit, then the last trial's traceback
+        raise SearchStopped(
+            f"search stopped: {lines[0]} The last one: {lines[-1].strip()}"
+        ) from None
+    raise error
 
 
 def _at_least_one(args, *names):
@@ -306,6 +326,9 @@ def main(argv=None):
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except SearchStopped as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130

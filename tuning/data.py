@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import socket
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -108,12 +109,27 @@ def _read_keras(name):
 
     try:
         (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
-    except Exception as error:  # urllib, OSError, zip errors: all mean "not here"
+    except Exception as error:
+        network = _network_error(error)
+        if network is None:
+            raise
         raise UsageError(
-            f"could not download {name} ({type(error).__name__}: {error}); "
+            f"could not download {name} ({getattr(network, 'reason', network)}); "
             "check the network, or use the bundled 'mnist5k' or 'digits'"
         ) from None
     return x_train, y_train.reshape(-1), x_test, y_test.reshape(-1), CLASS_NAMES.get(name)
+
+
+def _network_error(error):
+    """The network error behind `error` (keras.utils.get_file re-raises a
+    URLError as a plain Exception), or None."""
+    import urllib.error
+
+    while error is not None:
+        if isinstance(error, (urllib.error.URLError, ConnectionError, TimeoutError, socket.gaierror)):
+            return error
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def _read_npz(path):

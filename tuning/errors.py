@@ -1,5 +1,11 @@
-"""The one error type the command line turns into an `error: ...` line."""
+"""The errors the command line prints as one `error: ...` line. Anything
+else is a bug in our code (or a library's): it exits 1 with its traceback."""
 
 
 class UsageError(Exception):
     """Bad input from the user: printed as one line, exit code 2."""
+
+
+class SearchStopped(Exception):
+    """The search ran but cannot go on (every trial failing); each trial's
+    error was printed when it failed: one line, exit code 1."""
