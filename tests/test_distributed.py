@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pandas as pd
@@ -157,3 +158,35 @@ def test_the_workers_record_survives_a_rewrite(tmp_path):
     distributed.record_worker(str(tmp_path), 1, "worker2")
     assert distributed.read_workers(str(tmp_path)) == {"0": "worker1", "1": "worker2"}
     assert os.listdir(tmp_path) == ["workers.json"]
+
+
+def test_a_worker_that_keeps_dying_stops_the_chief_instead_of_hanging(tmp_path):
+    launcher = _start([*SEARCH, "--max-trials", "2", "--epochs", "1", "--workers", "1"], tmp_path)
+    chief, starts, output = None, 0, []
+    hang = threading.Timer(180, os.killpg, (launcher.pid, signal.SIGKILL))  # fail, not hang
+    hang.start()
+    for line in launcher.stdout:  # ends when the launcher has exited
+        output.append(line)
+        started = re.search(r"^\[launcher\] (\w+) started, pid (\d+)", line)
+        if started and started.group(1) == "chief":
+            chief = int(started.group(2))
+        elif started:
+            os.kill(int(started.group(2)), signal.SIGKILL)
+            starts += 1
+    hang.cancel()
+    assert launcher.wait(timeout=60) == 1, "".join(output[-20:])
+    assert starts == 4, "started, then restarted three times"
+    assert output[-1] == ("error: no worker left: worker1 (exit code -9) kept dying (3 restarts each); "
+                          "stopped the chief. Rerun the same command to resume\n")
+    with pytest.raises(ProcessLookupError):
+        os.kill(chief, 0)  # no chief left serving
+
+
+def test_the_launcher_ends_its_chief_when_it_is_interrupted(tmp_path):
+    launcher = _start([*SEARCH, "--max-trials", "2", "--epochs", "30", "--workers", "1"], tmp_path)
+    chief = int(_wait_for_line(launcher, r"^\[launcher\] chief started, pid (\d+)").group(1))
+    _wait_for_line(launcher, r"^\[chief\] chief: serving the oracle")
+    launcher.send_signal(signal.SIGINT)  # Ctrl-C, sent to the launcher alone
+    assert launcher.wait(timeout=60) == 130
+    with pytest.raises(ProcessLookupError):
+        os.kill(chief, 0)

@@ -18,11 +18,13 @@ import threading
 import time
 
 from tuning import atomic
+from tuning.errors import SearchStopped
 from tuning.errors import UsageError
 
 CHIEF_ID = "chief"
 WORKERS_FILE = "workers.json"
 RESTARTS = 3
+STOP_SECONDS = 10  # how long a stopped chief gets before SIGKILL
 
 
 def parse_address(text):
@@ -143,8 +145,15 @@ def serve(tuner, on_tick, poll_seconds=0.5):
 def launch(argv, workers, cores=None):
     """Runs `python -m tuning search ARGV` as a chief plus `workers` worker
     processes on 127.0.0.1, CPU threads split between the workers; streams
-    their output, restarts a worker that dies, and returns the chief's exit
-    code."""
+    their output, restarts a worker that dies (up to RESTARTS times), and
+    returns the chief's exit code.
+
+    Raises:
+        SearchStopped: when no worker is left and the chief still waits
+            (for trials of workers that died more often than they may be
+            restarted): the chief is stopped, at most 2 * STOP_SECONDS
+            after the last worker ended.
+    """
     port = free_port()
     address = f"127.0.0.1:{port}"
     base = [sys.executable, "-m", "tuning", "search", *argv, "--oracle-address", address]
@@ -167,13 +176,44 @@ def launch(argv, workers, cores=None):
                           flush=True)
                     command = base + ["--role", "worker", "--worker-id", name]
                     crews[name] = _start(command, env, name)
+            if all(p.poll() is not None for p in crews.values()):
+                _end_without_workers(chief, crews)
     finally:
         for process in crews.values():
             try:
-                process.wait(timeout=30 if chief.returncode == 0 else 1)
+                process.wait(timeout=30 if chief.poll() == 0 else 1)
             except subprocess.TimeoutExpired:
                 process.kill()
+        _stop(chief)  # Ctrl-C or an error here must not leave it serving
     return chief.wait()
+
+
+def _end_without_workers(chief, crews):
+    """With no worker left, the chief has STOP_SECONDS to end on its own (it
+    does once every trial has ended); else it is stopped, since a trial of a
+    worker that kept dying stays RUNNING and the chief would wait forever."""
+    try:
+        chief.wait(timeout=STOP_SECONDS)
+        return
+    except subprocess.TimeoutExpired:
+        _stop(chief)
+    dead = [f"{name} (exit code {p.returncode})" for name, p in crews.items() if p.returncode != 0]
+    raise SearchStopped(
+        f"no worker left: {', '.join(dead) or 'every worker'} kept dying "
+        f"({RESTARTS} restarts each); stopped the chief. Rerun the same command to resume"
+    )
+
+
+def _stop(process):
+    """Ends `process`: SIGTERM, then SIGKILL after STOP_SECONDS."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _start(command, env, name):
