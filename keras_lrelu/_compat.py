@@ -8,6 +8,7 @@ itself needs neither KerasTuner nor (on other backends) TensorFlow.
 """
 
 import importlib
+import os
 
 import keras
 
@@ -77,6 +78,16 @@ def add_oracle_service(oracle, server):
     servicer = _keras_tuner("distribute.oracle_chief").OracleServicer(oracle)
     _keras_tuner("protos").get_service_grpc().add_OracleServicer_to_server(servicer, server)
     return servicer
+
+
+def use_secure_channel(client, credentials):
+    """Points a worker's OracleClient (which KerasTuner connects without
+    any security) at the same chief over a channel with `credentials`."""
+    import grpc
+
+    address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+    channel = grpc.secure_channel(address, credentials)
+    client.stub = _keras_tuner("protos").get_service_grpc().OracleStub(channel)
 
 
 def chief_may_exit(oracle):

@@ -190,3 +190,126 @@ def test_the_launcher_ends_its_chief_when_it_is_interrupted(tmp_path):
     assert launcher.wait(timeout=60) == 130
     with pytest.raises(ProcessLookupError):
         os.kill(chief, 0)
+
+
+def _certificates(folder):
+    """A CA, a chief certificate for 127.0.0.1 and a worker certificate
+    signed by it, and a second CA with a worker of its own, as PEM files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def issue(name, signer=None, ca=False, ip=None):
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        issuer_name, issuer_key = signer or (subject, key)
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if ip:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), False)
+        cert = builder.sign(issuer_key, hashes.SHA256())
+        (folder / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        (folder / f"{name}.key").write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        return subject, key
+
+    ca = issue("ca", ca=True)
+    issue("chief", ca, ip="127.0.0.1")
+    issue("worker", ca)
+    other = issue("other_ca", ca=True)
+    issue("rogue", other)
+    return {name: str(folder / name) for name in os.listdir(folder)}
+
+
+def _can_read_the_search(address, monkeypatch, credentials):
+    """Whether a client with these gRPC credentials (None: no TLS) gets the
+    search space from the chief."""
+    import types
+
+    import grpc
+
+    from keras_lrelu import _compat as compat
+
+    host, port = address.split(":")
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", host)
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", port)
+    client = types.SimpleNamespace()
+    if credentials is None:
+        channel = grpc.insecure_channel(address)
+        client.stub = compat._keras_tuner("protos").get_service_grpc().OracleStub(channel)
+    else:
+        compat.use_secure_channel(client, credentials)
+    try:
+        client.stub.GetSpace(compat._keras_tuner("protos").get_service().GetSpaceRequest(), timeout=5)
+        return True
+    except grpc.RpcError:
+        return False
+
+
+def test_a_tls_chief_serves_only_workers_with_certificates_of_its_ca(tmp_path, monkeypatch):
+    from tuning.tls import TLS
+
+    pem = _certificates(tmp_path)
+    read = {name: open(path, "rb").read() for name, path in pem.items()}
+    address = f"127.0.0.1:{_free_port()}"
+    common = [*SEARCH, "--max-trials", "1", "--epochs", "1", "--oracle-address", address]
+    chief = _start([*common, "--role", "chief", "--tls-cert", pem["chief.pem"], "--tls-key", pem["chief.key"],
+                    "--tls-ca", pem["ca.pem"]], tmp_path)
+    try:
+        _wait_for_line(chief, r"chief: serving the oracle at 127\.0\.0\.1:\d+ over TLS")
+        refused = {
+            "no TLS": None,
+            "another CA": TLS(read["rogue.pem"], read["rogue.key"], read["other_ca.pem"]).channel_credentials(),
+            "no worker certificate": TLS(ca=read["ca.pem"]).channel_credentials(),
+            "a worker certificate of another CA": TLS(read["rogue.pem"], read["rogue.key"], read["ca.pem"]).channel_credentials(),
+        }
+        for name, credentials in refused.items():
+            assert not _can_read_the_search(address, monkeypatch, credentials), name
+        assert _can_read_the_search(address, monkeypatch, TLS(read["worker.pem"], read["worker.key"], read["ca.pem"]).channel_credentials())
+        worker = _start([*common, "--role", "worker", "--worker-id", "a", "--tls-ca", pem["ca.pem"],
+                         "--tls-cert", pem["worker.pem"], "--tls-key", pem["worker.key"]], tmp_path)
+        assert worker.wait(timeout=300) == 0, worker.stdout.read()[-2000:]
+        assert chief.wait(timeout=120) == 0
+    finally:
+        chief.kill()
+    assert _table(tmp_path)["status"].tolist() == ["COMPLETED"]
+
+
+def test_a_chief_on_every_interface_warns_in_one_line(tmp_path):
+    from tuning.tls import TLS
+    from tuning.tls import exposure_warning
+
+    assert exposure_warning("127.0.0.1", 8000, None) is None
+    assert exposure_warning("0.0.0.0", 8000, None) == (
+        "warning: the chief serves the oracle on every interface (0.0.0.0:8000) without TLS: bind it to "
+        "the cluster's private address, firewall the port, and use --tls-cert/--tls-key/--tls-ca")
+    assert "([::]:8000) with TLS but no worker certificates" in exposure_warning("::", 8000, TLS(b"c", b"k"))
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--tls-cert", "c.pem", "--tls-key", "k.pem"], r"error: --tls-cert, --tls-key and --tls-ca go with --role"),
+        (["--role", "chief", "--tls-cert", "c.pem"], r"error: --tls-cert and --tls-key go together"),
+        (["--role", "chief", "--tls-ca", "ca.pem"], r"error: --role chief serves TLS with --tls-cert and --tls-key"),
+        (["--role", "worker", "--worker-id", "a", "--tls-cert", "c.pem", "--tls-key", "k.pem"],
+         r"error: --role worker needs --tls-ca, the CA that signed the chief's certificate"),
+        (["--role", "worker", "--worker-id", "a", "--tls-ca", "missing.pem"],
+         r"error: cannot read --tls-ca missing\.pem: No such file or directory"),
+        (["--role", "worker", "--worker-id", "a", "--tls-ca", "plain.txt"], r"error: --tls-ca plain\.txt is not a PEM file"),
+    ],
+)
+def test_bad_tls_input_is_one_error_line(tmp_path, args, message, capsys):
+    (tmp_path / "plain.txt").write_text("not a certificate")
+    result = cli_in_process([*SEARCH, "--oracle-address", "127.0.0.1:5", *args], tmp_path, capsys)
+    assert_one_error_line(result, message)

@@ -5,6 +5,7 @@ import os
 import shlex
 import sys
 
+from tuning import tls
 from tuning.errors import SearchStopped
 from tuning.errors import UsageError
 from tuning.formats import FORMATS
@@ -79,10 +80,15 @@ def _add_search(commands):
     scale.add_argument("--role", choices=("chief", "worker"),
                        help="one process of a search spread over hosts; all share --directory")
     scale.add_argument("--oracle-address", metavar="HOST:PORT",
-                       help="chief: where to serve (e.g. 0.0.0.0:8000); worker: the chief's address")
+                       help="chief: where to serve, on the cluster's private network (e.g. 10.0.0.5:8000); "
+                       "worker: the chief's address")
     scale.add_argument("--worker-id", help="a worker's name; a restarted worker keeps its id")
     scale.add_argument("--chief-timeout", type=float, default=60.0, metavar="SECONDS",
                        help="how long a worker waits for an unreachable chief; default: 60")
+    scale.add_argument("--tls-cert", metavar="PEM", help="this process's TLS certificate (chain)")
+    scale.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
+    scale.add_argument("--tls-ca", metavar="PEM", help="worker: the CA of the chief's certificate; "
+                       "chief: require workers' certificates signed by this CA")
     search.set_defaults(run=run_search)
 
 
@@ -137,6 +143,7 @@ def check_search_args(args):
         raise UsageError(f"--workers must be 0 (one process) or more, got {args.workers}")
     if args.role and not args.oracle_address:
         raise UsageError(f"--role {args.role} needs --oracle-address HOST:PORT")
+    args.tls = tls.from_args(args.role, args.tls_cert, args.tls_key, args.tls_ca)
     if not 0 < args.alpha_min < args.alpha_max:
         raise UsageError(
             f"need 0 < --alpha-min < --alpha-max, got {args.alpha_min} and {args.alpha_max}"
@@ -215,7 +222,7 @@ def _run_tuner(args, dataset, command):
             args.tuner, hypermodel, args.max_trials, args.epochs, args.seed,
             args.directory, args.project, overwrite=args.overwrite, command=command, quiet=args.quiet,
         )
-        search.run(tuner, dataset, args.epochs, args.batch_size, quiet=args.quiet)
+        search.run(tuner, dataset, args.epochs, args.batch_size, quiet=args.quiet, tls=args.tls)
     except RuntimeError as error:
         _raise_keras_tuner_error(error, args)
     except grpc.RpcError as error:  # a worker lost its chief

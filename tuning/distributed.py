@@ -19,6 +19,7 @@ import time
 
 from tuning import atomic
 from tuning.errors import SearchStopped
+from tuning.tls import exposure_warning
 from tuning.errors import UsageError
 
 CHIEF_ID = "chief"
@@ -106,10 +107,11 @@ def read_workers(project_dir):
     return workers
 
 
-def serve(tuner, on_tick, poll_seconds=0.5):
-    """Serves the chief's oracle until every worker has been told to stop
-    and no trial is running; calls `on_tick()` between polls. KerasTuner's
-    own loop polls the end every 20 s; this one every `poll_seconds`."""
+def serve(tuner, on_tick, tls=None, poll_seconds=0.5):
+    """Serves the chief's oracle (over TLS with `tls`, a `tuning.tls.TLS`)
+    until every worker has been told to stop and no trial is running;
+    calls `on_tick()` between polls. KerasTuner's own loop polls the end
+    every 20 s; this one every `poll_seconds`."""
     from concurrent import futures
 
     import grpc
@@ -129,11 +131,19 @@ def serve(tuner, on_tick, poll_seconds=0.5):
     tuner.save()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
     servicer = compat.add_oracle_service(oracle, server)
-    address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
-    if not server.add_insecure_port(address):
+    host, port = os.environ["KERASTUNER_ORACLE_IP"], os.environ["KERASTUNER_ORACLE_PORT"]
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if tls is None:
+        bound = server.add_insecure_port(address)
+    else:
+        bound = server.add_secure_port(address, tls.server_credentials())
+    if not bound:
         raise UsageError(f"--oracle-address {address} cannot be served")
+    warning = exposure_warning(host, port, tls)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     server.start()
-    print(f"chief: serving the oracle at {address}", flush=True)
+    print(f"chief: serving the oracle at {address}{' over TLS' if tls else ''}", flush=True)
     try:
         while not (servicer.stop_triggered and compat.chief_may_exit(oracle)):
             time.sleep(poll_seconds)

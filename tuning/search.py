@@ -126,11 +126,14 @@ def make_tuner(name, hypermodel, max_trials, epochs, seed, directory, project,
     raise ValueError(f"unknown tuner {name!r}; use one of {', '.join(TUNER_NAMES)}")
 
 
-def run(tuner, dataset, epochs, batch_size, quiet=False):
-    """Runs (or continues) the search on the dataset's train/val split."""
+def run(tuner, dataset, epochs, batch_size, quiet=False, tls=None):
+    """Runs (or continues) the search on the dataset's train/val split;
+    `tls` (a `tuning.tls.TLS`) secures a chief's or worker's connection."""
     if distributed.role() == "chief":
-        _serve_until_done(tuner)
+        _serve_until_done(tuner, tls)
         return
+    if distributed.role() == "worker" and tls is not None:
+        compat.use_secure_channel(tuner.oracle, tls.channel_credentials())
     logdir = os.path.join(tuner.project_dir, "tensorboard")
     compat.hide_failed_trial_tracebacks()  # on_trial_end prints one line instead
     tuner.search(
@@ -142,7 +145,7 @@ def run(tuner, dataset, epochs, batch_size, quiet=False):
     )
 
 
-def _serve_until_done(tuner):
+def _serve_until_done(tuner, tls):
     """The chief's part: serve the oracle, rewriting results as trials end."""
     start, reported = time.monotonic(), set()
     tuner.oracle.verbose = 0  # one line per ended trial instead of KerasTuner's display
@@ -156,7 +159,7 @@ def _serve_until_done(tuner):
             print(f"chief: {len(ended)}/{total} trials ended, elapsed {_clock(time.monotonic() - start)}",
                   flush=True)
 
-    distributed.serve(tuner, tick)
+    distributed.serve(tuner, tick, tls)
 
 
 def describe(values):
