@@ -10,6 +10,7 @@ import keras_lrelu
 from tuning import data
 from tuning import results
 from tuning import search
+from tuning.hypermodel import PROBE_SIZE
 from tuning.hypermodel import LeakyCNN
 from tuning.hypermodel import make_activation
 
@@ -29,13 +30,22 @@ def test_every_tuner_searches_and_writes_its_table(tuner_name, digits, tmp_path,
     tuner = search.make_tuner(tuner_name, hypermodel, 2, 2, 0, str(tmp_path), "p", command="cmd")
     search.run(tuner, digits, epochs=2, batch_size=64)
     assert "trial 1/2  mode=" in capsys.readouterr().out
-    frame = pd.read_csv(tmp_path / "p" / "results.csv")
+    frame = pd.read_csv(tmp_path / "p" / "results.csv", dtype={"trial_id": str})
     assert set(results.COLUMNS) <= set(frame.columns)
-    assert 1 <= len(frame) <= 2 and (frame["status"] == "COMPLETED").all()
-    assert frame["val_accuracy"].between(0, 1).all() and (frame["command"] == "cmd").all()
+    assert len(frame) == 2 and (frame["status"] == "COMPLETED").all()
+    assert (frame["command"] == "cmd").all()
+    for row in frame.itertuples():  # the table holds each trial's best epoch
+        trial = tuner.oracle.trials[row.trial_id]
+        assert row.val_accuracy == pytest.approx(trial.metrics.get_best_value("val_accuracy"))
     learned = frame[frame["mode"] == "channelwise"]
     assert learned["learned_alpha"].notna().all()
-    assert frame["inactive_fraction"].between(0, 1).all()
+    # The best trial's inactive fraction, recounted on its restored model.
+    best = tuner.oracle.get_best_trials(1)[0]
+    monitor = keras_lrelu.DeadUnitMonitor(digits.x_val[:PROBE_SIZE])
+    monitor.set_model(tuner.load_model(best))
+    dead, units = np.sum(list(monitor.inactive_counts().values()), axis=0)
+    row = frame.set_index("trial_id").loc[best.trial_id]
+    assert row["inactive_fraction"] == pytest.approx(dead / units)
     assert (frame.loc[frame["mode"] == "relu", "alpha"] == 0).all()
     assert (tmp_path / "p" / "results.png").read_bytes()[:4] == b"\x89PNG"
     assert list((tmp_path / "p" / "tensorboard").iterdir()), "a TensorBoard log per trial"

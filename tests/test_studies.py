@@ -8,6 +8,7 @@ from conftest import assert_one_error_line
 from conftest import cli
 from conftest import cli_in_process
 from conftest import ok
+from tuning import data
 from tuning.studies import dying
 
 pytestmark = pytest.mark.slow
@@ -21,9 +22,14 @@ def test_compare_writes_table_markdown_and_plot(tmp_path):
     assert set(frame["activation"]) == {
         "ReLU", "Leaky ReLU 0.01", "Leaky ReLU 1/5.5", "PReLU (per channel, 0.25)", "RReLU U(1/8, 1/3)", "ELU",
     }
-    assert frame["test_error"].between(0, 1).all()
+    n_test = len(data.load("digits", seed=0).y_test)
+    counts = frame["test_error"] * n_test  # errors are whole misclassified test images
+    np.testing.assert_allclose(counts, counts.round(), atol=1e-3)  # float32 accuracy
     assert frame.loc[frame["activation"] == "PReLU (per channel, 0.25)", "learned_alpha"].notna().all()
     report = (tmp_path / "cmp" / "compare.md").read_text()
+    for name, errors in frame.groupby("activation")["test_error"]:  # the table is the CSV's
+        mean, std = 100 * errors.mean(), 100 * errors.std()
+        assert f"| {name} | " in report and f" | {mean:.2f} ± {std:.2f} | " in report, name
     assert "python -m tuning compare --dataset digits" in report
     assert "| ReLU |" in report and " ± " in report
     assert "Leaky ReLU 1/5.5 vs Leaky ReLU 0.01" in report and "seed noise" in report
@@ -39,8 +45,21 @@ def test_dying_writes_collapse_fractions(tmp_path):
     assert list(zip(frame["width"], frame["activation"])) == [
         (2, "ReLU"), (2, "Leaky ReLU 0.1"), (3, "ReLU"), (3, "Leaky ReLU 0.1"),
     ]
-    assert frame["collapsed_after_training"].between(0, 1).all()
-    assert "| width | activation | collapsed at init |" in (tmp_path / "dy" / "dying.md").read_text()
+    for column in ("collapsed_at_init", "collapsed_after_training"):  # fractions of 4 runs
+        np.testing.assert_allclose(frame[column] * 4, (frame[column] * 4).round(), atol=1e-9)
+    report = (tmp_path / "dy" / "dying.md").read_text()
+    for row in frame.itertuples():
+        assert (f"| {row.width} | {row.activation} | {100 * row.collapsed_at_init:.0f}% "
+                f"| {100 * row.collapsed_after_training:.0f}% | {row.median_mse:.4f} |") in report
+
+
+def test_dying_is_paired_every_slope_starts_from_the_same_networks():
+    relu = dying.build(depth=3, width=2, runs=5, slope=0.0, seed=7)
+    leaky = dying.build(depth=3, width=2, runs=5, slope=0.1, seed=7)
+    other = dying.build(depth=3, width=2, runs=5, slope=0.1, seed=8)
+    for a, b, c in zip(relu.get_weights(), leaky.get_weights(), other.get_weights()):
+        np.testing.assert_array_equal(a, b)
+        assert a.std() == 0 or not np.array_equal(a, c)  # biases start at 0 for every seed
 
 
 def test_a_network_with_a_dead_layer_reads_collapsed_and_a_live_one_not():

@@ -221,9 +221,16 @@ def test_image_folder_dataset_and_predict(tmp_path):
     card = json.loads((export / "best" / "model_card.json").read_text())
     assert card["class_names"] == ["blue", "green", "red"] and card["input_shape"] == [12, 12, 3]
     assert json.loads((export / "rank-2" / "model_card.json").read_text())["rank"] == 2
-    stdout = ok(cli(["predict", str(export / "best"), str(tmp_path / "shapes" / "red" / "0.png")], tmp_path))
-    name, label, probability = stdout.strip().split("\t")
-    assert name == "0.png" and label in colours and 0 < float(probability) <= 1
+    images = [str(tmp_path / "shapes" / name / "0.png") for name in colours]
+    stdout = ok(cli(["predict", str(export / "best"), *images], tmp_path))
+    rows = [line.split("\t") for line in stdout.strip().splitlines()]
+    # What the exported model.keras says of the same images, at their 12x12 size.
+    model = keras.models.load_model(export / "best" / "model.keras")
+    pixels = np.stack([data.to_array(data.read_image(path), (12, 12), "RGB") for path in images])
+    expected = model.predict(pixels, verbose=0)
+    assert [row[0] for row in rows] == ["0.png"] * 3
+    assert [row[1] for row in rows] == [card["class_names"][i] for i in expected.argmax(axis=1)]
+    np.testing.assert_allclose([float(row[2]) for row in rows], expected.max(axis=1), atol=1e-4)
 
 
 def _write_npz_without_labels(folder):
