@@ -118,3 +118,14 @@ def test_write_file_leaves_the_old_file_on_failure(tmp_path):
         atomic.write_file(str(path), fail)
     assert json.loads(path.read_text()) == {"1": "worker1"}
     assert os.listdir(tmp_path) == ["table.json"]
+
+
+def test_files_and_folders_get_the_permissions_of_any_new_file(tmp_path):
+    mask = os.umask(0o022)
+    try:
+        atomic.write_text(str(tmp_path / "results.csv"), "a,b\n")
+        atomic.replace_folder(str(tmp_path / "best"), _fill_with("x"))
+    finally:
+        os.umask(mask)
+    assert oct((tmp_path / "results.csv").stat().st_mode & 0o777) == oct(0o644)
+    assert oct((tmp_path / "best").stat().st_mode & 0o777) == oct(0o755)

@@ -34,7 +34,11 @@ def test_in_xla_context_reads_false_outside_xla():
 
 
 def test_keras_tuner_internals_exist():
+    import inspect
+
     assert keras_tuner.__version__
+    # The debug print the search silences: once a release drops it, so can we.
+    assert "print(" in inspect.getsource(compat._keras_tuner("engine.conditions"))
     compat.hide_failed_trial_tracebacks()
     compat.silence_conditions_print()
     client = compat._keras_tuner("distribute.oracle_client")
@@ -45,7 +49,7 @@ def test_keras_tuner_internals_exist():
     for module, name in [
         ("config", "DEBUG"), ("distribute.oracle_client", "TIMEOUT"),
         ("distribute.oracle_chief", "OracleServicer"), ("distribute.oracle_chief", "exit_chief"),
-        ("protos", "get_service_grpc"), ("engine.conditions", "print"),
+        ("protos", "get_service_grpc"),
     ]:
         assert hasattr(compat._keras_tuner(module), name), f"keras_tuner.src.{module}.{name}"
     assert hasattr(compat._keras_tuner("protos").get_service_grpc(), "add_OracleServicer_to_server")

@@ -10,14 +10,16 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 
 
 def write_file(path, write):
     """Calls `write(tmp)` on a temporary path beside `path`, then renames it
     to `path`. A failure leaves `path` as it was and no temporary file."""
     directory, name = os.path.split(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-    os.close(handle)
+    # Not mkstemp: the writer creates the file, with the permissions the
+    # umask gives any new file (mkstemp's are private to the owner).
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -37,6 +39,12 @@ def write_text(path, text):
 
 def write_json(path, data):
     write_text(path, json.dumps(data, indent=2))
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _parked(folder):
@@ -80,6 +88,7 @@ def replace_folder(folder, fill):
     os.makedirs(parent, exist_ok=True)
     recover_folder(folder)
     tmp = tempfile.mkdtemp(prefix=f".{name}.new-", dir=parent)
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's folders are private to the owner
     try:
         fill(tmp)
     except BaseException:
