@@ -1,14 +1,16 @@
 """Memory of a long search: how the search's RSS grows from trial to trial.
 
 Usage: python benchmarks/search_memory.py [--max-trials 16] [--dataset mnist5k]
+                                          [--trials-per-process 1,0]
 
 Runs `python -m tuning search --tuner random --max-trials N --epochs 1` in a
 fresh process, twice: with `--modes relu` (every trial a CNN with Keras's own
-ReLU) and with keras_lrelu's modes. At the start of every trial and once
-the last has ended, it reads the resident memory of the search's whole
-process tree (every process the search runs, summed) from /proc. Growth is
-counted from the start of trial 2 (the first trial pays for imports and
-first compilations) to the end of the last trial.
+ReLU) and with keras_lrelu's modes. It reads the resident memory of the
+search's whole process tree (every process the search runs, summed) from
+/proc every 0.2 s and keeps each trial's peak. Growth is the highest peak
+of trials 2 to N less trial 2's (the first trial pays for imports and
+first compilations). Each search runs once per `--trials-per-process`
+value (0: every trial in one process).
 """
 
 import argparse
@@ -17,6 +19,8 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 from common import machine
 from common import report
@@ -40,51 +44,62 @@ def tree_rss_mb(pid):
     return total / 1024
 
 
-def sample_search(args, modes):
-    """RSS (MB) at the start of each trial and after the last, for one search."""
+def sample_search(args, modes, per_process):
+    """Peak RSS (MB) of the search's process tree during each trial, polled
+    every 0.2 s: {trial number: peak}."""
     command = [
         sys.executable, "-m", "tuning", "search", "--dataset", args.dataset, "--tuner", "random",
         "--max-trials", str(args.max_trials), "--epochs", "1", "--seed", "0", "--modes", modes,
-        "--export-formats", "saved_model",
+        "--export-formats", "saved_model", "--trials-per-process", str(per_process),
     ]
+    peaks, current, output = {}, [None], []
     with tempfile.TemporaryDirectory() as cwd:
         process = subprocess.Popen(
             command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env=dict(os.environ, PYTHONPATH=ROOT),
         )
-        samples, output = {}, []
+
+        def poll():
+            while process.poll() is None:
+                trial = current[0]
+                if trial is not None:
+                    peaks[trial] = max(peaks.get(trial, 0), tree_rss_mb(process.pid))
+                time.sleep(0.2)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
         for line in process.stdout:
             output.append(line)
-            started = re.match(r"(?:\[\w+\] )?trial (\d+)/", line)
+            started = re.match(r"trial (\d+)/", line)
             if started:
-                samples[int(started.group(1))] = tree_rss_mb(process.pid)
-            elif "results: " in line:
-                samples["end"] = tree_rss_mb(process.pid)
-        if process.wait() != 0:
+                current[0] = int(started.group(1))
+            elif line.startswith("results: "):
+                current[0] = None  # the export after the last trial is not a trial
+        poller.join()
+        if process.returncode != 0:
             raise SystemExit("the search failed:\n" + "".join(output[-30:]))
-    return samples
+    return peaks
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-trials", type=int, default=16)
     parser.add_argument("--dataset", default="mnist5k")
+    parser.add_argument("--trials-per-process", default="1,0", help="comma list; 0: all in one")
     args = parser.parse_args(argv)
     print(machine() + "\n")
     searches = {"keras ReLU only": "relu", "keras_lrelu modes": "fixed,trainable,channelwise,randomized"}
     rows = []
-    for name, modes in searches.items():
-        samples = sample_search(args, modes)
-        growth = samples["end"] - samples[2]
-        rows.append({
-            "search": name, "trials": args.max_trials, "trial_1_MB": samples[1],
-            "trial_2_MB": samples[2], "end_MB": samples["end"], "growth_MB": growth,
-            "MB_per_trial": growth / (args.max_trials - 1),
-        })
-    frame = report(rows, "search_memory", list(rows[0]))
-    baseline = frame.iloc[0]["growth_MB"]
-    print(f"\ngrowth from trial 2 to the end, keras_lrelu ÷ keras ReLU only: "
-          f"{frame.iloc[1]['growth_MB'] / baseline:.2f}" if baseline > 0 else "")
+    for per_process in [int(k) for k in args.trials_per_process.split(",")]:
+        for name, modes in searches.items():
+            peaks = sample_search(args, modes, per_process)
+            later = max(peak for trial, peak in peaks.items() if trial >= 2)
+            rows.append({
+                "search": name, "trials_per_process": per_process or "all", "trials": args.max_trials,
+                "trial_1_MB": peaks[1], "trial_2_MB": peaks[2], "last_trial_MB": peaks[args.max_trials],
+                "growth_MB": later - peaks[2],
+            })
+    report(rows, "search_memory", list(rows[0]))
 
 
 if __name__ == "__main__":

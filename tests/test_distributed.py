@@ -19,8 +19,10 @@ from conftest import cli_in_process
 from conftest import ok
 
 pytestmark = pytest.mark.slow
+# All of a worker's trials in one process, except where a test says otherwise: a fresh
+# process per trial costs a TensorFlow import each.
 SEARCH = ["search", "--dataset", "digits", "--tuner", "random", "--seed", "0",
-          "--export-formats", "saved_model"]
+          "--export-formats", "saved_model", "--trials-per-process", "0"]
 
 
 def _table(cwd):
@@ -49,13 +51,17 @@ def _wait_for_line(process, pattern):
 
 
 def test_workers_share_a_search_and_the_chief_exports(tmp_path):
-    stdout = ok(cli([*SEARCH, "--max-trials", "4", "--epochs", "2", "--workers", "2"], tmp_path))
+    stdout = ok(cli([*SEARCH, "--max-trials", "4", "--epochs", "2", "--workers", "2", "--trials-per-process", "1"],
+                    tmp_path))
     table = _table(tmp_path)
     assert len(table) == 4 and (table["status"] == "COMPLETED").all()
     assert table["trial_id"].is_unique
     # Which worker asks first is up to the scheduler: every trial has one of them.
     assert set(table["worker"]) <= {"worker1", "worker2"} and table["worker"].notna().all()
     assert "[chief] exported: saved_models/alpha-digits/best" in stdout
+    # One trial per process: each worker's later trials ran in fresh processes (not restarts).
+    assert stdout.count("(fresh process)") == 4 - table["worker"].nunique()
+    assert "restarting" not in stdout
     assert (tmp_path / "saved_models" / "alpha-digits" / "best" / "saved_model.pb").exists()
 
 

@@ -42,7 +42,10 @@ def default_search(tmp_path_factory):
 
 def test_search_writes_table_plot_and_export(default_search):
     cwd, stdout = default_search
-    assert "trial 1/2" in stdout and "trial 2/2" in stdout
+    progress = [line for line in stdout.splitlines() if line.startswith("trial ")]
+    assert [line.split()[1] for line in progress] == ["1/2", "2/2"]
+    # One trial per process by default: trial 2 ran in a fresh one, which resumed the search.
+    assert progress[1].endswith("(fresh process)") and not progress[0].endswith("(fresh process)")
     project = cwd / "runs" / "alpha-mnist5k"
     frame = pd.read_csv(project / "results.csv")
     assert len(frame) == 2 and (frame["status"] == "COMPLETED").all()
@@ -189,10 +192,14 @@ def test_rerun_resumes_without_retraining_and_overwrite_restarts(default_search,
     assert len(after) == 3
     kept = ["trial_id", "mode", "alpha", "val_accuracy", "seconds"]
     pd.testing.assert_frame_equal(after[kept].iloc[:2], before[kept])  # same seconds: not retrained
-    stdout = ok(cli(["search", "--max-trials", "1", "--epochs", "1", "--overwrite", "--quiet", *ONE_FORMAT],
+    # --overwrite starts afresh; the same trials all in one process train exactly as
+    # the default search's did, one process each.
+    stdout = ok(cli(["search", *SMOKE, "--overwrite", "--quiet", "--trials-per-process", "0", *ONE_FORMAT],
                     tmp_path))
     assert "trial 1/" not in stdout
-    assert len(pd.read_csv(tmp_path / "runs" / "alpha-mnist5k" / "results.csv")) == 1
+    again = pd.read_csv(tmp_path / "runs" / "alpha-mnist5k" / "results.csv")
+    same = ["trial_id", "mode", "alpha", "val_accuracy", "val_loss", "inactive_fraction"]
+    pd.testing.assert_frame_equal(again[same], before[same])
 
 
 def test_npz_dataset(tmp_path):

@@ -1,6 +1,8 @@
 """Command line: `python -m tuning search|predict ...` (also `lrelu-tune`)."""
 
 import argparse
+import contextlib
+import io
 import os
 import shlex
 import sys
@@ -13,6 +15,10 @@ from tuning.formats import parse as parse_formats
 from tuning.names import MODES
 from tuning.names import TUNER_NAMES
 from tuning.quiet import native_stderr_silenced
+
+
+# Keras and TensorFlow keep 12-15 MB per trained model (benchmarks/search_memory.py).
+TRIALS_PER_PROCESS = 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,6 +80,9 @@ def _add_search(commands):
                         f"(model_int8.tflite), onnx (model.onnx); default: {','.join(FORMATS)}")
     search.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
     search.add_argument("--quiet", action="store_true", help="no per-trial or per-epoch progress")
+    search.add_argument("--trials-per-process", type=int, default=TRIALS_PER_PROCESS, metavar="K",
+                        help="train at most K trials in one process, then go on in a fresh one, so "
+                        f"memory stays flat in a long search; 0: all in one; default: {TRIALS_PER_PROCESS}")
     scale = search.add_argument_group("scaling out (KerasTuner's chief/worker mode)")
     scale.add_argument("--workers", type=int, default=0, metavar="N",
                        help="run a chief and N worker processes on this host, sharing its CPU threads")
@@ -139,6 +148,8 @@ def _without_workers(argv):
 def check_search_args(args):
     """Refuses bad arguments before anything is loaded or written."""
     _at_least_one(args, "max_trials", "epochs", "batch_size", "export_top")
+    if args.trials_per_process < 0:
+        raise UsageError(f"--trials-per-process must be 0 (all in one) or more, got {args.trials_per_process}")
     if args.workers < 0:
         raise UsageError(f"--workers must be 0 (one process) or more, got {args.workers}")
     if args.role and not args.oracle_address:
@@ -179,12 +190,15 @@ def run_search(args, command):
     from tuning import results
     from tuning import search
 
-    if args.role == "worker":
-        args.overwrite = False  # only the chief may clear the shared project
+    if args.role == "worker" or os.environ.get(search.STARTED_ENV):
+        args.overwrite = False  # only the chief may clear the shared project; a fresh process resumes
     elif not args.overwrite:
         search.check_project(args.directory, args.project)
     dataset = data.load(args.dataset, image_size=args.image_size, seed=args.seed)
-    tuner = _run_tuner(args, dataset, command)
+    try:
+        tuner = _run_tuner(args, dataset, command)
+    except search.FreshProcess as fresh:
+        _continue_in_fresh_process(args.argv, fresh.args[0])
     if args.role == "worker":
         print(f"{args.worker_id}: the chief has no more trials; done", flush=True)
         return 0
@@ -218,10 +232,16 @@ def _run_tuner(args, dataset, command):
         grid=args.tuner == "grid",
     )
     try:
-        tuner = search.make_tuner(
-            args.tuner, hypermodel, args.max_trials, args.epochs, args.seed,
-            args.directory, args.project, overwrite=args.overwrite, command=command, quiet=args.quiet,
-        )
+        # A fresh process continuing the search: KerasTuner's "Reloading Tuner" is no news.
+        continuing = os.environ.get(search.STARTED_ENV)
+        with contextlib.redirect_stdout(io.StringIO()) if continuing else contextlib.nullcontext():
+            tuner = search.make_tuner(
+                args.tuner, hypermodel, args.max_trials, args.epochs, args.seed,
+                args.directory, args.project, overwrite=args.overwrite, command=command,
+                quiet=args.quiet,
+                # Only a real command line may replace its process, not a caller of main().
+                trials_per_process=args.trials_per_process if args.from_command_line else None,
+            )
         search.run(tuner, dataset, args.epochs, args.batch_size, quiet=args.quiet, tls=args.tls)
     except RuntimeError as error:
         _raise_keras_tuner_error(error, args)
@@ -231,6 +251,17 @@ def _run_tuner(args, dataset, command):
             f"{args.chief_timeout:g} s ({error.code().name}); stopping this worker"
         ) from None
     return tuner
+
+
+def _continue_in_fresh_process(argv, started):
+    """Replaces this process (same pid, same output streams) with a new
+    `python -m tuning ARGV` that resumes the search where it stands."""
+    from tuning import search
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    env = dict(os.environ, **{search.STARTED_ENV: started})
+    os.execve(sys.executable, [sys.executable, "-m", "tuning", *argv], env)
 
 
 def _raise_keras_tuner_error(error, args):
@@ -323,10 +354,12 @@ def _first_line(error):
 
 
 def main(argv=None):
+    from_command_line = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     args.argv = argv
+    args.from_command_line = from_command_line
     command = shlex.join(["python", "-m", "tuning", *argv])
     try:
         return args.run(args, command)
