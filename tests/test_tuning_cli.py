@@ -227,6 +227,7 @@ def test_image_folder_dataset_and_predict(tmp_path):
     export = tmp_path / "saved_models" / "alpha-shapes"
     card = json.loads((export / "best" / "model_card.json").read_text())
     assert card["class_names"] == ["blue", "green", "red"] and card["input_shape"] == [12, 12, 3]
+    assert card["pixel_max"] == 255.0, "8-bit images, though none of these reaches 255"
     assert json.loads((export / "rank-2" / "model_card.json").read_text())["rank"] == 2
     images = [str(tmp_path / "shapes" / name / "0.png") for name in colours]
     stdout = ok(cli(["predict", str(export / "best"), *images], tmp_path))
