@@ -15,10 +15,10 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 # The whole suite on TensorFlow, then the layer tests once more on Keras's JAX backend.
-# Two pytest workers, one test file each at a time (module fixtures stay shared): much of
-# the suite waits on subprocesses, and this halves its time on 2 cores.
+# Two pytest workers, each test wherever a worker is free, except that the tests sharing a
+# module fixture stay together (tests/conftest.py): much of the suite waits on subprocesses.
 JAX_TESTS := tests/test_leaky_relu.py tests/test_randomized.py tests/test_ops.py tests/test_backends.py
-PYTEST := $(PY) -m pytest -n 2 --dist loadfile
+PYTEST := $(PY) -m pytest -n 2 --dist loadgroup
 
 test: $(STAMP)
 	$(PYTEST)

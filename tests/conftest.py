@@ -27,7 +27,18 @@ else:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under another Keras backend, tests marked tensorflow_only skip."""
+    """Under another Keras backend, tests marked tensorflow_only skip. With
+    pytest-xdist's `--dist loadgroup`, the tests that share a module-scoped
+    fixture run on one worker (so it is made once) and every other test
+    goes wherever a worker is free."""
+    for item in items:
+        shared = sorted(
+            name for name in getattr(item, "fixturenames", ())
+            if name in item._fixtureinfo.name2fixturedefs
+            and item._fixtureinfo.name2fixturedefs[name][-1].scope == "module"
+        )
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}:{shared[0]}"))
     backend = keras.backend.backend()
     if backend == "tensorflow":
         return

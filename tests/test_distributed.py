@@ -65,20 +65,8 @@ def test_workers_share_a_search_and_the_chief_exports(tmp_path):
     assert (tmp_path / "saved_models" / "alpha-digits" / "best" / "saved_model.pb").exists()
 
 
-def test_chief_and_workers_started_by_hand_as_on_several_hosts(tmp_path):
-    address = f"127.0.0.1:{_free_port()}"
-    common = [*SEARCH, "--max-trials", "3", "--epochs", "2", "--oracle-address", address]
-    chief = _start([*common, "--role", "chief"], tmp_path)
-    workers = [_start([*common, "--role", "worker", "--worker-id", name], tmp_path) for name in ("a", "b")]
-    assert chief.wait(timeout=300) == 0, chief.stdout.read()[-2000:]
-    for worker in workers:
-        assert worker.wait(timeout=60) == 0
-    table = _table(tmp_path)
-    assert len(table) == 3 and set(table["worker"]) <= {"a", "b"} and (table["status"] == "COMPLETED").all()
-
-
 def test_a_killed_worker_is_restarted_and_the_search_completes(tmp_path):
-    launcher = _start([*SEARCH, "--max-trials", "3", "--epochs", "25", "--workers", "2"], tmp_path)
+    launcher = _start([*SEARCH, "--max-trials", "3", "--epochs", "12", "--workers", "2"], tmp_path)
     pid = int(_wait_for_line(launcher, r"\[launcher\] worker1 started, pid (\d+)").group(1))
     _wait_for_line(launcher, r"\[worker1\] trial \d+ \(of 3\)")
     time.sleep(1.0)
@@ -103,7 +91,7 @@ def test_workers_stop_soon_after_the_chief_dies(tmp_path):
 
 
 def test_search_killed_whole_resumes_with_workers(tmp_path):
-    args = [*SEARCH, "--max-trials", "4", "--epochs", "20", "--workers", "2"]
+    args = [*SEARCH, "--max-trials", "4", "--epochs", "12", "--workers", "2"]
     launcher = _start(args, tmp_path)
     _wait_for_line(launcher, r"\[chief\] chief: 1/4 trials ended")
     os.killpg(launcher.pid, signal.SIGKILL)
@@ -262,13 +250,15 @@ def _can_read_the_search(address, monkeypatch, credentials):
         return False
 
 
-def test_a_tls_chief_serves_only_workers_with_certificates_of_its_ca(tmp_path, monkeypatch):
+def test_chief_and_workers_started_by_hand_over_mutual_tls(tmp_path, monkeypatch):
+    """As on several hosts: a chief and two workers started separately, and
+    only clients with a certificate of the chief's CA can read the search."""
     from tuning.tls import TLS
 
     pem = _certificates(tmp_path)
     read = {name: open(path, "rb").read() for name, path in pem.items()}
     address = f"127.0.0.1:{_free_port()}"
-    common = [*SEARCH, "--max-trials", "1", "--epochs", "1", "--oracle-address", address]
+    common = [*SEARCH, "--max-trials", "3", "--epochs", "2", "--oracle-address", address]
     chief = _start([*common, "--role", "chief", "--tls-cert", pem["chief.pem"], "--tls-key", pem["chief.key"],
                     "--tls-ca", pem["ca.pem"]], tmp_path)
     try:
@@ -282,13 +272,16 @@ def test_a_tls_chief_serves_only_workers_with_certificates_of_its_ca(tmp_path, m
         for name, credentials in refused.items():
             assert not _can_read_the_search(address, monkeypatch, credentials), name
         assert _can_read_the_search(address, monkeypatch, TLS(read["worker.pem"], read["worker.key"], read["ca.pem"]).channel_credentials())
-        worker = _start([*common, "--role", "worker", "--worker-id", "a", "--tls-ca", pem["ca.pem"],
-                         "--tls-cert", pem["worker.pem"], "--tls-key", pem["worker.key"]], tmp_path)
-        assert worker.wait(timeout=300) == 0, worker.stdout.read()[-2000:]
+        workers = [_start([*common, "--role", "worker", "--worker-id", name, "--tls-ca", pem["ca.pem"],
+                           "--tls-cert", pem["worker.pem"], "--tls-key", pem["worker.key"]], tmp_path)
+                   for name in ("a", "b")]
+        for worker in workers:
+            assert worker.wait(timeout=300) == 0, worker.stdout.read()[-2000:]
         assert chief.wait(timeout=120) == 0
     finally:
         chief.kill()
-    assert _table(tmp_path)["status"].tolist() == ["COMPLETED"]
+    table = _table(tmp_path)
+    assert len(table) == 3 and set(table["worker"]) <= {"a", "b"} and (table["status"] == "COMPLETED").all()
 
 
 def test_a_chief_on_every_interface_warns_in_one_line(tmp_path):

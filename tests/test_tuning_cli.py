@@ -27,8 +27,9 @@ from tuning import data
 
 pytestmark = pytest.mark.slow
 SMOKE = ["--max-trials", "2", "--epochs", "1", "--seed", "0"]
-# For searches whose test is not about the export formats: the SavedModel only.
-ONE_FORMAT = ["--export-formats", "saved_model"]
+# For searches whose test is about neither the export formats nor fresh processes: the
+# SavedModel only, and every trial in one process (a fresh one costs a TensorFlow import).
+QUICK = ["--export-formats", "saved_model", "--trials-per-process", "0"]
 FILES = ["saved_model", "model.keras", "model.tflite", "model_int8.tflite", "model.onnx"]
 
 
@@ -186,7 +187,7 @@ def test_rerun_resumes_without_retraining_and_overwrite_restarts(default_search,
     cwd, _ = default_search
     shutil.copytree(cwd / "runs", tmp_path / "runs")
     before = pd.read_csv(tmp_path / "runs" / "alpha-mnist5k" / "results.csv")
-    stdout = ok(cli(["search", "--max-trials", "3", "--epochs", "1", "--seed", "0", *ONE_FORMAT], tmp_path))
+    stdout = ok(cli(["search", "--max-trials", "3", "--epochs", "1", "--seed", "0", *QUICK], tmp_path))
     assert "trial 3/3" in stdout and "trial 1/3" not in stdout and "trial 2/3" not in stdout
     after = pd.read_csv(tmp_path / "runs" / "alpha-mnist5k" / "results.csv")
     assert len(after) == 3
@@ -194,7 +195,7 @@ def test_rerun_resumes_without_retraining_and_overwrite_restarts(default_search,
     pd.testing.assert_frame_equal(after[kept].iloc[:2], before[kept])  # same seconds: not retrained
     # --overwrite starts afresh; the same trials all in one process train exactly as
     # the default search's did, one process each.
-    stdout = ok(cli(["search", *SMOKE, "--overwrite", "--quiet", "--trials-per-process", "0", *ONE_FORMAT],
+    stdout = ok(cli(["search", *SMOKE, "--overwrite", "--quiet", *QUICK],
                     tmp_path))
     assert "trial 1/" not in stdout
     again = pd.read_csv(tmp_path / "runs" / "alpha-mnist5k" / "results.csv")
@@ -208,7 +209,7 @@ def test_npz_dataset(tmp_path):
         tmp_path / "digits.npz", x_train=digits.x_train[..., 0], y_train=digits.y_train,
         x_test=digits.x_test[..., 0], y_test=digits.y_test,
     )
-    ok(cli(["search", "--dataset", "digits.npz", "--tuner", "random", *SMOKE, *ONE_FORMAT], tmp_path))
+    ok(cli(["search", "--dataset", "digits.npz", "--tuner", "random", *SMOKE, *QUICK], tmp_path))
     card = json.loads((tmp_path / "saved_models" / "alpha-digits" / "best" / "model_card.json").read_text())
     assert card["dataset"] == "digits.npz" and card["input_shape"] == [8, 8, 1]
     assert card["splits"]["test"] == len(digits.y_test) and card["pixel_max"] == 16.0
@@ -223,7 +224,7 @@ def test_image_folder_dataset_and_predict(tmp_path):
             pixels = np.clip(np.array(colour) + rng.randint(-25, 25, (16, 20, 3)), 0, 255)
             Image.fromarray(pixels.astype("uint8")).save(tmp_path / "shapes" / name / f"{i}.png")
     ok(cli(["search", "--dataset", "shapes", "--image-size", "12", "12", "--tuner", "random",
-            "--max-trials", "2", "--epochs", "3", "--export-top", "2", *ONE_FORMAT], tmp_path))
+            "--max-trials", "2", "--epochs", "3", "--export-top", "2", *QUICK], tmp_path))
     export = tmp_path / "saved_models" / "alpha-shapes"
     card = json.loads((export / "best" / "model_card.json").read_text())
     assert card["class_names"] == ["blue", "green", "red"] and card["input_shape"] == [12, 12, 3]
@@ -311,7 +312,7 @@ def test_console_script_is_installed(tmp_path):
 
 def test_search_killed_mid_trial_resumes_and_reruns_only_the_interrupted_trial(tmp_path):
     command = [sys.executable, "-m", "tuning", "search", "--dataset", "digits", "--tuner", "random",
-               "--max-trials", "3", "--epochs", "30", "--seed", "0", *ONE_FORMAT]
+               "--max-trials", "3", "--epochs", "12", "--seed", "0", *QUICK]
     process = subprocess.Popen(command, cwd=tmp_path, env=SUBPROCESS_ENV,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
