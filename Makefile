@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/cnn_step.py
 	$(PY) benchmarks/serving.py
 	$(PY) benchmarks/deploy.py
+	$(PY) benchmarks/search_memory.py
 
 clean:
 	rm -rf $(VENV) runs saved_models/*/ *.egg-info

@@ -83,3 +83,14 @@ def test_deploy_times_litert_and_onnx_against_the_builtins(tmp_path):
             assert rows.loc[ours, "vs_builtin"] == pytest.approx(
                 rows.loc[ours, "median_ms"] / rows.loc[builtin, "median_ms"]
             )
+
+
+def test_search_memory_samples_every_trial_of_both_searches(tmp_path):
+    stdout = _run("search_memory.py", ["--dataset", "digits", "--max-trials", "2", "--trials-per-process", "0"],
+                  tmp_path)
+    table = pd.read_csv(tmp_path / "search_memory.csv")
+    assert table["search"].tolist() == ["keras ReLU only", "keras_lrelu modes"]
+    assert (table["trial_1_MB"] > 100).all(), "a TensorFlow process's memory, read from /proc"
+    pd.testing.assert_series_equal(table["growth_MB"], table["last_trial_MB"] - table["trial_2_MB"],
+                                   check_names=False)
+    assert "| search | trials_per_process |" in stdout
