@@ -10,8 +10,6 @@ itself needs neither KerasTuner nor (on other backends) TensorFlow.
 import importlib
 import os
 
-import keras
-
 # What keras.models.clone_model itself checks for.
 from keras.src.models.functional import Functional
 

@@ -1,20 +1,19 @@
 """Command line: `python -m tuning search|predict ...` (also `lrelu-tune`)."""
 
 import argparse
-import contextlib
-import io
 import os
 import shlex
 import sys
 
-from tuning import tls
 from tuning.errors import SearchStopped
 from tuning.errors import UsageError
 from tuning.formats import FORMATS
-from tuning.formats import parse as parse_formats
 from tuning.names import MODES
 from tuning.names import TUNER_NAMES
+from tuning.quiet import import_tensorflow_quietly
 from tuning.quiet import native_stderr_silenced
+from tuning.search_command import at_least_one
+from tuning.search_command import run_search
 
 
 # Keras and TensorFlow keep 12-15 MB per trained model (benchmarks/search_memory.py).
@@ -132,165 +131,8 @@ def _add_studies(commands):
     dying.set_defaults(run=run_dying)
 
 
-def _without_workers(argv):
-    """The search's arguments without --workers, for the processes it starts."""
-    kept, skip = [], False
-    for arg in argv[1:]:  # argv[0] is "search"
-        if skip:
-            skip = False
-        elif arg == "--workers":
-            skip = True
-        elif not arg.startswith("--workers="):
-            kept.append(arg)
-    return kept
-
-
-def check_search_args(args):
-    """Refuses bad arguments before anything is loaded or written."""
-    _at_least_one(args, "max_trials", "epochs", "batch_size", "export_top")
-    if args.trials_per_process < 0:
-        raise UsageError(f"--trials-per-process must be 0 (all in one) or more, got {args.trials_per_process}")
-    if args.workers < 0:
-        raise UsageError(f"--workers must be 0 (one process) or more, got {args.workers}")
-    if args.role and not args.oracle_address:
-        raise UsageError(f"--role {args.role} needs --oracle-address HOST:PORT")
-    args.tls = tls.from_args(args.role, args.tls_cert, args.tls_key, args.tls_ca)
-    if not 0 < args.alpha_min < args.alpha_max:
-        raise UsageError(
-            f"need 0 < --alpha-min < --alpha-max, got {args.alpha_min} and {args.alpha_max}"
-        )
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    unknown = [m for m in modes if m not in MODES]
-    if unknown or not modes:
-        raise UsageError(f"unknown mode {', '.join(unknown) or repr(args.modes)}; use {','.join(MODES)}")
-    args.modes = list(dict.fromkeys(modes))
-    args.export_formats = parse_formats(args.export_formats)
-    if args.image_size and min(args.image_size) < 1:
-        raise UsageError(f"--image-size must be positive, got {args.image_size}")
-    if args.project is None:
-        base = os.path.splitext(os.path.basename(os.path.normpath(args.dataset)))[0]
-        args.project = f"alpha-{base}"
-
-
-def run_search(args, command):
-    check_search_args(args)
-    if args.workers:
-        from tuning import distributed
-
-        if args.role:
-            raise UsageError("--workers starts its own chief and workers; leave out --role")
-        return distributed.launch(_without_workers(args.argv), args.workers)
-    import_tensorflow_quietly()  # keras.datasets, KerasTuner and everything after need it
-    if args.role:
-        from tuning import distributed
-
-        distributed.configure(args.role, args.oracle_address, args.worker_id, args.chief_timeout)
-    from tuning import data
-    from tuning import export
-    from tuning import results
-    from tuning import search
-
-    if args.role == "worker" or os.environ.get(search.STARTED_ENV):
-        args.overwrite = False  # only the chief may clear the shared project; a fresh process resumes
-    elif not args.overwrite:
-        search.check_project(args.directory, args.project)
-    dataset = data.load(args.dataset, image_size=args.image_size, seed=args.seed)
-    try:
-        tuner = _run_tuner(args, dataset, command)
-    except search.FreshProcess as fresh:
-        _continue_in_fresh_process(args.argv, fresh.args[0])
-    if args.role == "worker":
-        print(f"{args.worker_id}: the chief has no more trials; done", flush=True)
-        return 0
-    frame = results.write(tuner, command)
-    print(f"\n{results.summary(frame)}\n")
-    print(f"results: {os.path.join(tuner.project_dir, 'results.csv')} and results.png")
-    if not tuner.oracle.get_best_trials(1):
-        raise UsageError("no trial completed, so no model was exported")
-    folders = export.export_best(
-        tuner, dataset, os.path.join(args.export_dir, args.project), args.export_top, command,
-        args.export_formats,
-    )
-    for folder in folders:
-        print(f"exported: {folder}")
-    return 0
-
-
-def _run_tuner(args, dataset, command):
-    """Builds the tuner (reloading the project unless --overwrite) and runs
-    this process's part of the search."""
-    import grpc
-    import keras
-
-    from tuning import search
-    from tuning.hypermodel import LeakyCNN
-
-    keras.utils.set_random_seed(args.seed)
-    hypermodel = LeakyCNN(
-        dataset.input_shape, dataset.num_classes, pixel_max=dataset.pixel_max,
-        modes=args.modes, alpha_min=args.alpha_min, alpha_max=args.alpha_max, seed=args.seed,
-        grid=args.tuner == "grid",
-    )
-    try:
-        # A fresh process continuing the search: KerasTuner's "Reloading Tuner" is no news.
-        continuing = os.environ.get(search.STARTED_ENV)
-        with contextlib.redirect_stdout(io.StringIO()) if continuing else contextlib.nullcontext():
-            tuner = search.make_tuner(
-                args.tuner, hypermodel, args.max_trials, args.epochs, args.seed,
-                args.directory, args.project, overwrite=args.overwrite, command=command,
-                quiet=args.quiet,
-                # Only a real command line may replace its process, not a caller of main().
-                trials_per_process=args.trials_per_process if args.from_command_line else None,
-            )
-        search.run(tuner, dataset, args.epochs, args.batch_size, quiet=args.quiet, tls=args.tls)
-    except RuntimeError as error:
-        _raise_keras_tuner_error(error, args)
-    except grpc.RpcError as error:  # a worker lost its chief
-        raise UsageError(
-            f"no answer from the chief at {args.oracle_address} within "
-            f"{args.chief_timeout:g} s ({error.code().name}); stopping this worker"
-        ) from None
-    return tuner
-
-
-def _continue_in_fresh_process(argv, started):
-    """Replaces this process (same pid, same output streams) with a new
-    `python -m tuning ARGV` that resumes the search where it stands."""
-    from tuning import search
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    env = dict(os.environ, **{search.STARTED_ENV: started})
-    os.execve(sys.executable, [sys.executable, "-m", "tuning", *argv], env)
-
-
-def _raise_keras_tuner_error(error, args):
-    """KerasTuner's RuntimeErrors that are not bugs, as our one-line errors;
-    any other RuntimeError as it is."""
-    from keras_lrelu import _compat as compat
-
-    kind = compat.keras_tuner_error_kind(error)
-    if kind == "reload":
-        raise UsageError(
-            f"cannot resume {os.path.join(args.directory, args.project)}: KerasTuner cannot "
-            "reload it (another tuner, or another version's files); use a new --project or --overwrite"
-        ) from None
-    if kind == "failures":
-        lines = str(error).strip().splitlines()  # the limit, then the last trial's traceback
-        raise SearchStopped(
-            f"search stopped: {lines[0]} The last one: {lines[-1].strip()}"
-        ) from None
-    raise error
-
-
-def _at_least_one(args, *names):
-    for name in names:
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
-
-
 def run_compare(args, command):
-    _at_least_one(args, "seeds", "epochs", "batch_size")
+    at_least_one(args, "seeds", "epochs", "batch_size")
     import_tensorflow_quietly()
     from tuning import data
     from tuning.studies import compare
@@ -305,7 +147,7 @@ def run_compare(args, command):
 
 
 def run_dying(args, command):
-    _at_least_one(args, "depth", "runs", "steps")
+    at_least_one(args, "depth", "runs", "steps")
     widths = _numbers(args.width, int, "--width")
     slopes = _numbers(args.slopes, float, "--slopes")
     if min(widths) < 1 or min(slopes) < 0:
@@ -338,19 +180,6 @@ def run_predict(args, command):
     for name, label, probability in results:
         print(f"{name}\t{label}\t{probability:.4f}")
     return 0
-
-
-def import_tensorflow_quietly():
-    """Imports TensorFlow with the C++ log lines it prints on import and on
-    first device look-up sent to /dev/null. Python errors still surface."""
-    with native_stderr_silenced():
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()
-
-
-def _first_line(error):
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def main(argv=None):

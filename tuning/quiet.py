@@ -25,3 +25,12 @@ def native_stderr_silenced():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(null)
+
+
+def import_tensorflow_quietly():
+    """Imports TensorFlow with the C++ log lines it prints on import and on
+    first device look-up sent to /dev/null. Python errors still surface."""
+    with native_stderr_silenced():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
