@@ -70,6 +70,27 @@ def keras_tuner_error_kind(error):
     return None
 
 
+def rebuild_grid_order(oracle):
+    """Restores what KerasTuner's GridSearchOracle keeps only in memory (the
+    order of the combinations tried, and the trials whose next combination
+    is still to be made), which its `oracle.json` lacks: without it a
+    reloaded grid search stops after its first trial. Rebuilt from the
+    trials, so the search goes on as if never interrupted."""
+    import functools
+
+    ids = [trial_id for trial_id in oracle.start_order if trial_id in oracle.trials]
+
+    def compare(a, b):
+        values = oracle.trials[a].hyperparameters.values, oracle.trials[b].hyperparameters.values
+        return oracle._compare(*values)
+
+    ordered = type(oracle._ordered_ids)()
+    for trial_id in sorted(ids, key=functools.cmp_to_key(compare)):
+        ordered.insert(trial_id)
+    oracle._ordered_ids = ordered
+    oracle._populate_next = list(ids)  # end_trial queues every ended trial, in this order
+
+
 def add_oracle_service(oracle, server):
     """Serves `oracle` on the gRPC `server` as KerasTuner's chief does;
     returns the servicer (its `stop_triggered` says a worker asked to end)."""

@@ -64,3 +64,13 @@ def test_the_keras_tuner_messages_we_read_are_still_raised():
     assert compat.keras_tuner_error_kind(RuntimeError("Error reloading `Oracle` from existing project. If")) == "reload"
     assert compat.keras_tuner_error_kind(RuntimeError("Number of consecutive failures exceeded the limit of 3.")) == "failures"
     assert compat.keras_tuner_error_kind(RuntimeError("anything else")) is None
+
+
+def test_the_grid_oracle_keeps_what_rebuild_grid_order_restores():
+    oracle = keras_tuner.oracles.GridSearchOracle(objective="val_loss", max_trials=2)
+    for name in ("_ordered_ids", "_populate_next", "_compare", "start_order", "trials"):
+        assert hasattr(oracle, name), f"GridSearchOracle.{name}"
+    assert "_populate_next" not in oracle.get_state() and "_ordered_ids" not in oracle.get_state(), \
+        "KerasTuner now saves them itself: rebuild_grid_order can go"
+    compat.rebuild_grid_order(oracle)  # an empty grid stays empty
+    assert oracle._populate_next == []

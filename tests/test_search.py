@@ -111,3 +111,18 @@ def test_same_command_gives_the_same_table(digits, tmp_path):
         search.run(tuner, digits, epochs=1, batch_size=64, quiet=True)
         tables.append(pd.read_csv(tmp_path / run / "p" / "results.csv").drop(columns=["seconds"]))
     pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
+def test_a_resumed_grid_search_goes_on_as_if_never_stopped(digits, tmp_path):
+    def grid(directory, max_trials, overwrite):
+        hypermodel = _hypermodel(digits, modes=["relu", "fixed"], grid=True)
+        tuner = search.make_tuner("grid", hypermodel, max_trials, 1, 0, str(directory), "p",
+                                  overwrite=overwrite, quiet=True)
+        search.run(tuner, digits, epochs=1, batch_size=256, quiet=True)
+        trials = tuner.oracle.trials
+        return [trials[trial_id].hyperparameters.values for trial_id in sorted(trials)]
+
+    whole = grid(tmp_path / "whole", 4, overwrite=True)
+    grid(tmp_path / "resumed", 2, overwrite=True)
+    resumed = grid(tmp_path / "resumed", 4, overwrite=False)  # KerasTuner alone: 2 trials
+    assert len(whole) == 4 and resumed == whole

@@ -103,7 +103,9 @@ class Hyperband(_Reporting, kt.Hyperband):
 
 
 class GridSearch(_Reporting, kt.GridSearch):
-    pass
+    def reload(self):
+        super().reload()
+        compat.rebuild_grid_order(self.oracle)  # else a resumed grid stops after one trial
 
 
 def check_project(directory, project):
