@@ -26,7 +26,8 @@ test: $(STAMP)
 
 # A grid: the ReLU baseline, then six slopes (five log-spaced and the default 0.01) for each
 # leaky mode: 19 trials.
-# About 3 minutes on 2 CPU cores; --overwrite so the demo always shows a whole, fresh run.
+# About 4.5 minutes on 2 CPU cores (each trial in a fresh process); --overwrite so the demo
+# always shows a whole, fresh run.
 DEMO_ARGS ?= --dataset mnist5k --tuner grid --modes relu,fixed,channelwise,randomized \
 	--max-trials 20 --epochs 4 --project demo --overwrite
 
