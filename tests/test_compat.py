@@ -37,15 +37,7 @@ def test_keras_tuner_internals_exist():
     import inspect
 
     assert keras_tuner.__version__
-    # The debug print the search silences: once a release drops it, so can we.
-    assert "print(" in inspect.getsource(compat._keras_tuner("engine.conditions"))
-    compat.hide_failed_trial_tracebacks()
-    compat.silence_conditions_print()
-    client = compat._keras_tuner("distribute.oracle_client")
-    timeout = client.TIMEOUT
-    compat.set_chief_timeout(5)
-    assert client.TIMEOUT == 5
-    compat.set_chief_timeout(timeout)
+    # Looked up before the setters below run, which would create what they set.
     for module, name in [
         ("config", "DEBUG"), ("distribute.oracle_client", "TIMEOUT"),
         ("distribute.oracle_chief", "OracleServicer"), ("distribute.oracle_chief", "exit_chief"),
@@ -53,6 +45,15 @@ def test_keras_tuner_internals_exist():
     ]:
         assert hasattr(compat._keras_tuner(module), name), f"keras_tuner.src.{module}.{name}"
     assert hasattr(compat._keras_tuner("protos").get_service_grpc(), "add_OracleServicer_to_server")
+    # The debug print the search silences: once a release drops it, so can we.
+    assert "print(" in inspect.getsource(compat._keras_tuner("engine.conditions"))
+    compat.hide_failed_trial_tracebacks()
+    assert compat._keras_tuner("config").DEBUG is False
+    client = compat._keras_tuner("distribute.oracle_client")
+    timeout = client.TIMEOUT
+    compat.set_chief_timeout(5)
+    assert client.TIMEOUT == 5
+    compat.set_chief_timeout(timeout)
 
 
 def test_the_keras_tuner_messages_we_read_are_still_raised():
