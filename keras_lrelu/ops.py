@@ -91,7 +91,8 @@ def _leaky_relu_with_slope(x, alpha):
     def grad(*args, upstream=None):
         if upstream is None:
             (upstream,) = args
-        return _slope_gradients(x, upstream, alpha)
+        dx, partial_sums = _slope_gradients(x, upstream, alpha)
+        return dx, finish_slope_gradient(partial_sums, alpha)
 
     return _slope_forward(x, alpha), grad
 
@@ -102,8 +103,13 @@ def slope_forward(x, alpha):
 
 
 def slope_gradients(x, upstream, alpha):
-    """dx and d(alpha) of `where(x > 0, x, alpha * x)` for `upstream`,
-    d(alpha) summed over every axis `alpha` is broadcast along."""
+    """dx of `where(x > 0, x, alpha * x)` for `upstream`, and partial sums of
+    d(alpha) that `finish_slope_gradient` adds up.
+
+    d(alpha) sums `upstream * x` over the negative inputs along every axis
+    `alpha` is broadcast along. The sum ends outside this function because
+    XLA merges consecutive sums that end in one number into one slow sum.
+    """
     positive = x > 0
     dx = ops.where(positive, upstream, alpha * upstream)
     contribution = ops.where(positive, ops.zeros_like(x), upstream * x)
@@ -112,9 +118,41 @@ def slope_gradients(x, upstream, alpha):
     if keras.backend.standardize_dtype(contribution.dtype) in ("float16", "bfloat16"):
         contribution = ops.cast(contribution, "float32")
     padded = (1,) * (len(x.shape) - len(alpha.shape)) + tuple(alpha.shape)
-    axes = tuple(i for i, size in enumerate(padded) if size == 1)
-    dalpha = ops.sum(contribution, axis=axes, keepdims=True) if axes else contribution
-    return dx, ops.reshape(ops.cast(dalpha, alpha.dtype), alpha.shape)
+    return dx, _partial_sums(contribution, padded)
+
+
+def finish_slope_gradient(partial_sums, alpha):
+    """d(alpha) from `slope_gradients`' partial sums."""
+    slopes = math.prod(alpha.shape)
+    total = ops.sum(ops.reshape(partial_sums, (-1, slopes)), axis=0)
+    return ops.reshape(ops.cast(total, alpha.dtype), alpha.shape)
+
+
+# XLA on CPU sums a tall column (many rows, few channels) by walking each
+# channel's rows one after another, ~2.5x slower than a pass over memory.
+# Adding ROW_BLOCKS equal blocks of rows element by element first, then the
+# LANES-wide column that leaves, runs at memory speed: 2.0 -> 0.8 ms of
+# reduction at 128x28x28x32 on this project's 2-core CPU.
+ROW_BLOCKS = 8
+LANES = 128
+
+
+def _partial_sums(contribution, padded_shape):
+    """Sums of `contribution` over the axes where `padded_shape` is 1, as
+    a whole number of rows of `prod(padded_shape)` sums each."""
+    axes = tuple(i for i, size in enumerate(padded_shape) if size == 1)
+    if not axes:
+        return contribution
+    if axes != tuple(range(len(axes))):  # e.g. channels first
+        return ops.sum(contribution, axis=axes)
+    slopes = math.prod(padded_shape[len(axes):])
+    lanes = slopes * max(1, LANES // slopes)
+    flat = ops.reshape(contribution, (-1,))
+    # Zeros pad to a whole number of blocks of rows; they add nothing.
+    missing = (-ops.shape(flat)[0]) % (ROW_BLOCKS * lanes)
+    flat = ops.pad(flat, [[0, missing]])
+    blocks = ops.sum(ops.reshape(flat, (ROW_BLOCKS, -1)), axis=0)
+    return ops.sum(ops.reshape(blocks, (-1, lanes)), axis=0)
 
 
 if keras.backend.backend() == "tensorflow":

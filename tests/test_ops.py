@@ -87,6 +87,38 @@ def test_fast_gradient_equals_the_plain_formula(alpha_shape, slope, jit_compile)
     assert ours[2].shape == alpha.shape
 
 
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+@pytest.mark.parametrize("alpha_shape", [(), (4,)], ids=["scalar", "last-axis"])
+@pytest.mark.tensorflow_only
+def test_fast_gradient_with_unknown_shapes_and_ragged_rows(alpha_shape, jit_compile):
+    """d(alpha) is summed in blocks of rows padded with zeros; here the
+    batch and spatial sizes are unknown when traced (a model on
+    `keras.Input((None, None, 4))`) and the rows fill no whole block."""
+    import tensorflow as tf
+
+    rng = np.random.RandomState(2)
+    alpha = tf.constant(rng.uniform(0.1, 0.5, alpha_shape).astype("float32"))
+    spec = tf.TensorSpec((None, None, None, 4), tf.float32)
+
+    def grads(fn):
+        @tf.function(input_signature=[spec, spec], jit_compile=jit_compile)
+        def run(x, upstream):
+            with tf.GradientTape() as tape:
+                tape.watch([x, alpha])
+                y = fn(x, alpha)
+            return tape.gradient(y, [x, alpha], output_gradients=upstream)
+
+        return run
+
+    ours, plain = grads(leaky_relu_for_training), grads(_plain)
+    for shape in [(3, 7, 5, 4), (1, 1, 1, 4), (0, 2, 2, 4), (33, 9, 11, 4)]:
+        x, upstream = (tf.constant(rng.randn(*shape).astype("float32")) for _ in range(2))
+        (dx, dalpha), (plain_dx, plain_dalpha) = ours(x, upstream), plain(x, upstream)
+        np.testing.assert_array_equal(dx, plain_dx)
+        np.testing.assert_allclose(dalpha, plain_dalpha, rtol=1e-5, atol=1e-4)
+        assert dalpha.shape == alpha_shape
+
+
 @pytest.mark.tensorflow_only
 def test_fast_gradient_in_float16_sums_alpha_in_float32():
     import tensorflow as tf
