@@ -1,16 +1,19 @@
 """Training-step time and peak memory of a small CNN, per rectifier.
 
-Usage: python benchmarks/cnn_step.py [--steps 60] [--batch-size 128] [--modes graph,xla]
+Usage: python benchmarks/cnn_step.py [--steps 150] [--batch-size 128] [--modes graph,xla]
 
 The CNN takes 28x28x1 images. Every rectifier is measured in both modes
 `model.fit` can run in on TensorFlow: graph mode (`jit_compile=False`, what
 Keras 3.15's default `jit_compile="auto"` picks on a CPU-only machine) and
 XLA (`jit_compile=True`, what it picks when TensorFlow sees a GPU); the
 script prints which one this machine's default is. Step times are measured
-side by side in this process, round-robin; peak memory is the peak resident
-set of a fresh process per rectifier and mode that builds the model and runs
-ten steps at a larger batch (TensorFlow does not track CPU allocations
-itself), so it includes the runtime and the XLA compiler, alike for every row.
+side by side in this process, round-robin; `vs_LeakyReLU` is the median of
+the per-round ratios to Keras's LeakyReLU (paired, so a slow spell of the
+machine cancels out). Peak memory is the peak resident set of a fresh process
+per rectifier and mode that builds the model and runs ten steps at a larger
+batch (TensorFlow does not track CPU allocations itself), the median of
+`--memory-runs` such processes; it includes the runtime and the XLA compiler,
+alike for every row.
 """
 
 import argparse
@@ -23,8 +26,10 @@ import numpy as np
 
 import keras_lrelu
 from common import default_mode
-from common import interleaved_ms
+from common import interleaved_samples
+from common import iqr
 from common import machine
+from common import paired_ratio
 from common import report
 
 RECTIFIERS = {
@@ -90,7 +95,7 @@ def peak_memory_mb(rectifier, steps, batch_size, jit_compile):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--memory-batch-size", type=int, default=1024,
                         help="batch for the peak-memory runs: large enough that activations, "
@@ -98,6 +103,8 @@ def main(argv=None):
     parser.add_argument("--modes", default="graph,xla", help="graph (jit_compile=False), xla (True)")
     parser.add_argument("--memory-modes", default="graph,xla",
                         help="modes whose peak memory is measured (a fresh process per rectifier)")
+    parser.add_argument("--memory-runs", type=int, default=3,
+                        help="fresh processes per rectifier and mode; the median peak is kept")
     parser.add_argument("--rectifiers", default=",".join(RECTIFIERS),
                         help="a comma list; the baselines keras LeakyReLU and PReLU are always run")
     args = parser.parse_args(argv)
@@ -108,15 +115,17 @@ def main(argv=None):
     for mode in args.modes.split(","):
         jit_compile = {"graph": False, "xla": True}[mode]
         steps = {name: train_step(name, args.batch_size, jit_compile) for name in names}
-        timings = interleaved_ms(steps, rounds=max(1, args.steps // 5))
+        samples = interleaved_samples(steps, rounds=max(1, args.steps // 5))
         peaks = dict.fromkeys(names, float("nan"))
         if mode in args.memory_modes.split(","):
-            peaks = {name: round(peak_memory_mb(name, 10, args.memory_batch_size, jit_compile))
-                     for name in names}
-        for name, (median, spread) in timings.items():
+            peaks = {name: round(float(np.median([
+                peak_memory_mb(name, 10, args.memory_batch_size, jit_compile)
+                for _ in range(args.memory_runs)]))) for name in names}
+        for name, times in samples.items():
             rows.append({
-                "mode": mode, "rectifier": name, "step_ms": median, "iqr_ms": spread,
-                "vs_LeakyReLU": median / timings["keras LeakyReLU"][0],
+                "mode": mode, "rectifier": name, "step_ms": float(np.median(times)),
+                "iqr_ms": iqr(times),
+                "vs_LeakyReLU": paired_ratio(times, samples["keras LeakyReLU"]),
                 "peak_MB": peaks[name], "peak_vs_PReLU": peaks[name] / peaks["keras PReLU channel"],
             })
     report(rows, "cnn_step",

@@ -27,18 +27,35 @@ def time_call(fn, repeats=15, warmup=3):
     return statistics.median(samples), quartiles[2] - quartiles[0]
 
 
-def interleaved_ms(steps_by_name, rounds, per_round=5):
-    """Median and IQR (ms) of each step, timed round-robin so that drifts
-    in machine load hit every rectifier alike."""
+def interleaved_samples(steps_by_name, rounds, per_round=5):
+    """Each step's median time (ms) in every round, the steps timed
+    round-robin so that drifts in machine load hit every one alike."""
     samples = {name: [] for name in steps_by_name}
     for _ in range(rounds):
         for name, step in steps_by_name.items():
             median, _ = time_call(step, repeats=per_round, warmup=0)
             samples[name].append(median)
+    return {name: np.array(s) for name, s in samples.items()}
+
+
+def interleaved_ms(steps_by_name, rounds, per_round=5):
+    """Median and IQR (ms) of each step, timed round-robin."""
     return {
-        name: (float(np.median(s)), float(np.subtract(*np.percentile(s, [75, 25]))))
-        for name, s in samples.items()
+        name: (float(np.median(s)), iqr(s))
+        for name, s in interleaved_samples(steps_by_name, rounds, per_round).items()
     }
+
+
+def iqr(samples):
+    """The interquartile range of `samples`."""
+    return float(np.subtract(*np.percentile(samples, [75, 25])))
+
+
+def paired_ratio(samples, baseline):
+    """Median over rounds of `samples / baseline` taken round by round: a
+    slow spell of the machine slows both sides of each ratio, so this is
+    steadier than the ratio of the two medians."""
+    return float(np.median(samples / baseline))
 
 
 def copy_bandwidth_gbs(megabytes=256, repeats=7):

@@ -3,11 +3,11 @@
 Usage: python benchmarks/layer_speed.py [--repeats 15] [--sizes 32x64x64x64,...]
 
 Every layer runs on the same input with the same upstream gradient, timed
-round-robin (so load drifts hit all alike), in graph
-mode (tf.function, jit_compile=False: what model.fit runs on a CPU-only
-machine by default) and under XLA (jit_compile=True: what it runs when
-TensorFlow sees a GPU), in one process. Ratios are against keras.layers.LeakyReLU in the
-same mode. Each step returns the output as well as the gradients, so the
+round-robin (so load drifts hit all alike), in graph mode (tf.function,
+jit_compile=False: what model.fit runs on a CPU-only machine by default) and
+under XLA (jit_compile=True: what it runs when TensorFlow sees a GPU), in one
+process. Ratios are against keras.layers.LeakyReLU in the same mode, the
+median of the per-round ratios. Each step returns the output as well as the gradients, so the
 forward pass is timed too (a graph prunes outputs nothing uses). GB/s counts
 the five tensor passes any rectifier's forward+backward must make (read x,
 write y; read x and dy, write dx), against this machine's memory-copy
@@ -25,8 +25,10 @@ import tensorflow as tf
 import keras_lrelu
 from common import copy_bandwidth_gbs
 from common import default_mode
-from common import interleaved_ms
+from common import interleaved_samples
+from common import iqr
 from common import machine
+from common import paired_ratio
 from common import report
 
 
@@ -79,16 +81,18 @@ def main(argv=None):
                 layer.build(shape)
                 steps[name] = functools.partial(step_fn(layer, jit), x, upstream)
                 steps[name]()  # trace and compile outside the timing
-            timings = interleaved_ms(steps, rounds=args.repeats)
-            baseline = timings["keras LeakyReLU"][0]
-            for name, (median, spread) in timings.items():
+            samples = interleaved_samples(steps, rounds=args.repeats)
+            for name, times in samples.items():
+                median = float(np.median(times))
+                ratio = paired_ratio(times, samples["keras LeakyReLU"])
                 rows.append({
                     "shape": size, "mode": mode, "layer": name, "median_ms": median,
-                    "iqr_ms": spread, "vs_LeakyReLU": median / baseline,
+                    "iqr_ms": iqr(times),
+                    "vs_LeakyReLU": ratio,
                     "GB/s": 5 * x.numpy().nbytes / (median / 1e3) / 1e9,
                     "copy_GB/s": bandwidth,
                 })
-                print(f"{size:>14} {mode:5} {name:20} {median:8.2f} ms  x{median / baseline:.2f}",
+                print(f"{size:>14} {mode:5} {name:20} {median:8.2f} ms  x{ratio:.2f}",
                       file=sys.stderr)
     report(rows, "layer_speed", ["shape", "mode", "layer", "median_ms", "iqr_ms", "vs_LeakyReLU", "GB/s"])
 

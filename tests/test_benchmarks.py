@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -24,7 +25,8 @@ def _run(script, args, results):
 
 
 def test_layer_speed_compares_every_layer_in_both_modes(tmp_path):
-    stdout = _run("layer_speed.py", ["--sizes", "2x6x6x3,8x5", "--repeats", "2"], tmp_path)
+    # One round: the paired ratio is then the ratio of the two times.
+    stdout = _run("layer_speed.py", ["--sizes", "2x6x6x3,8x5", "--repeats", "1"], tmp_path)
     table = pd.read_csv(tmp_path / "layer_speed.csv")
     assert len(table) == 2 * 2 * 9
     assert set(table["mode"]) == {"graph", "xla"}
@@ -40,7 +42,7 @@ def test_layer_speed_compares_every_layer_in_both_modes(tmp_path):
 
 def test_cnn_step_times_both_modes_and_peak_memory(tmp_path):
     args = ["--steps", "5", "--batch-size", "8", "--memory-batch-size", "16",
-            "--rectifiers", "channelwise", "--memory-modes", "graph"]
+            "--rectifiers", "channelwise", "--memory-modes", "graph", "--memory-runs", "1"]
     stdout = _run("cnn_step.py", args, tmp_path)
     table = pd.read_csv(tmp_path / "cnn_step.csv")
     assert sorted(zip(table["mode"], table["rectifier"])) == sorted(
@@ -60,6 +62,19 @@ def test_cnn_step_times_both_modes_and_peak_memory(tmp_path):
         else:
             assert rows["peak_MB"].isna().all()  # not asked for
     assert "Keras's default jit_compile='auto' runs graph here" in stdout
+
+
+def test_ratios_are_paired_round_by_round():
+    sys.path.insert(0, BENCHMARKS)
+    try:
+        from common import paired_ratio
+    finally:
+        sys.path.remove(BENCHMARKS)
+    # The second round ran while the machine was slow for both; the third
+    # was slow for the baseline alone. Round by round: 2, 2, 0.5.
+    ours, baseline = np.array([10.0, 40.0, 12.0]), np.array([5.0, 20.0, 24.0])
+    assert paired_ratio(ours, baseline) == 2.0
+    assert np.median(ours) / np.median(baseline) == 0.6
 
 
 def test_serving_times_savedmodel_against_keras(tmp_path):
