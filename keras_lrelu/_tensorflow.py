@@ -25,16 +25,17 @@ from keras_lrelu._compat import in_xla_context
 _GOLDEN = 0x9E3779B9
 
 
-def compiled(function):
+def compiled(function, inline=None):
     """`function` XLA-compiled on its own, traced once per shape, unless it
-    is called where XLA compiles everything around it anyway: there it is
-    inlined as plain ops, so XLA fuses it with its neighbours instead of
-    compiling a separate function."""
+    is called where XLA compiles everything around it anyway: there
+    `inline` (default: `function`) runs as plain ops instead, so XLA fuses
+    it with its neighbours instead of compiling a separate function."""
     xla_function = tf.function(function, jit_compile=True)
+    inline = inline or function
 
     @tf.autograph.experimental.do_not_convert  # plain tensor code: nothing to convert
     def call(*args):
-        return function(*args) if in_xla_context() else xla_function(*args)
+        return inline(*args) if in_xla_context() else xla_function(*args)
 
     return call
 

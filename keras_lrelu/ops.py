@@ -1,5 +1,6 @@
 """The leaky rectifier as a function, and the argument checks the layers share."""
 
+import functools
 import math
 import numbers
 
@@ -102,13 +103,15 @@ def slope_forward(x, alpha):
     return ops.where(x > 0, x, alpha * x)
 
 
-def slope_gradients(x, upstream, alpha):
+def slope_gradients(x, upstream, alpha, fold_rows=False):
     """dx of `where(x > 0, x, alpha * x)` for `upstream`, and partial sums of
     d(alpha) that `finish_slope_gradient` adds up.
 
     d(alpha) sums `upstream * x` over the negative inputs along every axis
-    `alpha` is broadcast along. The sum ends outside this function because
-    XLA merges consecutive sums that end in one number into one slow sum.
+    `alpha` is broadcast along. With `fold_rows`, the rows of an image
+    tensor are first added in blocks (see ROW_BLOCKS), for this function
+    compiled by XLA on its own; the sum ends outside it because XLA merges
+    consecutive sums that end in one number into one slow sum.
     """
     positive = x > 0
     dx = ops.where(positive, upstream, alpha * upstream)
@@ -118,7 +121,7 @@ def slope_gradients(x, upstream, alpha):
     if keras.backend.standardize_dtype(contribution.dtype) in ("float16", "bfloat16"):
         contribution = ops.cast(contribution, "float32")
     padded = (1,) * (len(x.shape) - len(alpha.shape)) + tuple(alpha.shape)
-    return dx, _partial_sums(contribution, padded)
+    return dx, _partial_sums(contribution, padded, fold_rows)
 
 
 def finish_slope_gradient(partial_sums, alpha):
@@ -128,22 +131,25 @@ def finish_slope_gradient(partial_sums, alpha):
     return ops.reshape(ops.cast(total, alpha.dtype), alpha.shape)
 
 
-# XLA on CPU sums a tall column (many rows, few channels) by walking each
-# channel's rows one after another, ~2.5x slower than a pass over memory.
-# Adding ROW_BLOCKS equal blocks of rows element by element first, then the
-# LANES-wide column that leaves, runs at memory speed: 2.0 -> 0.8 ms of
-# reduction at 128x28x28x32 on this project's 2-core CPU.
+# XLA on CPU, compiling the backward pass on its own, sums a tall column
+# (batch x pixels rows) by walking each channel's rows one after another,
+# up to ~2.5x slower than a pass over memory. Adding ROW_BLOCKS equal blocks
+# of rows element by element first, then the LANES-wide column that leaves,
+# runs at memory speed: 2.0 -> 0.8 ms of reduction at 128x28x28x32 on this
+# project's 2-core CPU. It does not pay where the rows are the batch alone
+# (a Dense layer's output: 256x1024 per channel takes 1.8x longer), nor
+# inside a model XLA compiles whole, which fuses the plain sum better.
 ROW_BLOCKS = 8
 LANES = 128
 
 
-def _partial_sums(contribution, padded_shape):
+def _partial_sums(contribution, padded_shape, fold_rows):
     """Sums of `contribution` over the axes where `padded_shape` is 1, as
     a whole number of rows of `prod(padded_shape)` sums each."""
     axes = tuple(i for i, size in enumerate(padded_shape) if size == 1)
     if not axes:
         return contribution
-    if axes != tuple(range(len(axes))):  # e.g. channels first
+    if not fold_rows or len(axes) < 2 or axes != tuple(range(len(axes))):
         return ops.sum(contribution, axis=axes)
     slopes = math.prod(padded_shape[len(axes):])
     lanes = slopes * max(1, LANES // slopes)
@@ -159,7 +165,9 @@ if keras.backend.backend() == "tensorflow":
     from keras_lrelu._tensorflow import compiled
 
     _slope_forward = compiled(slope_forward)
-    _slope_gradients = compiled(slope_gradients)
+    _slope_gradients = compiled(
+        functools.partial(slope_gradients, fold_rows=True), inline=slope_gradients
+    )
 else:
     _slope_forward = slope_forward
     _slope_gradients = slope_gradients
