@@ -142,20 +142,22 @@ def finish_slope_gradient(sums, alpha):
 # up to ~2.5x slower than a pass over memory. Adding ROW_BLOCKS equal blocks
 # of rows element by element first, then the LANES-wide column that leaves,
 # runs at memory speed: 2.0 -> 0.8 ms of reduction at 128x28x28x32 on this
-# project's 2-core CPU. It does not pay where the rows are the batch alone
-# (a Dense layer's output: 256x1024 per channel takes 1.8x longer), nor
-# inside a model XLA compiles whole, which fuses the plain sum better.
+# project's 2-core CPU. It does not pay for a Dense layer's output (rank 2:
+# 256x1024 per channel took 1.8x longer, a scalar slope no less), nor inside
+# a model XLA compiles whole, which fuses the plain sum better.
 ROW_BLOCKS = 8
 LANES = 128
 
 
 def _partial_sums(contribution, padded_shape, fold_rows):
-    """Sums of `contribution` over the axes where `padded_shape` is 1, as
-    a whole number of rows of `prod(padded_shape)` sums each."""
+    """Sums of `contribution` over the axes where `padded_shape` is 1:
+    complete, or with `fold_rows` about LANES partial sums, a whole number
+    per slope, in the slopes' order."""
     axes = tuple(i for i, size in enumerate(padded_shape) if size == 1)
     if not axes:
         return contribution
-    if not fold_rows or len(axes) < 2 or axes != tuple(range(len(axes))):
+    rank = len(padded_shape)
+    if not fold_rows or rank < 3 or axes != tuple(range(len(axes))):
         return ops.sum(contribution, axis=axes)
     slopes = math.prod(padded_shape[len(axes):])
     lanes = slopes * max(1, LANES // slopes)
