@@ -7,11 +7,11 @@ round-robin (so load drifts hit all alike), in graph mode (tf.function,
 jit_compile=False: what model.fit runs on a CPU-only machine by default) and
 under XLA (jit_compile=True: what it runs when TensorFlow sees a GPU), in one
 process. Ratios are against keras.layers.LeakyReLU in the same mode, the
-median of the per-round ratios. Each step returns the output as well as the gradients, so the
-forward pass is timed too (a graph prunes outputs nothing uses). GB/s counts
-the five tensor passes any rectifier's forward+backward must make (read x,
-write y; read x and dy, write dx), against this machine's memory-copy
-bandwidth.
+median of the per-round ratios. Each step returns the output as well as the
+gradients, so the forward pass is timed too (a graph prunes outputs nothing
+uses). GB/s counts the five tensor passes any rectifier's forward+backward
+must make (read x, write y; read x and dy, write dx), against this machine's
+memory-copy bandwidth.
 """
 
 import argparse

@@ -122,16 +122,19 @@ def slope_gradients(x, upstream, alpha, fold_rows=False):
         contribution = ops.cast(contribution, "float32")
     padded = (1,) * (len(x.shape) - len(alpha.shape)) + tuple(alpha.shape)
     sums = _partial_sums(contribution, padded, fold_rows)
-    if math.prod(sums.shape) == math.prod(alpha.shape):  # complete already
-        sums = ops.reshape(ops.cast(sums, alpha.dtype), alpha.shape)
+    if math.prod(sums.shape) == math.prod(alpha.shape):  # complete: finish here
+        sums = finish_slope_gradient(sums, alpha)
     return dx, sums
 
 
 def finish_slope_gradient(sums, alpha):
     """d(alpha) from what `slope_gradients` returned for it: as it is when
-    complete, else its partial sums added up. (Graph mode pays ~20 us per
-    op, so a complete d(alpha) takes none.)"""
-    if tuple(sums.shape) == tuple(alpha.shape):
+    finished, else its partial sums added up. (Graph mode pays ~20 us per
+    op, so a finished d(alpha) takes none.)"""
+    same_dtype = keras.backend.standardize_dtype(sums.dtype) == keras.backend.standardize_dtype(
+        alpha.dtype
+    )
+    if tuple(sums.shape) == tuple(alpha.shape) and same_dtype:
         return sums
     total = ops.sum(ops.reshape(sums, (-1, math.prod(alpha.shape))), axis=0)
     return ops.reshape(ops.cast(total, alpha.dtype), alpha.shape)
@@ -143,7 +146,7 @@ def finish_slope_gradient(sums, alpha):
 # of rows element by element first, then the LANES-wide column that leaves,
 # runs at memory speed: 2.0 -> 0.8 ms of reduction at 128x28x28x32 on this
 # project's 2-core CPU. It does not pay for a Dense layer's output (rank 2:
-# 256x1024 per channel took 1.8x longer, a scalar slope no less), nor inside
+# 256x1024 per channel took 1.8x longer, a scalar slope was no faster), nor inside
 # a model XLA compiles whole, which fuses the plain sum better.
 ROW_BLOCKS = 8
 LANES = 128
@@ -156,8 +159,7 @@ def _partial_sums(contribution, padded_shape, fold_rows):
     axes = tuple(i for i, size in enumerate(padded_shape) if size == 1)
     if not axes:
         return contribution
-    rank = len(padded_shape)
-    if not fold_rows or rank < 3 or axes != tuple(range(len(axes))):
+    if not fold_rows or len(padded_shape) < 3 or axes != tuple(range(len(axes))):
         return ops.sum(contribution, axis=axes)
     slopes = math.prod(padded_shape[len(axes):])
     lanes = slopes * max(1, LANES // slopes)
