@@ -12,10 +12,9 @@ import time
 import keras
 import numpy as np
 import pandas as pd
-from scipy import stats
-
 import keras_lrelu
 from tuning import atomic
+from tuning import stats
 from tuning.hypermodel import PROBE_SIZE
 from tuning.hypermodel import LeakyCNN
 from tuning.results import save_figure
@@ -100,10 +99,8 @@ def paired_test(frame, name, baseline):
     """Paired t-test of test error across seeds: `name` against `baseline`.
     Returns (mean difference, p-value); p is NaN when it cannot be computed."""
     pivot = frame.pivot(index="seed", columns="activation", values="test_error")
-    difference = pivot[name] - pivot[baseline]
-    if len(difference) < 2 or np.allclose(difference, difference.iloc[0]):
-        return float(difference.mean()), float("nan")
-    return float(difference.mean()), float(stats.ttest_rel(pivot[name], pivot[baseline]).pvalue)
+    result = stats.paired_test(pivot[name], pivot[baseline])
+    return result["difference"], result["p"]
 
 
 def markdown_report(frame, dataset_name, epochs, command):
