@@ -112,3 +112,27 @@ def use_secure_channel(client, credentials):
 def chief_may_exit(oracle):
     """KerasTuner's own test that no trial is still running."""
     return _keras_tuner("distribute.oracle_chief").exit_chief(oracle)
+
+
+def execution_callbacks(tuner, trial, callbacks, execution, checkpoint):
+    """What KerasTuner's `Tuner.run_trial` gives each execution of a trial:
+    a copy of the search's callbacks (TensorBoard logging to the trial's
+    folder for this execution), its TunerCallback, and a SaveBestEpoch that
+    keeps the best epoch's weights, here in the file `checkpoint`."""
+    tuner_utils = _keras_tuner("engine.tuner_utils")
+    copied = tuner._deepcopy_callbacks(callbacks)
+    tuner._configure_tensorboard_dir(copied, trial, execution)
+    copied.append(tuner_utils.TunerCallback(tuner, trial))
+    copied.append(tuner_utils.SaveBestEpoch(objective=tuner.oracle.objective, filepath=checkpoint))
+    return copied
+
+
+def build_and_fit(tuner, trial, *args, **kwargs):
+    """One execution of a trial: KerasTuner builds the model (Hyperband
+    loading the weights its bracket continues from) and fits it."""
+    return tuner._build_and_fit_model(trial, *args, **kwargs)
+
+
+def checkpoint_path(tuner, trial_id):
+    """The weights file `tuner.load_model(trial)` restores."""
+    return tuner._get_checkpoint_fname(trial_id)

@@ -75,3 +75,25 @@ def test_the_grid_oracle_keeps_what_rebuild_grid_order_restores():
         "KerasTuner now saves them itself: rebuild_grid_order can go"
     compat.rebuild_grid_order(oracle)  # an empty grid stays empty
     assert oracle._populate_next == []
+
+
+def test_the_tuner_internals_a_repeat_runs_through_exist(tmp_path):
+    class Tiny(keras_tuner.HyperModel):
+        def build(self, hp):
+            model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+            model.compile("sgd", "mse")
+            return model
+
+    tuner = keras_tuner.RandomSearch(Tiny(), objective="val_loss", max_trials=1,
+                                     directory=str(tmp_path), project_name="p")
+    for name in ("_deepcopy_callbacks", "_configure_tensorboard_dir", "_build_and_fit_model",
+                 "_get_checkpoint_fname"):
+        assert hasattr(tuner, name), f"Tuner.{name}"
+    for name in ("TunerCallback", "SaveBestEpoch"):
+        assert hasattr(compat._keras_tuner("engine.tuner_utils"), name), f"tuner_utils.{name}"
+    trial = tuner.oracle.create_trial("tuner0")
+    board = keras.callbacks.TensorBoard(str(tmp_path / "logs"))
+    callbacks = compat.execution_callbacks(tuner, trial, [board], 2, str(tmp_path / "w.weights.h5"))
+    assert callbacks[0] is not board and callbacks[0].log_dir.endswith("execution2")
+    assert [type(c).__name__ for c in callbacks[1:]] == ["TunerCallback", "SaveBestEpoch"]
+    assert compat.checkpoint_path(tuner, trial.trial_id).startswith(tuner.get_trial_dir(trial.trial_id))

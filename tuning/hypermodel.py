@@ -7,6 +7,7 @@ import keras_tuner as kt
 import numpy as np
 
 import keras_lrelu
+from tuning import repeats
 from tuning.names import MODES
 
 # RReLU's range keeps the 8:3 ratio of Xu et al.'s U(1/8, 1/3) around a mean
@@ -46,6 +47,10 @@ class LeakyCNN(kt.HyperModel):
     alpha takes five log-spaced values and width and learning rate stay at
     their defaults, so a grid search covers modes and slopes. Raw pixels are
     rescaled inside the model, so an exported model takes images as stored.
+
+    `repeat` (set by the tuner before each run) picks the seed of the
+    weights, the data order and the layers' draws: the same for every
+    configuration, so repeat j of two configurations differ only in them.
     """
 
     def __init__(
@@ -60,10 +65,16 @@ class LeakyCNN(kt.HyperModel):
         self.alpha_min, self.alpha_max = alpha_min, alpha_max
         self.seed = seed
         self.grid = grid
+        self.repeat = 0
+
+    @property
+    def run_seed(self):
+        """The seed of the current repeat (`seed` itself for the first)."""
+        return repeats.seed_for(self.seed, self.repeat)
 
     def build(self, hp):
-        # The same hyperparameters always start from the same weights.
-        keras.utils.set_random_seed(self.seed)
+        # Every configuration's repeat j starts from the same weights.
+        keras.utils.set_random_seed(self.run_seed)
         mode = hp.Choice("mode", self.modes, default=self.modes[0])
         alpha = 0.0
         leaky_modes = [m for m in self.modes if m != "relu"]
@@ -97,14 +108,14 @@ class LeakyCNN(kt.HyperModel):
         size = min(self.input_shape[:2])
         for block in range(2):
             x = keras.layers.Conv2D(filters * 2**block, 3, padding="same")(x)
-            x = activation(self.seed + block)(x)
+            x = activation(self.run_seed + block)(x)
             if size >= 4:
                 x = keras.layers.MaxPooling2D()(x)
                 size //= 2
         x = keras.layers.Flatten()(x)
         x = keras.layers.Dense(4 * filters)(x)
-        x = activation(self.seed + 2)(x)
-        x = keras.layers.Dropout(0.25, seed=self.seed)(x)
+        x = activation(self.run_seed + 2)(x)
+        x = keras.layers.Dropout(0.25, seed=self.run_seed)(x)
         outputs = keras.layers.Dense(self.num_classes, activation="softmax")(x)
         model = keras.Model(inputs, outputs, name=name)
         model.compile(
@@ -130,6 +141,8 @@ class LeakyCNN(kt.HyperModel):
         if validation is not None:
             diagnostics.append(keras_lrelu.DeadUnitMonitor(validation[0][:PROBE_SIZE]))
         callbacks = diagnostics + list(callbacks) + [keras.callbacks.TerminateOnNaN()]
+        # The data order of repeat j, whatever ran in this process before.
+        keras.utils.set_random_seed(self.run_seed)
         start = time.perf_counter()
         history = model.fit(*args, callbacks=callbacks, **kwargs).history
         seconds = time.perf_counter() - start

@@ -5,3 +5,7 @@ nothing, so the command line can check its arguments before TensorFlow."""
 MODES = ("fixed", "trainable", "channelwise", "randomized", "relu")
 # KerasTuner's tuners (tuning/search.py).
 TUNER_NAMES = ("bayesian", "random", "hyperband", "grid")
+# How repeats are pruned (tuning/repeats.py): never, or against the median
+# of the finished configurations, once this many have finished.
+PRUNERS = ("none", "median")
+PRUNE_STARTUP_CONFIGURATIONS = 3

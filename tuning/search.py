@@ -3,13 +3,16 @@
 import glob
 import json
 import os
+import shutil
 import time
 
 import keras
 import keras_tuner as kt
 
 from keras_lrelu import _compat as compat
+from tuning import atomic
 from tuning import distributed
+from tuning import repeats
 from tuning import results
 from tuning.errors import UsageError
 from tuning.names import TUNER_NAMES
@@ -29,15 +32,19 @@ class FreshProcess(Exception):
 
 
 class _Reporting:
-    """Adds to a KerasTuner tuner: one progress line per trial instead of
-    KerasTuner's own display, and results.csv/png rewritten after every
-    trial, so a stopped search still has its table."""
+    """Adds to a KerasTuner tuner: `repeats` runs of each configuration with
+    optional median pruning (see tuning/repeats.py), one progress line per
+    trial instead of KerasTuner's own display, and results.csv/png rewritten
+    after every trial, so a stopped search still has its table."""
 
-    def __init__(self, *args, command="", quiet=False, trials_per_process=None, **kwargs):
+    def __init__(self, *args, command="", quiet=False, trials_per_process=None,
+                 repeats=1, prune="none", **kwargs):
         super().__init__(*args, **kwargs)
         self.command = command
         self.quiet = quiet
         self.trials_per_process = trials_per_process
+        self.repeats = repeats
+        self.prune = prune
         self._search_start = None
         self._ended_before = 0  # trials this run of the command did not run
         self._trials_here = 0
@@ -72,6 +79,52 @@ class _Reporting:
         if self.trials_per_process and self._trials_here >= self.trials_per_process:
             if distributed.role() == "worker" or len(self.oracle.trials) < self.oracle.max_trials:
                 raise FreshProcess(f"{self._search_start!r} {self._ended_before}")
+
+    def run_trial(self, trial, *args, **kwargs):
+        """Trains the configuration `self.repeats` times, skipping the repeats
+        a stopped run of this trial already recorded, and no further once a
+        repeat is pruned. Returns the means over its runs (the objective, so
+        KerasTuner ranks configurations by mean); the trial's checkpoint is
+        the best epoch of its best repeat."""
+        values = trial.hyperparameters.values
+        if "tuner/epochs" in values:  # Hyperband's bracket, as kt.Hyperband.run_trial sets it
+            kwargs.update(epochs=values["tuner/epochs"], initial_epoch=values["tuner/initial_epoch"])
+        callbacks = kwargs.pop("callbacks", [])
+        record = repeats.load(self.project_dir, trial.trial_id)
+        record["planned"] = self.repeats
+        for repeat in range(self.repeats):
+            if repeats.pruned(record):
+                break
+            if str(repeat) not in record["repeats"]:
+                record["repeats"][str(repeat)] = self._run_repeat(trial, repeat, callbacks, args, kwargs)
+                repeats.save(self.project_dir, trial.trial_id, record)
+        self._keep_best_repeat(trial, record)
+        return repeats.summary(record)
+
+    def _run_repeat(self, trial, repeat, callbacks, args, kwargs):
+        monitor = repeats.RepeatMonitor(
+            self.project_dir, trial.trial_id, repeat, prune=self.prune == "median"
+        )
+        weights = repeats.weights_path(self.project_dir, trial.trial_id, repeat)
+        callbacks = compat.execution_callbacks(self, trial, callbacks, repeat, weights)
+        self.hypermodel.repeat = repeat
+        metrics = compat.build_and_fit(self, trial, *args, callbacks=[monitor, *callbacks], **kwargs)
+        return {
+            "seed": self.hypermodel.run_seed, "metrics": metrics, "curve": monitor.curve,
+            "pruned": monitor.pruned_message is not None, "message": monitor.pruned_message,
+        }
+
+    def _keep_best_repeat(self, trial, record):
+        """Makes the best repeat's weights the trial's checkpoint (what
+        load_model and the export restore) and deletes the others."""
+        best = repeats.best_repeat(record)
+        for repeat in record["repeats"]:
+            path = repeats.weights_path(self.project_dir, trial.trial_id, int(repeat))
+            if int(repeat) == best and os.path.exists(path):
+                checkpoint = compat.checkpoint_path(self, trial.trial_id)
+                atomic.write_file(checkpoint, lambda tmp: shutil.copyfile(path, tmp))
+            if os.path.exists(path):
+                os.remove(path)
 
     def _progress_line(self, trial):
         total = self.oracle.max_trials
@@ -108,11 +161,13 @@ class GridSearch(_Reporting, kt.GridSearch):
         compat.rebuild_grid_order(self.oracle)  # else a resumed grid stops after one trial
 
 
-def check_project(directory, project):
+def check_project(directory, project, repeats_wanted=1):
     """Refuses to resume from a project whose state files do not parse,
-    naming the file, instead of failing deep inside KerasTuner's reload."""
+    naming the file, instead of failing deep inside KerasTuner's reload, or
+    one searched with another --repeats (its pairs would not match)."""
     project_dir = os.path.join(directory, project)
     paths = glob.glob(os.path.join(project_dir, "trial_*", "trial.json"))
+    paths += glob.glob(os.path.join(project_dir, "trial_*", repeats.RECORD_NAME))
     paths += [os.path.join(project_dir, name) for name in ("oracle.json", "tuner0.json")]
     for path in paths:
         if not os.path.exists(path):
@@ -126,11 +181,19 @@ def check_project(directory, project):
                 "folder, or start afresh with --overwrite"
             ) from None
     distributed.read_workers(project_dir)  # a corrupt record stops here, before any training
+    planned = repeats.planned_elsewhere(project_dir, repeats_wanted)
+    if planned is not None:
+        raise UsageError(
+            f"cannot resume {project_dir} with --repeats {repeats_wanted}: it was searched with "
+            f"--repeats {planned}; rerun with --repeats {planned}, or start afresh with --overwrite"
+        )
 
 
 def make_tuner(name, hypermodel, max_trials, epochs, seed, directory, project,
-               overwrite=False, command="", quiet=False, trials_per_process=None):
-    """A KerasTuner tuner maximising val_accuracy; reloads an existing project
+               overwrite=False, command="", quiet=False, trials_per_process=None,
+               repeats=1, prune="none"):
+    """A KerasTuner tuner maximising the mean val_accuracy over `repeats`
+    runs per configuration (pruned by `prune`); reloads an existing project
     unless `overwrite`. With `trials_per_process`, it raises FreshProcess
     after that many trials if more are to come."""
     common = dict(
@@ -139,6 +202,7 @@ def make_tuner(name, hypermodel, max_trials, epochs, seed, directory, project,
         hypermodel=hypermodel, objective="val_accuracy", seed=seed + 1,
         directory=directory, project_name=project, overwrite=overwrite,
         command=command, quiet=quiet, trials_per_process=trials_per_process,
+        repeats=repeats, prune=prune,
     )
     if name == "random":
         return RandomSearch(max_trials=max_trials, **common)

@@ -1,0 +1,163 @@
+"""Repeated runs of a configuration, and median pruning between them.
+
+Repeat j of every configuration trains from the same seed (weights, data
+order, RReLU draws), so configurations compare pairwise on the same K
+starting points. Each finished repeat is written to its trial's folder
+(`repeats.json`, atomically) as soon as it ends, so a killed search resumes
+without losing it, and every process of a search (fresh processes, workers
+on other hosts) reads the same records.
+"""
+
+import glob
+import json
+import os
+
+import keras
+import numpy as np
+
+from tuning import atomic
+from tuning.names import PRUNE_STARTUP_CONFIGURATIONS
+
+RECORD_NAME = "repeats.json"
+# Seeds of repeats lie this far apart; the model adds 0..2 per layer.
+SEED_STRIDE = 1000
+# Median pruning (as Optuna's MedianPruner) waits for
+# PRUNE_STARTUP_CONFIGURATIONS finished configurations, so the median is of
+# something, and never stops a repeat at the end of its first epoch, whose
+# accuracy mostly says how fast a network starts, not where it ends.
+PRUNE_WARMUP_EPOCHS = 1
+
+
+def seed_for(seed, repeat):
+    """The seed of repeat `repeat` (0-based): the same in every configuration."""
+    return seed + SEED_STRIDE * repeat
+
+
+def record_path(project_dir, trial_id):
+    return os.path.join(project_dir, f"trial_{trial_id}", RECORD_NAME)
+
+
+def load(project_dir, trial_id):
+    """The trial's record: {"planned": K, "repeats": {"0": {...}, ...}}, or
+    an empty one if the trial has none yet."""
+    path = record_path(project_dir, trial_id)
+    if not os.path.exists(path):
+        return {"planned": None, "repeats": {}}
+    with open(path) as f:
+        return json.load(f)
+
+
+def save(project_dir, trial_id, record):
+    atomic.write_json(record_path(project_dir, trial_id), record)
+
+
+def weights_path(project_dir, trial_id, repeat):
+    """Where a repeat keeps its best epoch's weights until the trial ends."""
+    return os.path.join(project_dir, f"trial_{trial_id}", f"repeat{repeat}.weights.h5")
+
+
+def finished(record):
+    """True once every planned repeat ended and none was pruned."""
+    runs = record["repeats"].values()
+    return (
+        record["planned"] is not None
+        and len(runs) == record["planned"]
+        and not any(run["pruned"] for run in runs)
+    )
+
+
+def pruned(record):
+    return any(run["pruned"] for run in record["repeats"].values())
+
+
+def ordered(record):
+    """The recorded repeats, in repeat order."""
+    return [record["repeats"][key] for key in sorted(record["repeats"], key=int)]
+
+
+def best_repeat(record):
+    """The repeat (0-based) whose best epoch had the highest val_accuracy;
+    the first of equals; None before any repeat ended."""
+    runs = record["repeats"]
+    keys = sorted(runs, key=int)
+    if not keys:
+        return None
+    return int(max(keys, key=lambda key: runs[key]["metrics"]["val_accuracy"]))
+
+
+def summary(record):
+    """What the oracle records for the trial: the mean of each metric over
+    its runs (a pruned run counts what it reached), the total `seconds`, and
+    `pruned` (1 or 0)."""
+    runs = ordered(record)
+    names = set.intersection(*(set(run["metrics"]) for run in runs))
+    means = {name: float(np.mean([run["metrics"][name] for run in runs])) for name in names}
+    means["seconds"] = float(sum(run["metrics"]["seconds"] for run in runs))
+    means["pruned"] = float(pruned(record))
+    return means
+
+
+def planned_elsewhere(project_dir, repeats):
+    """The --repeats of a project's existing records, if any differs from
+    `repeats` (a resume must keep the number, or pairs would not match)."""
+    for path in glob.glob(os.path.join(project_dir, "trial_*", RECORD_NAME)):
+        with open(path) as f:
+            planned = json.load(f).get("planned")
+        if planned is not None and planned != repeats:
+            return planned
+    return None
+
+
+def finished_curves(project_dir, repeat, exclude):
+    """The validation-accuracy curves ({epoch: value}) of repeat `repeat` of
+    every finished configuration in the project but `exclude`."""
+    curves = []
+    for path in sorted(glob.glob(os.path.join(project_dir, "trial_*", RECORD_NAME))):
+        trial_id = os.path.basename(os.path.dirname(path))[len("trial_"):]
+        if trial_id == exclude:
+            continue
+        try:
+            with open(path) as f:
+                record = json.load(f)
+        except (OSError, ValueError):
+            continue  # another process is replacing it this instant
+        if finished(record) and str(repeat) in record["repeats"]:
+            curves.append(record["repeats"][str(repeat)]["curve"])
+    return curves
+
+
+class RepeatMonitor(keras.callbacks.Callback):
+    """Records a repeat's validation accuracy per epoch and, with `prune`,
+    stops it after epoch e when that accuracy is below the median of what
+    the finished configurations' same repeat had at epoch e (strictly below;
+    never at a repeat's last epoch, so a finished repeat is never pruned)."""
+
+    def __init__(self, project_dir, trial_id, repeat, prune=False):
+        super().__init__()
+        self.project_dir, self.trial_id, self.repeat = project_dir, trial_id, repeat
+        self.prune = prune
+        self.curve = {}
+        self.pruned_message = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get("val_accuracy")
+        if value is None:
+            return
+        number = epoch + 1
+        self.curve[str(number)] = float(value)
+        if not self.prune or number <= PRUNE_WARMUP_EPOCHS or number >= self.params["epochs"]:
+            return
+        others = [
+            curve[str(number)]
+            for curve in finished_curves(self.project_dir, self.repeat, self.trial_id)
+            if str(number) in curve
+        ]
+        if len(others) < PRUNE_STARTUP_CONFIGURATIONS:
+            return
+        median = float(np.median(others))
+        if value < median:
+            self.pruned_message = (
+                f"pruned in repeat {self.repeat + 1}, epoch {number}: val_accuracy {value:.4f} below "
+                f"the median {median:.4f} of {len(others)} finished configurations"
+            )
+            self.model.stop_training = True
