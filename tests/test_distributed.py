@@ -51,10 +51,13 @@ def _wait_for_line(process, pattern):
 
 
 def test_workers_share_a_search_and_the_chief_exports(tmp_path):
-    stdout = ok(cli([*SEARCH, "--max-trials", "4", "--epochs", "2", "--workers", "2", "--trials-per-process", "1"],
-                    tmp_path))
+    stdout = ok(cli([*SEARCH, "--max-trials", "4", "--epochs", "2", "--workers", "2", "--trials-per-process", "1",
+                     "--repeats", "2", "--prune", "median"], tmp_path))
     table = _table(tmp_path)
     assert len(table) == 4 and (table["status"] == "COMPLETED").all()
+    # Workers ran the repeats; the chief's table and verdict hold them all.
+    assert (table["repeats"] == 2).all() and table[["val_accuracy_1", "val_accuracy_2"]].notna().all().all()
+    assert "[chief] Best: trial " in stdout and "(95% CI over 2 repeats)" in stdout
     assert table["trial_id"].is_unique
     # Which worker asks first is up to the scheduler: every trial has one of them.
     assert set(table["worker"]) <= {"worker1", "worker2"} and table["worker"].notna().all()

@@ -1,5 +1,7 @@
 """The HyperModel, the four tuners and the results table, in process on digits."""
 
+import json
+
 import keras
 import keras_tuner as kt
 import numpy as np
@@ -8,6 +10,8 @@ import pytest
 
 import keras_lrelu
 from tuning import data
+from tuning import export
+from tuning import repeats
 from tuning import results
 from tuning import search
 from tuning.hypermodel import PROBE_SIZE
@@ -25,27 +29,37 @@ def _hypermodel(dataset, **kwargs):
 
 
 @pytest.mark.parametrize("tuner_name", search.TUNER_NAMES)
-def test_every_tuner_searches_and_writes_its_table(tuner_name, digits, tmp_path, capsys):
+def test_every_tuner_searches_with_repeats_and_writes_its_table(tuner_name, digits, tmp_path, capsys):
     hypermodel = _hypermodel(digits, modes=["channelwise", "relu"], grid=tuner_name == "grid")
-    tuner = search.make_tuner(tuner_name, hypermodel, 2, 2, 0, str(tmp_path), "p", command="cmd")
+    tuner = search.make_tuner(tuner_name, hypermodel, 2, 2, 0, str(tmp_path), "p", command="cmd",
+                              repeats=2, prune="median")
     search.run(tuner, digits, epochs=2, batch_size=64)
     assert "trial 1/2  mode=" in capsys.readouterr().out
     frame = pd.read_csv(tmp_path / "p" / "results.csv", dtype={"trial_id": str})
     assert set(results.COLUMNS) <= set(frame.columns)
-    assert len(frame) == 2 and (frame["status"] == "COMPLETED").all()
+    assert len(frame) == 2 and (frame["status"] == "COMPLETED").all() and (frame["repeats"] == 2).all()
     assert (frame["command"] == "cmd").all()
-    for row in frame.itertuples():  # the table holds each trial's best epoch
+    for row in frame.itertuples():  # the table holds the mean of each repeat's best epoch
         trial = tuner.oracle.trials[row.trial_id]
-        assert row.val_accuracy == pytest.approx(trial.metrics.get_best_value("val_accuracy"))
+        record = repeats.load(tuner.project_dir, row.trial_id)
+        best_epochs = [max(run["curve"].values()) for run in repeats.ordered(record)]
+        assert [row.val_accuracy_1, row.val_accuracy_2] == pytest.approx(best_epochs)
+        assert row.val_accuracy == pytest.approx(np.mean(best_epochs))
+        assert trial.metrics.get_last_value("val_accuracy") == pytest.approx(row.val_accuracy)
+        assert [run["seed"] for run in repeats.ordered(record)] == [0, repeats.SEED_STRIDE]
     learned = frame[frame["mode"] == "channelwise"]
     assert learned["learned_alpha"].notna().all()
-    # The best trial's inactive fraction, recounted on its restored model.
+    # The checkpoint is the best repeat's best epoch: its inactive fraction, recounted.
     best = tuner.oracle.get_best_trials(1)[0]
+    record = repeats.load(tuner.project_dir, best.trial_id)
+    exported = record["repeats"][str(repeats.best_repeat(record))]["metrics"]
+    model = tuner.load_model(best)
+    _, accuracy = model.evaluate(digits.x_val, digits.y_val, verbose=0)
+    assert accuracy == pytest.approx(exported["val_accuracy"], abs=1e-6)
     monitor = keras_lrelu.DeadUnitMonitor(digits.x_val[:PROBE_SIZE])
-    monitor.set_model(tuner.load_model(best))
+    monitor.set_model(model)
     dead, units = np.sum(list(monitor.inactive_counts().values()), axis=0)
-    row = frame.set_index("trial_id").loc[best.trial_id]
-    assert row["inactive_fraction"] == pytest.approx(dead / units)
+    assert exported["inactive_fraction"] == pytest.approx(dead / units)
     assert (frame.loc[frame["mode"] == "relu", "alpha"] == 0).all()
     assert (tmp_path / "p" / "results.png").read_bytes()[:4] == b"\x89PNG"
     assert list((tmp_path / "p" / "tensorboard").iterdir()), "a TensorBoard log per trial"
@@ -126,3 +140,56 @@ def test_a_resumed_grid_search_goes_on_as_if_never_stopped(digits, tmp_path):
     grid(tmp_path / "resumed", 2, overwrite=True)
     resumed = grid(tmp_path / "resumed", 4, overwrite=False)  # KerasTuner alone: 2 trials
     assert len(whole) == 4 and resumed == whole
+
+
+class FrozenCNN(LeakyCNN):
+    """Trials from the grid's fourth slope on (0.0224) cannot learn
+    (learning rate 0): clearly bad."""
+
+    def build(self, hp):
+        model = super().build(hp)
+        if hp.get("alpha") > 0.02:
+            model.compile(keras.optimizers.Adam(0.0), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+
+def test_median_pruning_stops_a_clearly_bad_configuration_which_is_never_exported(digits, tmp_path):
+    hypermodel = FrozenCNN(digits.input_shape, digits.num_classes, digits.pixel_max,
+                           modes=["channelwise"], grid=True)
+    tuner = search.make_tuner("grid", hypermodel, 4, 3, 0, str(tmp_path), "p", quiet=True,
+                              repeats=2, prune="median")
+    search.run(tuner, digits, epochs=3, batch_size=64, quiet=True)
+    frame, found = results.write(tuner)
+    assert frame["alpha"].tolist() == pytest.approx([0.01, 0.001, 0.004729, 0.02236], abs=1e-5)
+    assert frame["status"].tolist() == ["COMPLETED"] * 3 + ["PRUNED"]
+    # Finished configurations ran every repeat to its last epoch, none pruned.
+    for trial_id in frame["trial_id"][:3]:
+        record = repeats.load(tuner.project_dir, trial_id)
+        assert repeats.finished(record) and [len(run["curve"]) for run in repeats.ordered(record)] == [3, 3]
+    # The frozen one: stopped after epoch 2 of its first repeat, the second never ran.
+    pruned = repeats.load(tuner.project_dir, frame["trial_id"].iloc[3])
+    assert list(pruned["repeats"]) == ["0"] and len(pruned["repeats"]["0"]["curve"]) == 2
+    assert frame["message"].iloc[3].startswith("pruned in repeat 1, epoch 2: val_accuracy ")
+    assert frame["repeats"].tolist() == [2, 2, 2, 1]
+    assert found["configurations"] == 3 and "0.0224" not in found["text"]
+    assert (tmp_path / "p" / results.VERDICT_NAME).exists()
+    summary = results.summary(frame).splitlines()
+    assert summary[-1].split()[:2] == [frame["trial_id"].iloc[3], "PRUNED"], "pruned rows last"
+    # The export: the best finished configuration's best repeat, with its statistics.
+    (folder,) = export.export_best(tuner, digits, str(tmp_path / "export"), frame, found, format_names=())
+    card = json.loads((tmp_path / "export" / "best" / "model_card.json").read_text())
+    best_row = results.ranked(frame).iloc[0]
+    assert card["trial_id"] == best_row["trial_id"] == found["best"]["trial_id"]
+    configuration = card["configuration"]
+    per_repeat = [best_row["val_accuracy_1"], best_row["val_accuracy_2"]]
+    assert configuration["val_accuracy_per_repeat"] == pytest.approx(per_repeat)
+    assert configuration["val_accuracy_mean"] == pytest.approx(np.mean(per_repeat))
+    assert configuration["val_accuracy_ci95"] == pytest.approx([best_row["val_accuracy_low"], best_row["val_accuracy_high"]])
+    assert configuration["exported_repeat"] == int(np.argmax(per_repeat)) + 1
+    assert card["metrics"]["val_accuracy"] == pytest.approx(max(per_repeat))
+    model = keras.models.load_model(tmp_path / "export" / "best" / "model.keras")
+    _, val_accuracy = model.evaluate(digits.x_val, digits.y_val, verbose=0)
+    _, test_accuracy = model.evaluate(digits.x_test, digits.y_test, verbose=0)
+    assert val_accuracy == pytest.approx(max(per_repeat), abs=1e-6), "the best repeat's best epoch"
+    assert card["metrics"]["test_accuracy"] == pytest.approx(test_accuracy, abs=1e-6)
+    assert card["verdict"]["text"] == found["text"]

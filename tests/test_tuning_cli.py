@@ -65,6 +65,11 @@ def test_search_writes_table_plot_and_export(default_search):
     assert "alpha" in card["hyperparameters"]
     best_row = frame.sort_values("val_accuracy").iloc[-1]
     assert card["metrics"]["val_accuracy"] == pytest.approx(best_row["val_accuracy"])
+    # One run per configuration: the verdict says that it cannot tell them apart.
+    verdict = json.loads((project / "verdict.json").read_text())
+    assert verdict["repeats"] == 1 and verdict["best"]["trial_id"] == card["trial_id"]
+    assert f"\n{verdict['text']}\n" in stdout and "(--repeats 1) nothing tells it from luck" in stdout
+    assert card["configuration"]["repeats"] == 1 and card["configuration"]["val_accuracy_ci95"] == [None, None]
     assert set(card["versions"]) >= {"keras_lrelu", "keras", "tensorflow", "keras_tuner"}
     assert card["command"].startswith("python -m tuning search")
     # The card's test accuracy is the exported model's on the held-out split.
@@ -268,6 +273,9 @@ BAD_SEARCHES = [
     (["--max-trials", "two"], r"error: argument --max-trials: invalid int value: 'two'"),
     (["--export-formats", "saved_model,tfjs"], r"error: unknown export format tfjs; use a comma list of "
      r"saved_model,litert,litert_int8,onnx$"),
+    (["--repeats", "0"], r"error: --repeats must be at least 1, got 0$"),
+    (["--repeats", "101"], r"error: --repeats must be at most 100, got 101$"),
+    (["--prune", "sometimes"], r"error: argument --prune: invalid choice: 'sometimes'"),
 ]
 
 
@@ -310,29 +318,44 @@ def test_console_script_is_installed(tmp_path):
     assert result.returncode == 0 and "--alpha-min" in result.stdout and "resumes" in result.stdout
 
 
-def test_search_killed_mid_trial_resumes_and_reruns_only_the_interrupted_trial(tmp_path):
+def test_search_killed_mid_trial_resumes_keeping_finished_trials_and_repeats(tmp_path):
     command = [sys.executable, "-m", "tuning", "search", "--dataset", "digits", "--tuner", "random",
-               "--max-trials", "3", "--epochs", "12", "--seed", "0", *QUICK]
+               "--max-trials", "3", "--epochs", "6", "--seed", "0", "--repeats", "2", *QUICK]
+    record = tmp_path / "runs" / "alpha-digits" / "trial_1" / "repeats.json"
     process = subprocess.Popen(command, cwd=tmp_path, env=SUBPROCESS_ENV,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for line in process.stdout:
-            if line.startswith("trial 2/3"):
-                time.sleep(1.0)  # into trial 2, which trains for several seconds
-                break
+        deadline = time.monotonic() + 300
+        while not record.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)  # until trial 2's first repeat is recorded, into its second
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait(timeout=60)
     table = tmp_path / "runs" / "alpha-digits" / "results.csv"
     before = pd.read_csv(table)
     assert before["status"].tolist() == ["COMPLETED"], "only trial 1 had finished"
+    first_repeat = json.loads(record.read_text())
+    assert list(first_repeat["repeats"]) == ["0"], "killed in trial 2's second repeat"
     stdout = ok(cli(command[3:], tmp_path))
     assert "trial 1/3" not in stdout and "trial 2/3" in stdout and "trial 3/3" in stdout
     after = pd.read_csv(table)
-    assert after["status"].tolist() == ["COMPLETED"] * 3
+    assert after["status"].tolist() == ["COMPLETED"] * 3 and after["repeats"].tolist() == [2, 2, 2]
     kept = ["trial_id", "mode", "alpha", "val_accuracy", "seconds"]
     pd.testing.assert_frame_equal(after[kept].iloc[:1], before[kept])  # trial 1 not retrained
+    resumed = json.loads(record.read_text())["repeats"]
+    assert resumed["0"] == first_repeat["repeats"]["0"], "trial 2's first repeat not retrained"
+    assert resumed["1"]["seed"] == 1000
+    assert after["val_accuracy_1"].iloc[1] == pytest.approx(first_repeat["repeats"]["0"]["metrics"]["val_accuracy"])
     assert (tmp_path / "saved_models" / "alpha-digits" / "best" / "saved_model.pb").exists()
+
+
+def test_resuming_with_another_number_of_repeats_is_one_error_line(default_search, tmp_path, capsys):
+    cwd, _ = default_search
+    shutil.copytree(cwd / "runs", tmp_path / "runs")
+    result = cli_in_process(["search", *SMOKE, "--repeats", "3"], tmp_path, capsys)
+    assert_one_error_line(result, r"error: cannot resume runs/alpha-mnist5k with --repeats 3: it was searched "
+                                  r"with --repeats 1; rerun with --repeats 1, or start afresh with --overwrite$")
+    assert not (tmp_path / "saved_models").exists()
 
 
 def test_a_corrupt_trial_file_is_one_error_line_naming_it(default_search, tmp_path):

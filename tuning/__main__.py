@@ -9,6 +9,8 @@ from tuning.errors import SearchStopped
 from tuning.errors import UsageError
 from tuning.formats import FORMATS
 from tuning.names import MODES
+from tuning.names import PRUNE_STARTUP_CONFIGURATIONS
+from tuning.names import PRUNERS
 from tuning.names import TUNER_NAMES
 from tuning.quiet import import_tensorflow_quietly
 from tuning.quiet import native_stderr_silenced
@@ -67,6 +69,14 @@ def _add_search(commands):
     search.add_argument("--alpha-min", type=float, default=0.001, help="default: 0.001")
     search.add_argument("--alpha-max", type=float, default=0.5, help="default: 0.5")
     search.add_argument("--seed", type=int, default=0, help="seeds splits, weights and the tuner")
+    search.add_argument("--repeats", type=int, default=1, metavar="K",
+                        help="train every configuration K times, repeat j from the same seed in every "
+                        "configuration; the table gets means with 95%% intervals and a verdict "
+                        "(paired tests); default: 1")
+    search.add_argument("--prune", default="none", choices=PRUNERS,
+                        help="median: stop a repeat after an epoch whose val_accuracy is below the median "
+                        "the finished configurations' same repeat had there (from the 2nd epoch, once "
+                        f"{PRUNE_STARTUP_CONFIGURATIONS} configurations finished); default: none")
     search.add_argument("--batch-size", type=int, default=64, metavar="N", help="default: 64")
     search.add_argument("--directory", default="runs", help="where trials live; default: runs")
     search.add_argument("--project", help="project name; default: alpha-<dataset>")

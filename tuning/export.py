@@ -2,7 +2,6 @@
 
 import datetime
 import functools
-import json
 import os
 import platform
 import warnings
@@ -15,18 +14,27 @@ import tensorflow as tf
 import keras_lrelu
 from tuning import atomic
 from tuning import formats
+from tuning import repeats
+from tuning import results
 from tuning.predict import CARD_NAME
 from tuning.quiet import native_stderr_silenced
 from tuning.search import describe
 
 
-def export_best(tuner, dataset, export_root, top_k=1, command="", format_names=tuple(formats.FORMATS)):
-    """Exports the `top_k` best completed trials to `export_root/best`,
-    `export_root/rank-2`, ... Each model is restored from its trial's best
-    epoch checkpoint (not retrained) and written as model.keras plus
-    `format_names`. Returns the folders written."""
+def export_best(tuner, dataset, export_root, frame, verdict, top_k=1, command="",
+                format_names=tuple(formats.FORMATS)):
+    """Exports the `top_k` best finished configurations of the results
+    `frame` (by mean val_accuracy; pruned ones never) to `export_root/best`,
+    `export_root/rank-2`, ... Each model is its configuration's best repeat
+    restored from that repeat's best-epoch checkpoint (not retrained) and
+    written as model.keras plus `format_names`; the card holds the
+    configuration's statistics and the search's `verdict`. Returns the
+    folders written."""
     folders = []
-    for rank, trial in enumerate(tuner.oracle.get_best_trials(top_k), start=1):
+    table = results.ranked(frame)
+    finished = table[table["status"] == "COMPLETED"].head(top_k)
+    for rank, row in enumerate(finished.to_dict("records"), start=1):
+        trial = tuner.oracle.trials[row["trial_id"]]
         with warnings.catch_warnings():
             # The checkpoint holds optimizer state a model for serving does not need.
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
@@ -34,25 +42,27 @@ def export_best(tuner, dataset, export_root, top_k=1, command="", format_names=t
         # model.keras keeps the compiled model with a fresh optimizer (none of
         # the trial's state); built, so that loading the file warns of nothing.
         model.optimizer.build(model.trainable_variables)
-        card = model_card(model, trial, dataset, rank, command)
+        record = repeats.load(tuner.project_dir, trial.trial_id)
+        card = model_card(model, trial, dataset, rank, command, row, record, verdict)
         folder = os.path.join(export_root, "best" if rank == 1 else f"rank-{rank}")
         atomic.replace_folder(folder, functools.partial(_save, model, card, dataset, format_names))
         folders.append(folder)
     return folders
 
 
-def model_card(model, trial, dataset, rank, command):
-    """What a user needs to serve and trust the model, as a JSON-able dict."""
+def model_card(model, trial, dataset, rank, command, row, record, verdict):
+    """What a user needs to serve and trust the model, as a JSON-able dict:
+    the exported repeat's own validation and held-out test scores, beside
+    its configuration's mean and interval over repeats and the verdict."""
     values = {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
     if values.get("mode") == "relu":
         values["alpha"] = 0.0
     test_loss, test_accuracy = model.evaluate(dataset.x_test, dataset.y_test, verbose=0)
-    metrics = {
-        name: trial.metrics.get_last_value(name)
-        for name in ("val_accuracy", "val_loss", "accuracy", "loss")
-        if trial.metrics.exists(name)
-    }
+    best = repeats.best_repeat(record)
+    exported = record["repeats"][str(best)]["metrics"]
+    metrics = {name: exported[name] for name in ("val_accuracy", "val_loss", "accuracy", "loss") if name in exported}
     metrics.update(test_accuracy=float(test_accuracy), test_loss=float(test_loss))
+    per_repeat = [run["metrics"]["val_accuracy"] for run in repeats.ordered(record)]
     return {
         "dataset": dataset.name,
         "class_names": dataset.class_names,
@@ -62,12 +72,23 @@ def model_card(model, trial, dataset, rank, command):
         "output": "class probabilities [N, len(class_names)]",
         "hyperparameters": values,
         "metrics": metrics,
+        "configuration": {
+            "repeats": len(per_repeat),
+            "val_accuracy_mean": row["val_accuracy"],
+            "val_accuracy_std": row["val_accuracy_std"],
+            "val_accuracy_ci95": [row["val_accuracy_low"], row["val_accuracy_high"]],
+            "val_accuracy_per_repeat": per_repeat,
+            "exported_repeat": best + 1,
+            "seed_of_exported_repeat": record["repeats"][str(best)]["seed"],
+        },
+        "verdict": {key: value for key, value in verdict.items() if key != "command"},
         "learned_alpha": {
             name: np.asarray(value).tolist() for name, value in keras_lrelu.get_alphas(model).items()
         },
         "trial_id": trial.trial_id,
         "rank": rank,
-        "weights": "the trial's best epoch by val_accuracy, restored from its checkpoint",
+        "weights": "the best epoch by val_accuracy of the configuration's best repeat, restored "
+                   "from its checkpoint",
         "splits": {
             "train": len(dataset.y_train), "validation": len(dataset.y_val), "test": len(dataset.y_test)
         },
@@ -99,4 +120,4 @@ def _save(model, card, dataset, format_names, folder):
                 "bytes": formats.size_bytes(folder, name),
             }
     with open(os.path.join(folder, CARD_NAME), "w") as f:
-        json.dump(card, f, indent=2)
+        f.write(results.to_json(card))

@@ -1,17 +1,23 @@
-"""Trials as flat rows: results.csv, results.png and the terminal summary."""
+"""Trials as flat rows: results.csv, verdict.json, results.png and the
+terminal summary."""
 
+import math
 import os
 
 import pandas as pd
 
 from tuning import atomic
+from tuning import repeats
+from tuning import stats
+from tuning import verdict
 from tuning.distributed import read_workers
 
 COLUMNS = [
     "trial_id", "status", "worker", "mode", "alpha", "learned_alpha", "inactive_fraction",
-    "val_accuracy", "val_loss", "accuracy", "loss", "seconds", "filters",
-    "learning_rate", "message", "command",
+    "val_accuracy", "val_accuracy_std", "val_accuracy_low", "val_accuracy_high", "repeats",
+    "val_loss", "accuracy", "loss", "seconds", "filters", "learning_rate", "message", "command",
 ]
+# Means over a trial's repeats (seconds: their sum), as the oracle holds them.
 METRICS = [
     "learned_alpha", "inactive_fraction", "val_accuracy", "val_loss", "accuracy", "loss", "seconds",
 ]
@@ -24,42 +30,95 @@ SUMMARY_COLUMNS = [
     "trial_id", "status", "worker", "mode", "alpha", "learned_alpha", "inactive_fraction",
     "val_accuracy", "val_loss", "seconds",
 ]
+VERDICT_NAME = "verdict.json"
 
-def trial_row(trial, command="", worker=None):
-    """One trial as a flat dict. `alpha` is 0 for the ReLU baseline."""
+
+def repeat_columns(k, metric="val_accuracy"):
+    """`val_accuracy_1` ... `val_accuracy_K`: one column per repeat."""
+    return [f"{metric}_{j}" for j in range(1, k + 1)]
+
+
+def trial_row(trial, command="", worker=None, record=None):
+    """One trial as a flat dict. `alpha` is 0 for the ReLU baseline; the
+    repeats come from the trial's record (tuning/repeats.py), and a pruned
+    trial's status is PRUNED."""
     values = trial.hyperparameters.values
     mode = values.get("mode")
+    record = record or {"repeats": {}}
+    runs = repeats.ordered(record)
+    pruned = repeats.pruned(record)
     row = {
         "trial_id": trial.trial_id,
-        "status": trial.status,
+        "status": "PRUNED" if pruned and trial.status == "COMPLETED" else trial.status,
         "worker": worker,
         "mode": mode,
         "alpha": 0.0 if mode == "relu" else values.get("alpha"),
         "filters": values.get("filters"),
         "learning_rate": values.get("learning_rate"),
-        "message": last_line(trial.message),
+        "repeats": len(runs),
+        "message": next((run["message"] for run in runs if run["pruned"]), None) or last_line(trial.message),
         "command": command,
     }
     for name in METRICS:
         exists = trial.metrics.exists(name)
         row[name] = trial.metrics.get_last_value(name) if exists else None
+    accuracies = [run["metrics"]["val_accuracy"] for run in runs]
+    if len(runs) > 1:
+        _, row["val_accuracy_std"], row["val_accuracy_low"], row["val_accuracy_high"] = stats.interval(accuracies)
+    for j, run in enumerate(runs, start=1):
+        row[f"val_accuracy_{j}"] = run["metrics"]["val_accuracy"]
+        row[f"val_loss_{j}"] = run["metrics"]["val_loss"]
     return row
 
-def to_frame(trials, command="", workers=None):
-    """The trials of an oracle (a dict id -> Trial) as a DataFrame;
-    `workers` maps trial ids to who ran them."""
+
+def to_frame(trials, command="", workers=None, project_dir=None, k=1):
+    """The trials of an oracle (a dict id -> Trial) as a DataFrame with
+    `k` per-repeat columns; `workers` maps trial ids to who ran them, and
+    the repeats are read from the trial folders under `project_dir`."""
     workers = workers or {}
     ordered = sorted(trials.values(), key=lambda t: int(t.trial_id))
-    rows = [trial_row(t, command, workers.get(t.trial_id)) for t in ordered]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    rows = [
+        trial_row(t, command, workers.get(t.trial_id),
+                  repeats.load(project_dir, t.trial_id) if project_dir else None)
+        for t in ordered
+    ]
+    per_repeat = repeat_columns(k) + repeat_columns(k, "val_loss")
+    columns = COLUMNS[:-2] + per_repeat + COLUMNS[-2:]
+    return pd.DataFrame(rows, columns=columns)
+
 
 def write(tuner, command=""):
-    """Rewrites results.csv and results.png in the tuner's project folder."""
-    frame = to_frame(tuner.oracle.trials, command, read_workers(tuner.project_dir))
+    """Rewrites results.csv, verdict.json and results.png in the tuner's
+    project folder; returns (frame, verdict)."""
+    frame = to_frame(tuner.oracle.trials, command, read_workers(tuner.project_dir),
+                     tuner.project_dir, tuner.repeats)
     csv_path = os.path.join(tuner.project_dir, "results.csv")
     write_csv(frame, csv_path)
+    found = verdict.decide(frame, repeat_columns(tuner.repeats))
+    verdict_path = os.path.join(tuner.project_dir, VERDICT_NAME)
+    if found:
+        atomic.write_text(verdict_path, to_json(dict(found, command=command)))
+    elif os.path.exists(verdict_path):
+        os.remove(verdict_path)  # a verdict of trials an --overwrite removed
     plot(csv_path, os.path.join(tuner.project_dir, "results.png"))
-    return frame
+    return frame, found
+
+
+def to_json(data):
+    """JSON with NaN (an undefined statistic) as null, never the invalid NaN."""
+    import json
+
+    def clean(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return json.dumps(clean(data), indent=2, allow_nan=False)
+
 
 def write_csv(frame, path):
     """Writes through a temporary file, so readers never see half a table."""
@@ -76,17 +135,39 @@ def save_figure(figure, path):
         plt.close(figure)
 
 
+def ranked(frame):
+    """Finished configurations by mean val_accuracy, best first, then the
+    pruned ones, then the rest."""
+    order = frame["status"].map({"COMPLETED": 0, "PRUNED": 1}).fillna(2)
+    table = frame.assign(_order=order, _mean=frame["val_accuracy"].fillna(-math.inf))
+    return table.sort_values(["_order", "_mean"], ascending=[True, False], kind="stable") \
+        .drop(columns=["_order", "_mean"])
+
+
 def summary(frame):
-    """The trials sorted best first, as a printable table."""
-    table = frame.sort_values("val_accuracy", ascending=False, na_position="last")
-    table = table[SUMMARY_COLUMNS].fillna("")
-    return table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    """The trials ranked (see `ranked`) as a printable table; with repeats,
+    val_accuracy is `mean ± half-width of its 95% interval`."""
+    table = ranked(frame)
+    with_repeats = table["val_accuracy_high"].notna().any()
+    shown = table[SUMMARY_COLUMNS].copy()
+    if with_repeats:
+        half = table["val_accuracy_high"] - table["val_accuracy"]
+        shown["val_accuracy"] = [
+            "" if pd.isna(mean) else f"{mean:.4g} ± {h:.2g}" if not pd.isna(h) else f"{mean:.4g}"
+            for mean, h in zip(table["val_accuracy"], half)
+        ]
+        shown = shown.rename(columns={"val_accuracy": "val_accuracy (95% CI)"})
+    shown = shown.fillna("")
+    return shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
 
 def plot(csv_path, png_path):
-    """Validation accuracy against alpha (log axis), one colour per mode.
+    """Validation accuracy against alpha (log axis), one colour per mode,
+    with the 95% interval over repeats as error bars.
 
     Reads only the CSV; never re-runs training. The ReLU baseline has no
-    alpha, so it is drawn as a horizontal line.
+    alpha, so it is drawn as a horizontal line (its interval as a band).
+    Pruned and failed trials are left out.
     """
     import matplotlib
 
@@ -99,15 +180,24 @@ def plot(csv_path, png_path):
     for mode, group in done.groupby("mode", sort=True):
         colour = MODE_COLOURS.get(mode, "black")
         if mode == "relu":
-            for value in group["val_accuracy"]:
-                axes.axhline(value, color=colour, linestyle="--", label="relu (no alpha)")
+            for row in group.itertuples():
+                axes.axhline(row.val_accuracy, color=colour, linestyle="--", label="relu (no alpha)")
+                if not pd.isna(row.val_accuracy_low):
+                    axes.axhspan(row.val_accuracy_low, row.val_accuracy_high, color=colour, alpha=0.15)
         else:
             group = group.sort_values("alpha")
-            axes.plot(group["alpha"], group["val_accuracy"], "o-", color=colour, alpha=0.8, label=mode)
+            errors = [
+                (group["val_accuracy"] - group["val_accuracy_low"]).fillna(0),
+                (group["val_accuracy_high"] - group["val_accuracy"]).fillna(0),
+            ]
+            axes.errorbar(group["alpha"], group["val_accuracy"], yerr=errors, fmt="o-", capsize=3,
+                          color=colour, alpha=0.8, label=mode)
     axes.set_xscale("log")
     axes.set_xlabel("alpha (initial slope for learned modes, mean for randomized)")
-    axes.set_ylabel("validation accuracy")
-    axes.set_title(f"{len(done)} completed trials of {len(frame)}")
+    k = int(frame["repeats"].max()) if frame["repeats"].notna().any() else 1
+    axes.set_ylabel("validation accuracy" + (f", mean and 95% CI of {k} repeats" if k > 1 else ""))
+    pruned = int((frame["status"] == "PRUNED").sum())
+    axes.set_title(f"{len(done)} finished trials of {len(frame)}" + (f" ({pruned} pruned)" if pruned else ""))
     handles, labels = axes.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     if unique:

@@ -14,6 +14,10 @@ from tuning.formats import parse as parse_formats
 from tuning.names import MODES
 from tuning.quiet import import_tensorflow_quietly
 
+# Repeats are for telling configurations from noise; past this many, a
+# search is better spent on more data or epochs.
+MAX_REPEATS = 100
+
 
 def _without_workers(argv):
     """The search's arguments without --workers, for the processes it starts."""
@@ -30,7 +34,9 @@ def _without_workers(argv):
 
 def check_search_args(args):
     """Refuses bad arguments before anything is loaded or written."""
-    at_least_one(args, "max_trials", "epochs", "batch_size", "export_top")
+    at_least_one(args, "max_trials", "epochs", "batch_size", "export_top", "repeats")
+    if args.repeats > MAX_REPEATS:
+        raise UsageError(f"--repeats must be at most {MAX_REPEATS}, got {args.repeats}")
     if args.trials_per_process < 0:
         raise UsageError(f"--trials-per-process must be 0 (all in one) or more, got {args.trials_per_process}")
     if args.workers < 0:
@@ -76,7 +82,7 @@ def run_search(args, command):
     if args.role == "worker" or os.environ.get(search.STARTED_ENV):
         args.overwrite = False  # only the chief may clear the shared project; a fresh process resumes
     elif not args.overwrite:
-        search.check_project(args.directory, args.project)
+        search.check_project(args.directory, args.project, args.repeats)
     dataset = data.load(args.dataset, image_size=args.image_size, seed=args.seed)
     try:
         tuner = _run_tuner(args, dataset, command)
@@ -85,14 +91,16 @@ def run_search(args, command):
     if args.role == "worker":
         print(f"{args.worker_id}: the chief has no more trials; done", flush=True)
         return 0
-    frame = results.write(tuner, command)
+    frame, verdict = results.write(tuner, command)
     print(f"\n{results.summary(frame)}\n")
-    print(f"results: {os.path.join(tuner.project_dir, 'results.csv')} and results.png")
-    if not tuner.oracle.get_best_trials(1):
-        raise UsageError("no trial completed, so no model was exported")
+    if verdict:
+        print(f"{verdict['text']}\n")
+    print(f"results: {os.path.join(tuner.project_dir, 'results.csv')}, {results.VERDICT_NAME} and results.png")
+    if verdict is None:
+        raise UsageError("no configuration finished (every trial failed or was pruned), so no model was exported")
     folders = export.export_best(
-        tuner, dataset, os.path.join(args.export_dir, args.project), args.export_top, command,
-        args.export_formats,
+        tuner, dataset, os.path.join(args.export_dir, args.project), frame, verdict,
+        args.export_top, command, args.export_formats,
     )
     for folder in folders:
         print(f"exported: {folder}")
@@ -121,7 +129,7 @@ def _run_tuner(args, dataset, command):
             tuner = search.make_tuner(
                 args.tuner, hypermodel, args.max_trials, args.epochs, args.seed,
                 args.directory, args.project, overwrite=args.overwrite, command=command,
-                quiet=args.quiet,
+                quiet=args.quiet, repeats=args.repeats, prune=args.prune,
                 # Only a real command line may replace its process, not a caller of main().
                 trials_per_process=args.trials_per_process if args.from_command_line else None,
             )
