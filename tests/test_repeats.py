@@ -38,35 +38,53 @@ def _epoch(monitor, epoch, value, epochs=4):
 
 @pytest.fixture
 def project(tmp_path):
-    """Three finished configurations: repeat 2's epoch-2 accuracies 0.80, 0.85, 0.90."""
+    """Three finished configurations; at epoch 2, repeat 1 reads 0.6 in each and
+    repeat 2 reads 0.80, 0.85 and 0.90 (means over both: 0.70, 0.725, 0.75)."""
     for trial_id, level in [("0", 0.80), ("1", 0.85), ("2", 0.90)]:
         _finished(tmp_path, trial_id, [[0.5, 0.6, 0.7, 0.8], [0.7, level, 0.9, 0.95]])
     return tmp_path
 
 
-def test_a_repeat_below_the_median_of_its_own_repeat_is_pruned_after_the_warm_up(project):
-    monitor = repeats.RepeatMonitor(str(project), "9", repeat=1, prune=True)
+def test_a_first_repeat_below_the_median_is_pruned_after_the_warm_up(project):
+    monitor = repeats.RepeatMonitor(str(project), "9", repeat=0, prune=True)
     assert not _epoch(monitor, 0, 0.10), "never at the end of the first epoch"
-    assert _epoch(monitor, 1, 0.84), "0.84 < median(0.80, 0.85, 0.90)"
+    assert _epoch(monitor, 1, 0.59), "0.59 < median(0.6, 0.6, 0.6)"
     assert monitor.pruned_message == (
-        "pruned in repeat 2, epoch 2: val_accuracy 0.8400 below the median 0.8500 of 3 finished configurations"
+        "pruned in repeat 1, epoch 2: mean val_accuracy 0.5900 below the median 0.6000 of 3 finished configurations"
     )
-    assert monitor.curve == {"1": 0.10, "2": 0.84}
+    assert monitor.curve == {"1": 0.10, "2": 0.59}
+
+
+def test_a_later_repeat_is_judged_by_its_mean_over_the_repeats_so_far(project):
+    # Repeat 2 alone (0.71) is below every other repeat 2, but with its repeat 1
+    # (0.80) it averages 0.755, above the median mean 0.725: one unlucky repeat
+    # does not prune a good configuration.
+    lucky = repeats.RepeatMonitor(str(project), "9", repeat=1, earlier=[{"2": 0.80}], prune=True)
+    _epoch(lucky, 0, 0.5)
+    assert not _epoch(lucky, 1, 0.71)
+    unlucky = repeats.RepeatMonitor(str(project), "9", repeat=1, earlier=[{"2": 0.60}], prune=True)
+    _epoch(unlucky, 0, 0.5)
+    assert _epoch(unlucky, 1, 0.84), "(0.60 + 0.84) / 2 = 0.72 < 0.725"
+    assert unlucky.pruned_message.startswith(
+        "pruned in repeat 2, epoch 2: mean val_accuracy over repeats 1-2 0.7200 below the median 0.7250 of 3")
 
 
 def test_at_or_above_the_median_or_at_the_last_epoch_a_repeat_goes_on(project):
-    at_median = repeats.RepeatMonitor(str(project), "9", repeat=1, prune=True)
+    at_median = repeats.RepeatMonitor(str(project), "9", repeat=0, prune=True)
     _epoch(at_median, 0, 0.7)
-    assert not _epoch(at_median, 1, 0.85)
-    # Repeat 1 is compared with repeat 1's curves (0.6 at epoch 2), not repeat 2's.
-    first = repeats.RepeatMonitor(str(project), "9", repeat=0, prune=True)
-    _epoch(first, 0, 0.5)
-    assert not _epoch(first, 1, 0.61)
-    last = repeats.RepeatMonitor(str(project), "9", repeat=1, prune=True)
+    assert not _epoch(at_median, 1, 0.6)
+    last = repeats.RepeatMonitor(str(project), "9", repeat=0, prune=True)
     for epoch, value in enumerate([0.1, 0.9, 0.95, 0.01]):  # finishes, however badly
         assert not _epoch(last, epoch, value)
     assert last.pruned_message is None and len(last.curve) == 4
-    off = repeats.RepeatMonitor(str(project), "9", repeat=1, prune=False)
+    # The end of a repeat that is not the last: the configuration runs no more repeats.
+    between = repeats.RepeatMonitor(str(project), "9", repeat=0, prune=True, last=False)
+    for epoch, value in enumerate([0.1, 0.9, 0.95]):
+        assert not _epoch(between, epoch, value)
+    assert _epoch(between, 3, 0.79) and between.pruned_message == (
+        "pruned after repeat 1: mean val_accuracy 0.7900 below the median 0.8000 of 3 finished configurations")
+    assert len(between.curve) == 4, "the repeat itself ran to its end"
+    off = repeats.RepeatMonitor(str(project), "9", repeat=0, prune=False)
     _epoch(off, 0, 0.1)
     assert not _epoch(off, 1, 0.1) and off.curve == {"1": 0.1, "2": 0.1}
 

@@ -74,9 +74,10 @@ def _add_search(commands):
                         "configuration; the table gets means with 95%% intervals and a verdict "
                         "(paired tests); default: 1")
     search.add_argument("--prune", default="none", choices=PRUNERS,
-                        help="median: stop a repeat after an epoch whose val_accuracy is below the median "
-                        "the finished configurations' same repeat had there (from the 2nd epoch, once "
-                        f"{PRUNE_STARTUP_CONFIGURATIONS} configurations finished); default: none")
+                        help="median: stop a configuration after an epoch where its mean val_accuracy over "
+                        "its repeats so far is below the median of the finished configurations' (from the "
+                        f"2nd epoch, once {PRUNE_STARTUP_CONFIGURATIONS} finished); pruned ones are never "
+                        "exported; default: none")
     search.add_argument("--batch-size", type=int, default=64, metavar="N", help="default: 64")
     search.add_argument("--directory", default="runs", help="where trials live; default: runs")
     search.add_argument("--project", help="project name; default: alpha-<dataset>")

@@ -109,9 +109,9 @@ def planned_elsewhere(project_dir, repeats):
 
 
 def finished_curves(project_dir, repeat, exclude):
-    """The validation-accuracy curves ({epoch: value}) of repeat `repeat` of
-    every finished configuration in the project but `exclude`."""
-    curves = []
+    """For every finished configuration in the project but `exclude`, the
+    validation-accuracy curves ({epoch: value}) of its repeats 0..`repeat`."""
+    found = []
     for path in sorted(glob.glob(os.path.join(project_dir, "trial_*", RECORD_NAME))):
         trial_id = os.path.basename(os.path.dirname(path))[len("trial_"):]
         if trial_id == exclude:
@@ -121,21 +121,33 @@ def finished_curves(project_dir, repeat, exclude):
                 record = json.load(f)
         except (OSError, ValueError):
             continue  # another process is replacing it this instant
-        if finished(record) and str(repeat) in record["repeats"]:
-            curves.append(record["repeats"][str(repeat)]["curve"])
-    return curves
+        if finished(record) and all(str(j) in record["repeats"] for j in range(repeat + 1)):
+            found.append([record["repeats"][str(j)]["curve"] for j in range(repeat + 1)])
+    return found
+
+
+def mean_at(curves, epoch):
+    """The mean of the curves' values at `epoch` (1-based); None if one lacks it."""
+    values = [curve.get(str(epoch)) for curve in curves]
+    return None if None in values else float(np.mean(values))
 
 
 class RepeatMonitor(keras.callbacks.Callback):
     """Records a repeat's validation accuracy per epoch and, with `prune`,
-    stops it after epoch e when that accuracy is below the median of what
-    the finished configurations' same repeat had at epoch e (strictly below;
-    never at a repeat's last epoch, so a finished repeat is never pruned)."""
+    stops it after epoch e when the configuration's mean accuracy at epoch e
+    over its repeats so far (the `earlier` curves and this one) is below the
+    median of the same mean, over the same repeats, of the finished
+    configurations. Repeat j shares its seed across configurations, so this
+    compares like with like, and averaging the repeats that ran keeps one
+    unlucky repeat from pruning a good configuration. Strictly below. At the
+    last epoch of a repeat that is not the `last` one, pruning means running
+    no further repeats; at the last epoch of the last repeat it never
+    prunes, so a configuration that ran every repeat is finished."""
 
-    def __init__(self, project_dir, trial_id, repeat, prune=False):
+    def __init__(self, project_dir, trial_id, repeat, earlier=(), prune=False, last=True):
         super().__init__()
         self.project_dir, self.trial_id, self.repeat = project_dir, trial_id, repeat
-        self.prune = prune
+        self.earlier, self.prune, self.last = list(earlier), prune, last
         self.curve = {}
         self.pruned_message = None
 
@@ -145,19 +157,20 @@ class RepeatMonitor(keras.callbacks.Callback):
             return
         number = epoch + 1
         self.curve[str(number)] = float(value)
-        if not self.prune or number <= PRUNE_WARMUP_EPOCHS or number >= self.params["epochs"]:
+        at_end = number >= self.params["epochs"]
+        if not self.prune or number <= PRUNE_WARMUP_EPOCHS or (at_end and self.last):
             return
-        others = [
-            curve[str(number)]
-            for curve in finished_curves(self.project_dir, self.repeat, self.trial_id)
-            if str(number) in curve
-        ]
-        if len(others) < PRUNE_STARTUP_CONFIGURATIONS:
+        ours = mean_at([*self.earlier, self.curve], number)
+        others = [mean_at(curves, number) for curves in finished_curves(self.project_dir, self.repeat, self.trial_id)]
+        others = [value for value in others if value is not None]
+        if ours is None or len(others) < PRUNE_STARTUP_CONFIGURATIONS:
             return
         median = float(np.median(others))
-        if value < median:
+        if ours < median:
+            over = f"over repeats 1-{self.repeat + 1} " if self.repeat else ""
+            where = f"after repeat {self.repeat + 1}" if at_end else f"in repeat {self.repeat + 1}, epoch {number}"
             self.pruned_message = (
-                f"pruned in repeat {self.repeat + 1}, epoch {number}: val_accuracy {value:.4f} below "
-                f"the median {median:.4f} of {len(others)} finished configurations"
+                f"pruned {where}: mean val_accuracy {over}{ours:.4f} "
+                f"below the median {median:.4f} of {len(others)} finished configurations"
             )
             self.model.stop_training = True

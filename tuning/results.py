@@ -63,7 +63,7 @@ def trial_row(trial, command="", worker=None, record=None):
         exists = trial.metrics.exists(name)
         row[name] = trial.metrics.get_last_value(name) if exists else None
     accuracies = [run["metrics"]["val_accuracy"] for run in runs]
-    if len(runs) > 1:
+    if len(runs) > 1 and not pruned:  # a pruned configuration's runs are not a sample of it
         _, row["val_accuracy_std"], row["val_accuracy_low"], row["val_accuracy_high"] = stats.interval(accuracies)
     for j, run in enumerate(runs, start=1):
         row[f"val_accuracy_{j}"] = run["metrics"]["val_accuracy"]

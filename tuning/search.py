@@ -96,14 +96,16 @@ class _Reporting:
             if repeats.pruned(record):
                 break
             if str(repeat) not in record["repeats"]:
-                record["repeats"][str(repeat)] = self._run_repeat(trial, repeat, callbacks, args, kwargs)
+                earlier = [run["curve"] for run in repeats.ordered(record)]
+                record["repeats"][str(repeat)] = self._run_repeat(trial, repeat, earlier, callbacks, args, kwargs)
                 repeats.save(self.project_dir, trial.trial_id, record)
         self._keep_best_repeat(trial, record)
         return repeats.summary(record)
 
-    def _run_repeat(self, trial, repeat, callbacks, args, kwargs):
+    def _run_repeat(self, trial, repeat, earlier, callbacks, args, kwargs):
         monitor = repeats.RepeatMonitor(
-            self.project_dir, trial.trial_id, repeat, prune=self.prune == "median"
+            self.project_dir, trial.trial_id, repeat, earlier, prune=self.prune == "median",
+            last=repeat == self.repeats - 1,
         )
         weights = repeats.weights_path(self.project_dir, trial.trial_id, repeat)
         callbacks = compat.execution_callbacks(self, trial, callbacks, repeat, weights)
