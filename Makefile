@@ -17,8 +17,9 @@ $(STAMP): setup.cfg pyproject.toml
 # The whole suite on TensorFlow, then the layer tests once more on Keras's JAX backend.
 # Two pytest workers, each test wherever a worker is free, except that the tests sharing a
 # module fixture stay together (tests/conftest.py): much of the suite waits on subprocesses.
+# The 25 slowest tests are listed at the end of each lane, to see where the time goes.
 JAX_TESTS := tests/test_leaky_relu.py tests/test_randomized.py tests/test_ops.py tests/test_backends.py
-PYTEST := $(PY) -m pytest -n 2 --dist loadgroup
+PYTEST := $(PY) -m pytest -n 2 --dist loadgroup --durations=25
 
 test: $(STAMP)
 	$(PYTEST)

@@ -95,5 +95,6 @@ def test_the_tuner_internals_a_repeat_runs_through_exist(tmp_path):
     board = keras.callbacks.TensorBoard(str(tmp_path / "logs"))
     callbacks = compat.execution_callbacks(tuner, trial, [board], 2, str(tmp_path / "w.weights.h5"))
     assert callbacks[0] is not board and callbacks[0].log_dir.endswith("execution2")
-    assert [type(c).__name__ for c in callbacks[1:]] == ["TunerCallback", "SaveBestEpoch"]
+    # (KerasTuner adds its TensorBoard HParams callback after the copy.)
+    assert [type(c).__name__ for c in callbacks[-2:]] == ["TunerCallback", "SaveBestEpoch"]
     assert compat.checkpoint_path(tuner, trial.trial_id).startswith(tuner.get_trial_dir(trial.trial_id))
