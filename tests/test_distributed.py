@@ -51,7 +51,7 @@ def _wait_for_line(process, pattern):
 
 
 def test_workers_share_a_search_and_the_chief_exports(tmp_path):
-    stdout = ok(cli([*SEARCH, "--max-trials", "4", "--epochs", "2", "--workers", "2", "--trials-per-process", "1",
+    stdout = ok(cli([*SEARCH, "--max-trials", "4", "--epochs", "1", "--workers", "2", "--trials-per-process", "1",
                      "--repeats", "2", "--prune", "median"], tmp_path))
     table = _table(tmp_path)
     assert len(table) == 4 and (table["status"] == "COMPLETED").all()
