@@ -123,7 +123,7 @@ def test_repeat_j_starts_every_configuration_from_the_same_weights():
         hp.Fixed("alpha", alpha)
         hypermodel.repeat = repeat
         model = hypermodel.build(hp)
-        return [w.numpy() for w in model.weights if "kernel" in w.path or "bias" in w.path]
+        return [keras.ops.convert_to_numpy(w) for w in model.weights if "kernel" in w.path or "bias" in w.path]
 
     fixed, learned, relu = weights("fixed", 0.01, 1), weights("channelwise", 0.2, 1), weights("relu", 0.0, 1)
     assert len(fixed) == 8

@@ -32,7 +32,8 @@ def export_best(tuner, dataset, export_root, frame, verdict, top_k=1, command=""
     folders written."""
     folders = []
     table = results.ranked(frame)
-    finished = table[table["status"] == "COMPLETED"].head(top_k)
+    # A trial of an older release has no record of repeats to export from.
+    finished = table[(table["status"] == "COMPLETED") & (table["repeats"] > 0)].head(top_k)
     for rank, row in enumerate(finished.to_dict("records"), start=1):
         trial = tuner.oracle.trials[row["trial_id"]]
         with warnings.catch_warnings():

@@ -95,11 +95,8 @@ def write(tuner, command=""):
     csv_path = os.path.join(tuner.project_dir, "results.csv")
     write_csv(frame, csv_path)
     found = verdict.decide(frame, repeat_columns(tuner.repeats))
-    verdict_path = os.path.join(tuner.project_dir, VERDICT_NAME)
-    if found:
-        atomic.write_text(verdict_path, to_json(dict(found, command=command)))
-    elif os.path.exists(verdict_path):
-        os.remove(verdict_path)  # a verdict of trials an --overwrite removed
+    if found:  # finished configurations stay finished, so a verdict is never stale
+        atomic.write_text(os.path.join(tuner.project_dir, VERDICT_NAME), to_json(dict(found, command=command)))
     plot(csv_path, os.path.join(tuner.project_dir, "results.png"))
     return frame, found
 
