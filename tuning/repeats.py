@@ -33,8 +33,12 @@ def seed_for(seed, repeat):
     return seed + SEED_STRIDE * repeat
 
 
+def _trial_file(project_dir, trial_id, name):
+    return os.path.join(project_dir, f"trial_{trial_id}", name)
+
+
 def record_path(project_dir, trial_id):
-    return os.path.join(project_dir, f"trial_{trial_id}", RECORD_NAME)
+    return _trial_file(project_dir, trial_id, RECORD_NAME)
 
 
 def load(project_dir, trial_id):
@@ -53,7 +57,7 @@ def save(project_dir, trial_id, record):
 
 def weights_path(project_dir, trial_id, repeat):
     """Where a repeat keeps its best epoch's weights until the trial ends."""
-    return os.path.join(project_dir, f"trial_{trial_id}", f"repeat{repeat}.weights.h5")
+    return _trial_file(project_dir, trial_id, f"repeat{repeat}.weights.h5")
 
 
 def finished(record):

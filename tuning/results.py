@@ -1,6 +1,7 @@
 """Trials as flat rows: results.csv, verdict.json, results.png and the
 terminal summary."""
 
+import json
 import math
 import os
 
@@ -103,8 +104,6 @@ def write(tuner, command=""):
 
 def to_json(data):
     """JSON with NaN (an undefined statistic) as null, never the invalid NaN."""
-    import json
-
     def clean(value):
         if isinstance(value, float) and not math.isfinite(value):
             return None
