@@ -84,8 +84,9 @@ def test_workers_stop_soon_after_the_chief_dies(tmp_path):
     port = _free_port()
     address = f"127.0.0.1:{port}"
     common = [*SEARCH, "--max-trials", "3", "--epochs", "10"]
-    # The chief on every interface, as the README advises against: it says so in one line.
-    chief = _start([*common, "--role", "chief", "--oracle-address", f"0.0.0.0:{port}"], tmp_path)
+    # The chief on every interface without TLS, as the README advises against: only with
+    # --insecure, and it says so in one line.
+    chief = _start([*common, "--role", "chief", "--oracle-address", f"0.0.0.0:{port}", "--insecure"], tmp_path)
     worker = _start([*common, "--oracle-address", address, "--role", "worker", "--worker-id", "a",
                      "--chief-timeout", "5"], tmp_path)
     _wait_for_line(worker, r"trial \d+ \(of 3\)")
@@ -95,7 +96,7 @@ def test_workers_stop_soon_after_the_chief_dies(tmp_path):
     assert time.monotonic() - start < 60  # its trial, then 5 s of waiting
     assert "error: no answer from the chief at " + address in worker.stdout.read()
     chief.wait(timeout=30)
-    assert f"warning: the chief serves the oracle on every interface (0.0.0.0:{port}) without TLS" \
+    assert f"warning: --insecure: the chief serves the oracle at 0.0.0.0:{port} without TLS; anyone" \
         in chief.stdout.read()
 
 
@@ -293,15 +294,31 @@ def test_chief_and_workers_started_by_hand_over_mutual_tls(tmp_path, monkeypatch
     assert len(table) == 3 and set(table["worker"]) <= {"a", "b"} and (table["status"] == "COMPLETED").all()
 
 
-def test_a_chief_on_every_interface_warns_in_one_line(tmp_path):
-    from tuning.tls import TLS
-    from tuning.tls import exposure_warning
+@pytest.mark.parametrize("host", ["0.0.0.0", "10.0.0.5", "::", "chief.example"])
+def test_a_chief_beyond_loopback_without_mutual_tls_is_refused(tmp_path, host, capsys):
+    """Any client that reaches the chief could read and steer the search:
+    off loopback it needs worker certificates (--tls-ca) or --insecure."""
+    address = f"[{host}]:8000" if ":" in host else f"{host}:8000"
+    result = cli_in_process([*SEARCH, "--role", "chief", "--oracle-address", address], tmp_path, capsys)
+    assert_one_error_line(result, re.escape(f"error: the chief would serve {address} without TLS: any client "
+                                            "that reaches it could read the search"))
+    pem = _certificates(tmp_path)
+    result = cli_in_process([*SEARCH, "--role", "chief", "--oracle-address", address, "--tls-cert", pem["chief.pem"],
+                             "--tls-key", pem["chief.key"]], tmp_path, capsys)
+    assert_one_error_line(result, re.escape(f"error: the chief would serve {address} with TLS but no worker certificates"))
+    assert not (tmp_path / "runs").exists()
 
-    assert exposure_warning("127.0.0.1", 8000, None) is None
-    assert exposure_warning("0.0.0.0", 8000, None) == (
-        "warning: the chief serves the oracle on every interface (0.0.0.0:8000) without TLS: bind it to "
-        "the cluster's private address, firewall the port, and use --tls-cert/--tls-key/--tls-ca")
-    assert "([::]:8000) with TLS but no worker certificates" in exposure_warning("::", 8000, TLS(b"c", b"k"))
+
+def test_exposure_policy():
+    from tuning.tls import TLS
+    from tuning.tls import check_exposure
+
+    for host in ("127.0.0.1", "127.8.0.1", "::1", "localhost"):
+        assert check_exposure(host, 8000, None, insecure=False) is None
+    assert check_exposure("10.0.0.5", 8000, TLS(b"c", b"k", b"ca"), insecure=False) is None
+    assert check_exposure("0.0.0.0", 8000, None, insecure=True) == (
+        "warning: --insecure: the chief serves the oracle at 0.0.0.0:8000 without TLS; anyone who reaches "
+        "the port can read the search and report trials")
 
 
 @pytest.mark.parametrize(

@@ -79,11 +79,11 @@ def test_a_network_with_a_dead_layer_reads_collapsed_and_a_live_one_not():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["compare", "--seeds", "0"], r"error: --seeds must be at least 1, got 0"),
+        (["compare", "--seeds", "0"], r"error: --seeds must be between 1 and 1000, got 0$"),
         (["compare", "--dataset", "nope"], r"error: unknown dataset 'nope'"),
-        (["dying", "--width", "three"], r"error: --width takes comma-separated numbers, got 'three'"),
-        (["dying", "--slopes", "0,-0.1"], r"error: --width must be >= 1 and --slopes >= 0"),
-        (["dying", "--runs", "0"], r"error: --runs must be at least 1, got 0"),
+        (["dying", "--width", "three"], r"error: argument --width: invalid comma list of int value: 'three'"),
+        (["dying", "--slopes", "0,-0.1"], r"error: --slopes must be between 0 and 1, got -0\.1$"),
+        (["dying", "--runs", "0"], r"error: --runs must be between 1 and 100000, got 0$"),
     ],
 )
 def test_bad_study_input_is_one_error_line(tmp_path, args, message, capsys):

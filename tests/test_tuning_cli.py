@@ -24,6 +24,7 @@ from conftest import cli_in_process
 from conftest import ok
 from conftest import run_python
 from tuning import data
+from tuning import formats
 
 pytestmark = pytest.mark.slow
 SMOKE = ["--max-trials", "2", "--epochs", "1", "--seed", "0"]
@@ -33,20 +34,34 @@ QUICK = ["--export-formats", "saved_model", "--trials-per-process", "0"]
 FILES = ["saved_model", "model.keras", "model.tflite", "model_int8.tflite", "model.onnx"]
 
 
+LRELU_TUNE = os.path.join(os.path.dirname(sys.executable), "lrelu-tune")
+# A `tuning` package in the folder a user works in (anyone's): what `python
+# -m tuning` would import from there, first, if a fresh process ran it so.
+DECOY = "import pathlib, sys\npathlib.Path('hijacked').write_text('decoy ran')\nsys.exit(3)\n"
+
+
 @pytest.fixture(scope="module")
 def default_search(tmp_path_factory):
-    """The default dataset (bundled mnist5k) with a smoke budget."""
+    """The default dataset (bundled mnist5k) with a smoke budget, through
+    the console script, from a folder holding a decoy `tuning` package."""
     cwd = tmp_path_factory.mktemp("default")
-    stdout = ok(cli(["search", *SMOKE], cwd))
-    return cwd, stdout
+    (cwd / "tuning").mkdir()
+    (cwd / "tuning" / "__init__.py").write_text("")
+    (cwd / "tuning" / "__main__.py").write_text(DECOY)
+    result = subprocess.run([LRELU_TUNE, "search", *SMOKE], cwd=cwd, env=SUBPROCESS_ENV,
+                            capture_output=True, text=True, timeout=600)
+    shutil.rmtree(cwd / "tuning")  # the other tests run `python -m tuning` here
+    return cwd, ok(result)
 
 
 def test_search_writes_table_plot_and_export(default_search):
     cwd, stdout = default_search
     progress = [line for line in stdout.splitlines() if line.startswith("trial ")]
     assert [line.split()[1] for line in progress] == ["1/2", "2/2"]
-    # One trial per process by default: trial 2 ran in a fresh one, which resumed the search.
+    # One trial per process by default: trial 2 ran in a fresh one, which resumed the search,
+    # with the package the first one ran, not the decoy in the current folder.
     assert progress[1].endswith("(fresh process)") and not progress[0].endswith("(fresh process)")
+    assert not (cwd / "hijacked").exists()
     project = cwd / "runs" / "alpha-mnist5k"
     frame = pd.read_csv(project / "results.csv")
     assert len(frame) == 2 and (frame["status"] == "COMPLETED").all()
@@ -179,10 +194,13 @@ def test_predict_with_a_model_file_without_its_card_or_corrupt_is_one_error_line
         return cli_in_process(["predict", model, "a.png"], tmp_path, capsys)
 
     assert_one_error_line(predict("model.onnx"), r"error: no model card beside model\.onnx")
-    shutil.copy(best / "model_card.json", tmp_path / "model_card.json")
     (tmp_path / "broken.onnx").write_bytes(b"not a model")
-    assert_one_error_line(predict("broken.onnx"), r"error: cannot load broken\.onnx: ")
     (tmp_path / "broken.tflite").write_bytes((best / "model.tflite").read_bytes()[:200])
+    # A card that vouches for the broken files: the runtime itself must refuse them.
+    card = json.loads((best / "model_card.json").read_text())
+    card["sha256"].update({name: formats.sha256(tmp_path / name) for name in ("broken.onnx", "broken.tflite")})
+    (tmp_path / "model_card.json").write_text(json.dumps(card))
+    assert_one_error_line(predict("broken.onnx"), r"error: cannot load broken\.onnx: ")
     assert_one_error_line(predict("broken.tflite"), r"error: cannot load broken\.tflite: ")
     assert_one_error_line(predict("nothing.onnx"), r"error: no such file or folder: nothing\.onnx")
     assert ok(cli(["predict", "model.onnx", "a.png"], tmp_path)).startswith("a.png\t")  # a real process
@@ -240,7 +258,7 @@ def test_image_folder_dataset_and_predict(tmp_path):
     rows = [line.split("\t") for line in stdout.strip().splitlines()]
     # What the exported model.keras says of the same images, at their 12x12 size.
     model = keras.models.load_model(export / "best" / "model.keras")
-    pixels = np.stack([data.to_array(data.read_image(path), (12, 12), "RGB") for path in images])
+    pixels = np.stack([data.to_array(data.open_image(path), (12, 12), "RGB", path) for path in images])
     expected = model.predict(pixels, verbose=0)
     assert [row[0] for row in rows] == ["0.png"] * 3
     assert [row[1] for row in rows] == [card["class_names"][i] for i in expected.argmax(axis=1)]
@@ -264,17 +282,17 @@ BAD_SEARCHES = [
     (["--dataset", "corrupt.npz"], r"error: cannot read corrupt\.npz as \.npz"),
     (["--dataset", _write_npz_without_labels], r"error: nolabels\.npz has no y_train"),
     (["--dataset", _write_one_class_folder], r"error: one must hold at least two class subfolders"),
-    (["--max-trials", "0"], r"error: --max-trials must be at least 1, got 0"),
-    (["--epochs", "0"], r"error: --epochs must be at least 1, got 0"),
-    (["--alpha-min", "0"], r"error: need 0 < --alpha-min < --alpha-max, got 0\.0 and 0\.5"),
-    (["--alpha-min", "0.5", "--alpha-max", "0.1"], r"error: need 0 < --alpha-min < --alpha-max"),
+    (["--max-trials", "0"], r"error: --max-trials must be between 1 and 10000, got 0$"),
+    (["--epochs", "0"], r"error: --epochs must be between 1 and 10000, got 0$"),
+    (["--alpha-min", "0"], r"error: --alpha-min must be > 0 and <= 1, got 0\.0$"),
+    (["--alpha-min", "0.5", "--alpha-max", "0.1"], r"error: need --alpha-min < --alpha-max, got 0\.5 and 0\.1$"),
     (["--tuner", "annealing"], r"error: argument --tuner: invalid choice: 'annealing'"),
     (["--modes", "fixed,swish"], r"error: unknown mode swish"),
     (["--max-trials", "two"], r"error: argument --max-trials: invalid int value: 'two'"),
     (["--export-formats", "saved_model,tfjs"], r"error: unknown export format tfjs; use a comma list of "
      r"saved_model,litert,litert_int8,onnx$"),
-    (["--repeats", "0"], r"error: --repeats must be at least 1, got 0$"),
-    (["--repeats", "101"], r"error: --repeats must be at most 100, got 101$"),
+    (["--repeats", "0"], r"error: --repeats must be between 1 and 100, got 0$"),
+    (["--repeats", "101"], r"error: --repeats must be between 1 and 100, got 101$"),
     (["--prune", "sometimes"], r"error: argument --prune: invalid choice: 'sometimes'"),
 ]
 
@@ -313,8 +331,7 @@ def test_predict_unreadable_image_is_one_error_line(default_search, tmp_path, ca
 
 
 def test_console_script_is_installed(tmp_path):
-    script = os.path.join(os.path.dirname(sys.executable), "lrelu-tune")
-    result = subprocess.run([script, "search", "--help"], capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run([LRELU_TUNE, "search", "--help"], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0 and "--alpha-min" in result.stdout and "resumes" in result.stdout
 
 

@@ -14,7 +14,8 @@ from tuning.names import PRUNERS
 from tuning.names import TUNER_NAMES
 from tuning.quiet import import_tensorflow_quietly
 from tuning.quiet import native_stderr_silenced
-from tuning.search_command import at_least_one
+from tuning.limits import WORKERS_MAX
+from tuning.limits import check_numbers
 from tuning.search_command import run_search
 
 
@@ -39,7 +40,10 @@ def build_parser():
     _add_search(commands)
     _add_studies(commands)
     predict = commands.add_parser(
-        "predict", help="classify PNG/JPEG images with an exported model (no keras_lrelu needed)",
+        "predict", help="classify PNG/JPEG/BMP/GIF images with an exported model (no keras_lrelu needed)",
+        description="Classify images with an export of `search`. A model file is a program: loading it runs "
+        "its graph with your rights. Run only models you exported yourself or got from someone you trust; "
+        "the sha256 in model_card.json catches a swapped or damaged file, not a card rewritten to match.",
     )
     predict.add_argument("model", help="an export folder (its SavedModel), e.g. saved_models/alpha-mnist5k/best, "
                          "or the .tflite, .onnx or .keras file in one")
@@ -95,7 +99,8 @@ def _add_search(commands):
                         f"memory stays flat in a long search; 0: all in one; default: {TRIALS_PER_PROCESS}")
     scale = search.add_argument_group("scaling out (KerasTuner's chief/worker mode)")
     scale.add_argument("--workers", type=int, default=0, metavar="N",
-                       help="run a chief and N worker processes on this host, sharing its CPU threads")
+                       help="run a chief and N worker processes on this host, sharing its CPU threads; "
+                       f"at most its CPU count ({WORKERS_MAX} here)")
     scale.add_argument("--role", choices=("chief", "worker"),
                        help="one process of a search spread over hosts; all share --directory")
     scale.add_argument("--oracle-address", metavar="HOST:PORT",
@@ -104,6 +109,9 @@ def _add_search(commands):
     scale.add_argument("--worker-id", help="a worker's name; a restarted worker keeps its id")
     scale.add_argument("--chief-timeout", type=float, default=60.0, metavar="SECONDS",
                        help="how long a worker waits for an unreachable chief; default: 60")
+    scale.add_argument("--insecure", action="store_true",
+                       help="chief: serve beyond 127.0.0.1 without --tls-ca, where anyone who reaches the port "
+                       "can read the search and report trials (refused without this flag)")
     scale.add_argument("--tls-cert", metavar="PEM", help="this process's TLS certificate (chain)")
     scale.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     scale.add_argument("--tls-ca", metavar="PEM", help="worker: the CA of the chief's certificate; "
@@ -132,9 +140,10 @@ def _add_studies(commands):
         "regression and count those that collapse to a constant output, per activation and width.",
     )
     dying.add_argument("--depth", type=int, default=10, help="hidden layers; default: 10")
-    dying.add_argument("--width", default="3", help="units per layer, or a comma list; default: 3")
+    dying.add_argument("--width", default="3", type=_numbers(int),
+                       help="units per layer, or a comma list; default: 3")
     dying.add_argument("--runs", type=int, default=100, help="networks per activation and width; default: 100")
-    dying.add_argument("--slopes", default="0,0.01,0.1,0.3",
+    dying.add_argument("--slopes", default="0,0.01,0.1,0.3", type=_numbers(float),
                        help="Leaky ReLU slopes to compare, 0 being ReLU; default: 0,0.01,0.1,0.3")
     dying.add_argument("--steps", type=int, default=2000, help="full-batch Adam steps; default: 2000")
     dying.add_argument("--seed", type=int, default=0)
@@ -143,7 +152,6 @@ def _add_studies(commands):
 
 
 def run_compare(args, command):
-    at_least_one(args, "seeds", "epochs", "batch_size")
     import_tensorflow_quietly()
     from tuning import data
     from tuning.studies import compare
@@ -158,38 +166,36 @@ def run_compare(args, command):
 
 
 def run_dying(args, command):
-    at_least_one(args, "depth", "runs", "steps")
-    widths = _numbers(args.width, int, "--width")
-    slopes = _numbers(args.slopes, float, "--slopes")
-    if min(widths) < 1 or min(slopes) < 0:
-        raise UsageError(f"--width must be >= 1 and --slopes >= 0, got {args.width} and {args.slopes}")
     import_tensorflow_quietly()
     from tuning.studies import dying
 
-    _, table = dying.run(args.depth, widths, slopes, args.runs, args.steps, args.seed, args.out, command)
+    _, table = dying.run(args.depth, args.width, args.slopes, args.runs, args.steps, args.seed, args.out, command)
     print(f"\n{table}")
     print(f"written: {args.out}/dying.csv, dying.md")
     return 0
 
 
-def _numbers(text, kind, option):
-    try:
+def _numbers(kind):
+    """An argparse type: a comma list of `kind` numbers."""
+
+    def parse(text):
         values = [kind(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise UsageError(f"{option} takes comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise UsageError(f"{option} takes comma-separated numbers, got {text!r}")
-    return values
+        if not values:
+            raise ValueError(text)
+        return values
+
+    parse.__name__ = f"comma list of {kind.__name__}"  # argparse names it in its error
+    return parse
 
 
 def run_predict(args, command):
     from tuning.predict import predict
+    from tuning.predict import printable
 
     import_tensorflow_quietly()
-    with native_stderr_silenced():  # the LiteRT interpreter's INFO lines
-        results = predict(args.model, args.images)
-    for name, label, probability in results:
-        print(f"{name}\t{label}\t{probability:.4f}")
+    with native_stderr_silenced():  # the LiteRT interpreter's INFO lines; errors print after
+        for name, label, probability in predict(args.model, args.images):
+            print(f"{printable(name)}\t{printable(label)}\t{probability:.4f}", flush=True)
     return 0
 
 
@@ -202,6 +208,7 @@ def main(argv=None):
     args.from_command_line = from_command_line
     command = shlex.join(["python", "-m", "tuning", *argv])
     try:
+        check_numbers(args.command, args)
         return args.run(args, command)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -3,6 +3,8 @@
 import dataclasses
 import os
 import socket
+import stat
+import zipfile
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -10,7 +12,18 @@ from sklearn.model_selection import train_test_split
 from tuning.errors import UsageError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
-GRAYSCALE_MODES = ("1", "L", "LA", "I", "I;16", "F")
+# The decoders Pillow may use, whatever a file's name says (it would
+# otherwise try every format it knows, EPS through Ghostscript among them).
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF")
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
+GRAYSCALE_MODES = ("1", "L", "LA", "F") + SIXTEEN_BIT_MODES
+# Caps, checked before decoding: pixels in one image (read from its header),
+# float32 values in a decoded image folder (4 GiB), and bytes in one
+# uncompressed .npz member (a member of zeros compresses ~1000:1).
+MAX_IMAGE_PIXELS = 4096 * 4096
+MAX_DATASET_VALUES = 1 << 30
+MAX_NPZ_MEMBER_BYTES = 1 << 32
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test", "class_names")
 KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100")
 BUNDLED_DATASETS = ("mnist5k", "digits")
 CLASS_NAMES = {
@@ -70,7 +83,13 @@ def load(name, image_size=None, seed=0, val_fraction=0.2, test_fraction=0.2):
                 f"{name}: x_test images are {x_test.shape[1:]}, x_train images {x_train.shape[1:]}"
             )
     x_train, x_val, y_train, y_val = _split(x_train, y_train, val_fraction, seed)
-    num_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
+    largest = int(max(y_train.max(), y_val.max(), y_test.max()))
+    if largest >= len(y_train) + len(y_val):
+        raise UsageError(
+            f"{name}: the largest label is {largest}, so {largest + 1} classes for "
+            f"{len(y_train) + len(y_val)} training images; labels must run from 0 to the number of classes - 1"
+        )
+    num_classes = largest + 1
     if class_names is None:
         class_names = [str(i) for i in range(num_classes)]
     if len(class_names) < num_classes:
@@ -138,21 +157,43 @@ def _network_error(error):
 def _read_npz(path):
     if not os.path.isfile(path):
         raise UsageError(f"no such file: {path}")
+    if not zipfile.is_zipfile(path):
+        raise UsageError(f"cannot read {path} as .npz: not a zip archive of arrays")
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
+            present = [key for key in NPZ_KEYS if key in npz.files]
+            for key in present:
+                _check_member(path, npz.zip, key)
+            arrays = {key: npz[key] for key in present}
+    except UsageError:
+        raise
     except Exception as error:
         raise UsageError(f"cannot read {path} as .npz: {error}") from None
     missing = [key for key in ("x_train", "y_train") if key not in arrays]
     if missing:
-        raise UsageError(f"{path} has no {' or '.join(missing)} (it has: {', '.join(arrays) or 'nothing'})")
+        raise UsageError(f"{path} has no {' or '.join(missing)} (it has: {', '.join(arrays) or 'none of ' + ', '.join(NPZ_KEYS)})")
     if ("x_test" in arrays) != ("y_test" in arrays):
         raise UsageError(f"{path} must have both x_test and y_test, or neither")
     names = arrays.get("class_names")
     return (
         arrays["x_train"], arrays["y_train"], arrays.get("x_test"), arrays.get("y_test"),
-        None if names is None else [str(n) for n in names],
+        None if names is None else [str(n) for n in np.ravel(names)],
     )
+
+
+def _check_member(path, archive, key):
+    """UsageError unless the .npz member `key` holds at most
+    MAX_NPZ_MEMBER_BYTES and its header declares no more data than it holds
+    (NumPy allocates the declared shape before reading)."""
+    size = archive.getinfo(f"{key}.npy").file_size
+    if size > MAX_NPZ_MEMBER_BYTES:
+        raise UsageError(f"{path}: {key} is {size:,} bytes uncompressed; the limit is {MAX_NPZ_MEMBER_BYTES:,}")
+    with archive.open(f"{key}.npy") as member:
+        version = np.lib.format.read_magic(member)
+        header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = header(member, max_header_size=10_000)
+    if np.prod(shape, dtype=np.float64) * dtype.itemsize > size:
+        raise UsageError(f"{path}: {key} declares shape {shape} of {dtype}, more than its {size:,} bytes hold")
 
 
 def _read_folder(path, image_size):
@@ -170,36 +211,69 @@ def _read_folder(path, image_size):
         raise UsageError(
             f"{path} must hold at least two class subfolders with images; found {len(classes)}"
         )
-    images, labels = [], []
-    for index, label in enumerate(classes):
-        for filename in files[label]:
-            images.append(read_image(os.path.join(path, label, filename)))
-            labels.append(index)
-    # Grayscale only if every file is: one colour image makes the set RGB.
-    mode = "L" if all(image.mode in GRAYSCALE_MODES for image in images) else "RGB"
-    size = tuple(image_size) if image_size else (images[0].height, images[0].width)
-    pixels = np.stack([to_array(image, size, mode) for image in images])
-    return pixels, np.array(labels), None, None, classes
+    paths = [os.path.join(path, label, f) for label in classes for f in files[label]]
+    labels = np.array([index for index, label in enumerate(classes) for _ in files[label]])
+    # Headers first (no pixels decoded): grayscale only if every file is, one
+    # colour image makes the set RGB; the first image's size unless one is given.
+    modes, first_size = set(), None
+    for image_path in paths:
+        with open_image(image_path) as image:
+            modes.add(image.mode)
+            first_size = first_size or (image.height, image.width)
+    mode = "L" if modes <= set(GRAYSCALE_MODES) else "RGB"
+    size = tuple(image_size) if image_size else first_size
+    shape = (len(paths), *size, 1 if mode == "L" else 3)
+    if np.prod(shape, dtype=np.float64) > MAX_DATASET_VALUES:
+        raise UsageError(
+            f"{path}: {shape[0]} images of {shape[1]}x{shape[2]}x{shape[3]} decode to more than "
+            f"{MAX_DATASET_VALUES:,} values (4 GiB); use a smaller --image-size or fewer images"
+        )
+    pixels = np.empty(shape, "float32")  # peak memory: this array plus one image
+    for index, image_path in enumerate(paths):
+        with open_image(image_path) as image:
+            pixels[index] = to_array(image, size, mode, image_path)
+    return pixels, labels, None, None, classes
 
 
-def read_image(path):
-    """Opens an image file, or raises UsageError naming it."""
+def open_image(path):
+    """An image file opened to its header (pixels are decoded later, by
+    `to_array`), or UsageError naming it: only regular files, only
+    IMAGE_FORMATS, at most MAX_IMAGE_PIXELS."""
     from PIL import Image
 
     try:
-        image = Image.open(path)
-        image.load()
+        kind = os.stat(path).st_mode
+    except OSError as error:
+        raise UsageError(f"cannot read image {path}: {error.strerror}") from None
+    if not stat.S_ISREG(kind):
+        raise UsageError(f"cannot read image {path}: not a regular file")
+    try:
+        image = Image.open(path, formats=IMAGE_FORMATS)
     except Exception as error:
         raise UsageError(f"cannot read image {path}: {error}") from None
+    if image.width * image.height > MAX_IMAGE_PIXELS:
+        image.close()
+        raise UsageError(
+            f"image {path} is {image.width}x{image.height} pixels; the limit is {MAX_IMAGE_PIXELS:,} per image"
+        )
     return image
 
 
-def to_array(image, size, mode):
-    """A PIL image as float32 (H, W, C) pixels of the given size and mode."""
+def to_array(image, size, mode, path):
+    """A PIL image decoded as float32 (H, W, C) pixels of the given size and
+    mode, 16-bit images scaled to 8 bits; UsageError naming `path` if the
+    file's pixels cannot be decoded."""
     from PIL import Image
 
     height, width = size
-    image = image.convert(mode).resize((width, height), Image.BILINEAR)
+    try:
+        image.load()
+        if image.mode in SIXTEEN_BIT_MODES:
+            scaled = np.clip(np.asarray(image, dtype="float32"), 0, 65535) / 257.0
+            image = Image.fromarray(np.round(scaled).astype("uint8"), "L")
+        image = image.convert(mode).resize((width, height), Image.BILINEAR)
+    except Exception as error:
+        raise UsageError(f"cannot read image {path}: {error}") from None
     array = np.asarray(image, dtype="float32")
     return array[..., None] if array.ndim == 2 else array
 
@@ -208,16 +282,24 @@ def _as_images(x, key):
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., None]
-    if x.ndim != 4 or not np.issubdtype(x.dtype, np.number):
-        raise UsageError(f"{key} must be numeric images (N, H, W) or (N, H, W, C); got shape {x.shape}")
-    return x.astype("float32")
+    if x.ndim != 4 or x.dtype.kind not in "uif" or 0 in x.shape:
+        raise UsageError(
+            f"{key} must be real-valued images (N, H, W) or (N, H, W, C); got shape {x.shape} of {x.dtype}"
+        )
+    x = x.astype("float32")
+    if not np.isfinite(x).all():  # after the cast: 1e39 is finite in float64 only
+        raise UsageError(f"{key} has pixels that are NaN, infinite or beyond float32")
+    return x
 
 
 def _as_labels(y, x, key):
     y = np.asarray(y).reshape(-1)
-    if len(y) != len(x) or not np.issubdtype(y.dtype, np.integer) or (y < 0).any():
+    if len(y) != len(x) or y.dtype.kind not in "ui":
         raise UsageError(f"{key} must be {len(x)} integer class labels >= 0")
-    return y.astype("int64")
+    y = y.astype("int64")  # after the cast: uint64 labels >= 2**63 turn negative here
+    if (y < 0).any():
+        raise UsageError(f"{key} must be {len(x)} integer class labels >= 0; found {int(y.min())}")
+    return y
 
 
 def _split(x, y, fraction, seed):

@@ -13,13 +13,12 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 
 from tuning import atomic
+from tuning import relaunch
 from tuning.errors import SearchStopped
-from tuning.tls import exposure_warning
 from tuning.errors import UsageError
 
 CHIEF_ID = "chief"
@@ -67,6 +66,24 @@ def configure(role, address, worker_id, chief_timeout):
 
     compat.set_chief_timeout(chief_timeout)
     compat.silence_conditions_print()  # its "fixed" lines, one per hyperparameter sent
+
+
+def accept_numeric_trial_ids(oracle):
+    """Makes a worker's `oracle` (KerasTuner's client) refuse a trial whose
+    id is not a number: the worker names folders after trial ids, and an
+    id such as `../../x` from a hostile chief would put them anywhere."""
+    create_trial = oracle.create_trial
+
+    def checked(tuner_id):
+        trial = create_trial(tuner_id)
+        if trial.status != "STOPPED" and not re.fullmatch(r"[0-9]{1,9}", str(trial.trial_id)):
+            raise UsageError(
+                f"the chief sent trial id {str(trial.trial_id)[:40]!r}, not a number; a worker names "
+                "folders after trial ids, so this one stops"
+            )
+        return trial
+
+    oracle.create_trial = checked
 
 
 def role():
@@ -139,9 +156,6 @@ def serve(tuner, on_tick, tls=None, poll_seconds=0.5):
         bound = server.add_secure_port(address, tls.server_credentials())
     if not bound:
         raise UsageError(f"--oracle-address {address} cannot be served")
-    warning = exposure_warning(host, port, tls)
-    if warning:
-        print(warning, file=sys.stderr, flush=True)
     server.start()
     print(f"chief: serving the oracle at {address}{' over TLS' if tls else ''}", flush=True)
     try:
@@ -166,10 +180,10 @@ def launch(argv, workers, cores=None):
     """
     port = free_port()
     address = f"127.0.0.1:{port}"
-    base = [sys.executable, "-m", "tuning", "search", *argv, "--oracle-address", address]
+    base = relaunch.command("search", *argv, "--oracle-address", address)
     threads = max(1, (cores or os.cpu_count() or 1) // workers)
-    env = dict(os.environ, TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1")
-    chief = _start(base + ["--role", "chief"], os.environ.copy(), "chief")
+    env = relaunch.environment(dict(os.environ, TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1"))
+    chief = _start(base + ["--role", "chief"], relaunch.environment(), "chief")
     crews = {
         f"worker{i}": _start(base + ["--role", "worker", "--worker-id", f"worker{i}"], env, f"worker{i}")
         for i in range(1, workers + 1)

@@ -4,6 +4,7 @@ import datetime
 import functools
 import os
 import platform
+import sys
 import warnings
 
 import keras
@@ -14,9 +15,10 @@ import tensorflow as tf
 import keras_lrelu
 from tuning import atomic
 from tuning import formats
+from tuning import paths
 from tuning import repeats
 from tuning import results
-from tuning.predict import CARD_NAME
+from tuning.names import CARD_NAME
 from tuning.quiet import native_stderr_silenced
 from tuning.search import describe
 
@@ -28,14 +30,29 @@ def export_best(tuner, dataset, export_root, frame, verdict, top_k=1, command=""
     `export_root/rank-2`, ... Each model is its configuration's best repeat
     restored from that repeat's best-epoch checkpoint (not retrained) and
     written as model.keras plus `format_names`; the card holds the
-    configuration's statistics and the search's `verdict`. Returns the
-    folders written."""
-    folders = []
+    configuration's statistics and the search's `verdict`.
+
+    A trial whose hyperparameters lie outside the search space (only a
+    client of the chief that is not one of our workers can report one) is
+    not rebuilt: an `error:` line names it and the next best takes its rank.
+    Returns the folders written and the ids of the trials refused."""
+    folders, refused = [], []
     table = results.ranked(frame)
     # A trial of an older release has no record of repeats to export from.
-    finished = table[(table["status"] == "COMPLETED") & (table["repeats"] > 0)].head(top_k)
-    for rank, row in enumerate(finished.to_dict("records"), start=1):
+    finished = table[(table["status"] == "COMPLETED") & (table["repeats"] > 0)]
+    for row in finished.to_dict("records"):
+        if len(folders) == top_k:
+            break
         trial = tuner.oracle.trials[row["trial_id"]]
+        outside = tuner.hypermodel.outside_space(trial.hyperparameters.values)
+        if outside:
+            print(f"error: trial {trial.trial_id} has hyperparameters outside the search space ({outside}); "
+                  "not exported", file=sys.stderr, flush=True)
+            refused.append(trial.trial_id)
+            continue
+        rank = len(folders) + 1
+        folder = paths.export_folder(export_root, rank)
+        paths.check_export_target(folder)
         with warnings.catch_warnings():
             # The checkpoint holds optimizer state a model for serving does not need.
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
@@ -45,10 +62,9 @@ def export_best(tuner, dataset, export_root, frame, verdict, top_k=1, command=""
         model.optimizer.build(model.trainable_variables)
         record = repeats.load(tuner.project_dir, trial.trial_id)
         card = model_card(model, trial, dataset, rank, command, row, record, verdict)
-        folder = os.path.join(export_root, "best" if rank == 1 else f"rank-{rank}")
         atomic.replace_folder(folder, functools.partial(_save, model, card, dataset, format_names))
         folders.append(folder)
-    return folders
+    return folders, refused
 
 
 def model_card(model, trial, dataset, rank, command, row, record, verdict):
@@ -120,5 +136,7 @@ def _save(model, card, dataset, format_names, folder):
                 "test_accuracy": formats.accuracy(run, dataset.x_test, dataset.y_test),
                 "bytes": formats.size_bytes(folder, name),
             }
+    # Ties the card to the files: predict checks them before loading any.
+    card["sha256"] = formats.digests(folder)
     with open(os.path.join(folder, CARD_NAME), "w") as f:
         f.write(results.to_json(card))

@@ -8,6 +8,8 @@ describes) to class probabilities, so an export can measure every file it
 wrote instead of trusting that it exists.
 """
 
+import dataclasses
+import hashlib
 import importlib.util
 import os
 import tempfile
@@ -102,9 +104,67 @@ def size_bytes(folder, name):
     return total
 
 
+@dataclasses.dataclass(frozen=True)
+class Served:
+    """A loaded model: called on a float32 batch, it returns the outputs.
+    `input_shape` is one image's (H, W, C) and `classes` the outputs per
+    image, as the file declares them (None where it leaves one open)."""
+
+    run: object
+    input_shape: tuple
+    classes: object
+
+    def __call__(self, batch):
+        return self.run(batch)
+
+
+def _served(run, input_shape, output_shape):
+    return Served(run, tuple(_dimension(d) for d in list(input_shape)[1:]), _dimension(list(output_shape)[-1]))
+
+
+def _dimension(size):
+    """A declared axis size, or None for an open one (None, -1, "N")."""
+    return int(size) if isinstance(size, (int, np.integer)) and size > 0 else None
+
+
+def digests(folder, skip=()):
+    """`{path relative to folder: sha256}` of every file under `folder`
+    but those named in `skip`."""
+    found = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            relative = os.path.relpath(path, folder).replace(os.sep, "/")
+            if relative not in skip:
+                found[relative] = sha256(path)
+    return found
+
+
+def sha256(path, chunk=1 << 20):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_files(path):
+    """The files that loading `path` reads, relative to its export folder:
+    a SavedModel's every file, or the model file itself."""
+    if not os.path.isdir(path):
+        return [os.path.basename(path)]
+    files = []
+    for part in SAVED_MODEL_PARTS:
+        if os.path.isfile(os.path.join(path, part)):
+            files.append(part)
+        else:
+            files += [f"{part}/{name}" for name in digests(os.path.join(path, part))]
+    return files
+
+
 def load(path, threads=None):
     """`path` (an export folder's SavedModel, or a .keras, .tflite or .onnx
-    file) loaded in its own runtime, as a function batch -> outputs.
+    file) loaded in its own runtime, as a `Served`.
 
     Raises:
         UsageError: for a file of another kind, or one its runtime refuses.
@@ -141,11 +201,13 @@ def _load_saved_model(path, threads):
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
         raise UsageError(f"{path} holds no SavedModel (no saved_model.pb)")
     served = tf.saved_model.load(path)  # kept alive by the closure
+    (spec,), _ = served.serve.concrete_functions[0].structured_input_signature
+    output = served.serve.concrete_functions[0].structured_outputs
 
     def run(batch):
         return served.serve(np.asarray(batch, "float32")).numpy()
 
-    return run
+    return _served(run, spec.shape.as_list(), output.shape.as_list())
 
 
 def _load_keras(path, threads):
@@ -153,8 +215,9 @@ def _load_keras(path, threads):
 
     import keras_lrelu  # noqa: F401  (registers the layers)
 
-    model = keras.models.load_model(path)
-    return lambda batch: model.predict(np.asarray(batch, "float32"), verbose=0)
+    model = keras.models.load_model(path)  # safe_mode: no Lambda, no TFSMLayer
+    run = lambda batch: model.predict(np.asarray(batch, "float32"), verbose=0)  # noqa: E731
+    return _served(run, model.input_shape, model.output_shape)
 
 
 def _load_litert(path, threads):
@@ -174,7 +237,7 @@ def _load_litert(path, threads):
         interpreter.invoke()
         return interpreter.get_tensor(target["index"]).copy()
 
-    return run
+    return _served(run, source["shape_signature"], target["shape_signature"])
 
 
 def _load_onnx(path, threads):
@@ -184,5 +247,6 @@ def _load_onnx(path, threads):
     if threads:
         options.intra_op_num_threads = threads
     session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return lambda batch: session.run(None, {name: np.asarray(batch, "float32")})[0]
+    source, target = session.get_inputs()[0], session.get_outputs()[0]
+    run = lambda batch: session.run(None, {source.name: np.asarray(batch, "float32")})[0]  # noqa: E731
+    return _served(run, source.shape, target.shape)

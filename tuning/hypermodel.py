@@ -1,5 +1,6 @@
 """The HyperModel: a small CNN with a searchable rectifier after every layer."""
 
+import math
 import time
 
 import keras
@@ -75,6 +76,14 @@ class LeakyCNN(kt.HyperModel):
     def build(self, hp):
         # Every configuration's repeat j starts from the same weights.
         keras.utils.set_random_seed(self.run_seed)
+        mode, alpha, filters, learning_rate = self._choose(hp)
+        return self.build_network(
+            lambda seed: make_activation(mode, alpha, seed=seed),
+            filters, learning_rate, name=f"leaky_cnn_{mode}",
+        )
+
+    def _choose(self, hp):
+        """Declares the search space on `hp`; returns this trial's values."""
         mode = hp.Choice("mode", self.modes, default=self.modes[0])
         alpha = 0.0
         leaky_modes = [m for m in self.modes if m != "relu"]
@@ -90,15 +99,23 @@ class LeakyCNN(kt.HyperModel):
         if self.grid:
             # A grid over width and learning rate too would spend the whole
             # budget before reaching a second slope.
-            filters = hp.Fixed("filters", 32)
-            learning_rate = hp.Fixed("learning_rate", 1e-3)
-        else:
-            filters = hp.Choice("filters", [16, 32, 48], default=32)
-            learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
-        return self.build_network(
-            lambda seed: make_activation(mode, alpha, seed=seed),
-            filters, learning_rate, name=f"leaky_cnn_{mode}",
-        )
+            return mode, alpha, hp.Fixed("filters", 32), hp.Fixed("learning_rate", 1e-3)
+        filters = hp.Choice("filters", [16, 32, 48], default=32)
+        learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
+        return mode, alpha, filters, learning_rate
+
+    def outside_space(self, values):
+        """The `name=value` pairs of a trial's hyperparameter `values` that
+        this search space does not hold, as one string ("" if none): a
+        client of the chief may report any values for a trial."""
+        space = kt.HyperParameters()
+        self._choose(space)
+        declared = {hp.name: hp.get_config() for hp in space.space}
+        wrong = [
+            f"{name}={value!r}" for name, value in values.items()
+            if not name.startswith("tuner/") and not _holds(declared.get(name), value)
+        ]
+        return ", ".join(wrong)
 
     def build_network(self, activation, filters=32, learning_rate=1e-3, name="leaky_cnn"):
         """The compiled CNN with `activation(seed)` making each rectifier;
@@ -156,3 +173,22 @@ class LeakyCNN(kt.HyperModel):
         metrics = {name: float(v[best]) for name, v in history.items() if "/" not in name}
         metrics["seconds"] = seconds
         return metrics
+
+
+def _holds(config, value):
+    """Whether a hyperparameter (its `get_config()`; None if undeclared)
+    admits `value`: a listed choice, the fixed value, or a finite number
+    within the declared range."""
+    if config is None:
+        return False
+    if "values" in config:  # Choice
+        return any(type(value) is type(choice) and value == choice for choice in config["values"])
+    if "value" in config:  # Fixed
+        return type(value) is type(config["value"]) and value == config["value"]
+    if "min_value" in config:  # Int, Float
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        # KerasTuner's log-spaced grid steps may land a rounding error past the bounds.
+        low, high = config["min_value"], config["max_value"]
+        slack = 1e-9 * max(abs(low), abs(high))
+        return number and math.isfinite(value) and low - slack <= value <= high + slack
+    return isinstance(value, bool)  # Boolean

@@ -9,3 +9,5 @@ TUNER_NAMES = ("bayesian", "random", "hyperband", "grid")
 # of the finished configurations, once this many have finished.
 PRUNERS = ("none", "median")
 PRUNE_STARTUP_CONFIGURATIONS = 3
+# Beside every export (tuning/card.py); an export replaces only a folder holding one.
+CARD_NAME = "model_card.json"

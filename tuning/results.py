@@ -32,6 +32,7 @@ SUMMARY_COLUMNS = [
     "val_accuracy", "val_loss", "seconds",
 ]
 VERDICT_NAME = "verdict.json"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def repeat_columns(k, metric="val_accuracy"):
@@ -117,8 +118,20 @@ def to_json(data):
 
 
 def write_csv(frame, path):
-    """Writes through a temporary file, so readers never see half a table."""
+    """Writes through a temporary file, so readers never see half a table;
+    text cells cannot start a spreadsheet formula (see `inert`)."""
+    frame = frame.map(inert)
     atomic.write_file(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def inert(value):
+    """A text cell a spreadsheet would run as a formula (it starts with =,
+    +, -, @, a tab or a carriage return: a worker id, hyperparameter or
+    trial message may come from a client of the chief) with a leading
+    apostrophe, which spreadsheets show as text; anything else as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def save_figure(figure, path):

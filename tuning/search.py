@@ -227,8 +227,10 @@ def run(tuner, dataset, epochs, batch_size, quiet=False, tls=None):
     if distributed.role() == "chief":
         _serve_until_done(tuner, tls)
         return
-    if distributed.role() == "worker" and tls is not None:
-        compat.use_secure_channel(tuner.oracle, tls.channel_credentials())
+    if distributed.role() == "worker":
+        if tls is not None:
+            compat.use_secure_channel(tuner.oracle, tls.channel_credentials())
+        distributed.accept_numeric_trial_ids(tuner.oracle)
     logdir = os.path.join(tuner.project_dir, "tensorboard")
     compat.hide_failed_trial_tracebacks()  # on_trial_end prints one line instead
     tuner.search(

@@ -7,17 +7,15 @@ import io
 import os
 import sys
 
+from tuning import limits
+from tuning import paths
+from tuning import relaunch
 from tuning import tls
 from tuning.errors import SearchStopped
 from tuning.errors import UsageError
 from tuning.formats import parse as parse_formats
 from tuning.names import MODES
 from tuning.quiet import import_tensorflow_quietly
-
-# Repeats are for telling configurations from noise; past this many, a
-# search is better spent on more data or epochs.
-MAX_REPEATS = 100
-
 
 def _without_workers(argv):
     """The search's arguments without --workers, for the processes it starts."""
@@ -33,32 +31,33 @@ def _without_workers(argv):
 
 
 def check_search_args(args):
-    """Refuses bad arguments before anything is loaded or written."""
-    at_least_one(args, "max_trials", "epochs", "batch_size", "export_top", "repeats")
-    if args.repeats > MAX_REPEATS:
-        raise UsageError(f"--repeats must be at most {MAX_REPEATS}, got {args.repeats}")
-    if args.trials_per_process < 0:
-        raise UsageError(f"--trials-per-process must be 0 (all in one) or more, got {args.trials_per_process}")
-    if args.workers < 0:
-        raise UsageError(f"--workers must be 0 (one process) or more, got {args.workers}")
+    """Refuses bad arguments before anything is loaded or written (numbers:
+    tuning/limits.py, already checked)."""
     if args.role and not args.oracle_address:
         raise UsageError(f"--role {args.role} needs --oracle-address HOST:PORT")
     args.tls = tls.from_args(args.role, args.tls_cert, args.tls_key, args.tls_ca)
-    if not 0 < args.alpha_min < args.alpha_max:
-        raise UsageError(
-            f"need 0 < --alpha-min < --alpha-max, got {args.alpha_min} and {args.alpha_max}"
-        )
+    if args.role == "chief":
+        from tuning.distributed import parse_address
+
+        warning = tls.check_exposure(*parse_address(args.oracle_address), args.tls, args.insecure)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
+    if not args.alpha_min < args.alpha_max:
+        raise UsageError(f"need --alpha-min < --alpha-max, got {args.alpha_min} and {args.alpha_max}")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
         raise UsageError(f"unknown mode {', '.join(unknown) or repr(args.modes)}; use {','.join(MODES)}")
     args.modes = list(dict.fromkeys(modes))
     args.export_formats = parse_formats(args.export_formats)
-    if args.image_size and min(args.image_size) < 1:
-        raise UsageError(f"--image-size must be positive, got {args.image_size}")
     if args.project is None:
-        base = os.path.splitext(os.path.basename(os.path.normpath(args.dataset)))[0]
-        args.project = f"alpha-{base}"
+        args.project = limits.default_project(args.dataset)
+    limits.check_project_name(args.project)
+    if args.overwrite and args.role != "worker":
+        paths.check_overwrite(os.path.join(args.directory, args.project))
+    if args.role != "worker":
+        for rank in range(1, args.export_top + 1):
+            paths.check_export_target(paths.export_folder(os.path.join(args.export_dir, args.project), rank))
 
 
 def run_search(args, command):
@@ -98,14 +97,13 @@ def run_search(args, command):
     print(f"results: {os.path.join(tuner.project_dir, 'results.csv')}, {results.VERDICT_NAME} and results.png")
     if verdict is None:
         raise UsageError("no configuration finished (every trial failed or was pruned), so no model was exported")
-    folders = export.export_best(
+    folders, refused = export.export_best(
         tuner, dataset, os.path.join(args.export_dir, args.project), frame, verdict,
         args.export_top, command, args.export_formats,
     )
     for folder in folders:
         print(f"exported: {folder}")
-    return 0
-
+    return 1 if refused else 0  # a tampered trial is news, even with an export made
 
 def _run_tuner(args, dataset, command):
     """Builds the tuner (reloading the project unless --overwrite) and runs
@@ -146,14 +144,15 @@ def _run_tuner(args, dataset, command):
 
 def _continue_in_fresh_process(argv, started):
     """Replaces this process (same pid, same output streams) with a new
-    `python -m tuning ARGV` that resumes the search where it stands."""
+    `python -m tuning ARGV`, of this very package, that resumes the search
+    where it stands."""
     from tuning import search
 
     sys.stdout.flush()
     sys.stderr.flush()
-    env = dict(os.environ, **{search.STARTED_ENV: started})
-    os.execve(sys.executable, [sys.executable, "-m", "tuning", *argv], env)
-
+    env = relaunch.environment(dict(os.environ, **{search.STARTED_ENV: started}))
+    argv = relaunch.command(*argv)
+    os.execve(argv[0], argv, env)
 
 def _raise_keras_tuner_error(error, args):
     """KerasTuner's RuntimeErrors that are not bugs, as our one-line errors;
@@ -173,12 +172,3 @@ def _raise_keras_tuner_error(error, args):
         ) from None
     raise error
 
-
-def at_least_one(args, *names):
-    for name in names:
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
-
-
-def _first_line(error):
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -9,11 +9,9 @@ its own `--tls-cert/--tls-key`.
 """
 
 import dataclasses
+import ipaddress
 
 from tuning.errors import UsageError
-
-ALL_INTERFACES = ("0.0.0.0", "::", "")
-
 
 @dataclasses.dataclass(frozen=True)
 class TLS:
@@ -69,13 +67,36 @@ def _read_pem(option, path):
     return data
 
 
-def exposure_warning(host, port, tls):
-    """One line for a chief that listens on every interface, or None."""
-    if host not in ALL_INTERFACES:
+def is_loopback(host):
+    """Whether `host` (an address or `localhost`) is this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to any interface
+        return False
+
+
+def check_exposure(host, port, tls, insecure):
+    """A chief may serve beyond loopback only with mutual TLS, since any
+    client that reaches its port can read the search, end trials with
+    results of its choosing and keep the chief waiting; `--insecure` allows
+    it anyway (returned: a warning line to print). None when all is well.
+
+    Raises:
+        UsageError: for such an address without mutual TLS or `--insecure`.
+    """
+    if is_loopback(host) or (tls and tls.ca):
         return None
     shown = f"[{host}]:{port}" if ":" in host else f"{host or '*'}:{port}"
-    guard = "with TLS" if tls and tls.ca else "with TLS but no worker certificates" if tls else "without TLS"
+    guard = "with TLS but no worker certificates" if tls else "without TLS"
+    if not insecure:
+        raise UsageError(
+            f"the chief would serve {shown} {guard}: any client that reaches it could read the search "
+            "and report trials of its own; add --tls-ca (workers' CA) with --tls-cert/--tls-key, "
+            "serve on 127.0.0.1, or pass --insecure on a network you trust"
+        )
     return (
-        f"warning: the chief serves the oracle on every interface ({shown}) {guard}: "
-        "bind it to the cluster's private address, firewall the port, and use --tls-cert/--tls-key/--tls-ca"
+        f"warning: --insecure: the chief serves the oracle at {shown} {guard}; anyone who reaches "
+        "the port can read the search and report trials"
     )

@@ -1,0 +1,75 @@
+"""Every numeric option's range and the shape of a project name, checked
+in one place before anything is loaded or written. Imports nothing heavy,
+so a bad number costs no TensorFlow import."""
+
+import math
+import os
+import re
+
+from tuning.errors import UsageError
+
+SEED_MAX = 2**31 - 1
+IMAGE_SIDE_MAX = 4096
+# Worker processes share this host's cores: more than one per core only
+# makes every trial slower.
+WORKERS_MAX = os.cpu_count() or 1
+
+# option -> (smallest, largest), both allowed; per command. A float bound
+# of 0.0 as the smallest excludes 0 itself where the option says "> 0".
+OPTIONS = {
+    "search": {
+        "max_trials": (1, 10_000), "epochs": (1, 10_000), "batch_size": (1, 65_536),
+        "alpha_min": (0.0, 1.0), "alpha_max": (0.0, 1.0), "seed": (0, SEED_MAX),
+        "repeats": (1, 100), "export_top": (1, 100), "trials_per_process": (0, 10_000),
+        "workers": (0, WORKERS_MAX), "chief_timeout": (0.0, 86_400.0),
+        "image_size": (1, IMAGE_SIDE_MAX),
+    },
+    "compare": {
+        "seeds": (1, 1_000), "epochs": (1, 10_000), "batch_size": (1, 65_536),
+        "image_size": (1, IMAGE_SIDE_MAX),
+    },
+    "dying": {
+        "depth": (1, 1_000), "width": (1, 4_096), "runs": (1, 100_000),
+        "slopes": (0.0, 1.0), "steps": (1, 10_000_000), "seed": (0, SEED_MAX),
+    },
+}
+# Positive, not merely non-negative (the lower bound itself is refused).
+EXCLUSIVE_LOW = {"alpha_min", "alpha_max", "chief_timeout"}
+PROJECT_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+def check_numbers(command, args):
+    """UsageError naming the first numeric option of `command` that is not
+    finite or out of its range; a list value (`--image-size H W`, `--width
+    3,5`) is checked element by element, and the error names the element."""
+    for name, (low, high) in OPTIONS.get(command, {}).items():
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if not _within(item, low, high, name in EXCLUSIVE_LOW):
+                option = "--" + name.replace("_", "-")
+                relation = f"> {low:g} and <= {high:g}" if name in EXCLUSIVE_LOW else f"between {low:g} and {high:g}"
+                raise UsageError(f"{option} must be {relation}, got {item}")
+
+
+def _within(value, low, high, exclusive_low):
+    if not math.isfinite(value):
+        return False
+    return (low < value if exclusive_low else low <= value) and value <= high
+
+
+def check_project_name(name):
+    """A project name is one plain folder name: letters, digits and `._-`,
+    not `.` or `..`, so `--directory` and `--export-dir` hold all it writes."""
+    if not PROJECT_NAME.fullmatch(name) or name in (".", ".."):
+        raise UsageError(
+            f"--project must be a plain name (letters, digits and ._-, at most 100, not . or ..), got {name!r}"
+        )
+
+
+def default_project(dataset):
+    """`alpha-<dataset's file or folder name>`, made a valid project name."""
+    base = os.path.splitext(os.path.basename(os.path.normpath(dataset)))[0]
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip(".-")[:90]
+    return f"alpha-{cleaned or 'data'}"
