@@ -120,7 +120,7 @@ def test_search_killed_whole_resumes_with_workers(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--workers", "-1"], r"error: --workers must be 0 \(one process\) or more, got -1"),
+        (["--workers", "-1"], r"error: --workers must be between 0 and \d+, got -1$"),
         (["--role", "chief"], r"error: --role chief needs --oracle-address HOST:PORT"),
         (["--role", "chief", "--oracle-address", "nowhere"], r"error: --oracle-address must be HOST:PORT, got 'nowhere'"),
         (["--role", "worker", "--oracle-address", "127.0.0.1:1"], r"error: --role worker needs a --worker-id"),

@@ -192,6 +192,8 @@ def _check_member(path, archive, key):
         version = np.lib.format.read_magic(member)
         header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, _, dtype = header(member, max_header_size=10_000)
+    if dtype.hasobject:
+        raise UsageError(f"{path}: {key} holds Python objects (pickled data), which are never loaded")
     if np.prod(shape, dtype=np.float64) * dtype.itemsize > size:
         raise UsageError(f"{path}: {key} declares shape {shape} of {dtype}, more than its {size:,} bytes hold")
 
@@ -286,7 +288,8 @@ def _as_images(x, key):
         raise UsageError(
             f"{key} must be real-valued images (N, H, W) or (N, H, W, C); got shape {x.shape} of {x.dtype}"
         )
-    x = x.astype("float32")
+    with np.errstate(over="ignore"):  # caught below, as one error line
+        x = x.astype("float32")
     if not np.isfinite(x).all():  # after the cast: 1e39 is finite in float64 only
         raise UsageError(f"{key} has pixels that are NaN, infinite or beyond float32")
     return x

@@ -49,7 +49,9 @@ def check_numbers(command, args):
         for item in value if isinstance(value, (list, tuple)) else [value]:
             if not _within(item, low, high, name in EXCLUSIVE_LOW):
                 option = "--" + name.replace("_", "-")
-                relation = f"> {low:g} and <= {high:g}" if name in EXCLUSIVE_LOW else f"between {low:g} and {high:g}"
+                low_shown, high_shown = (f"{v:g}" if isinstance(v, float) else str(v) for v in (low, high))
+                relation = (f"> {low_shown} and <= {high_shown}" if name in EXCLUSIVE_LOW
+                            else f"between {low_shown} and {high_shown}")
                 raise UsageError(f"{option} must be {relation}, got {item}")
 
 
