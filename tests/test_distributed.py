@@ -338,3 +338,103 @@ def test_bad_tls_input_is_one_error_line(tmp_path, args, message, capsys):
     (tmp_path / "plain.txt").write_text("not a certificate")
     result = cli_in_process([*SEARCH, "--oracle-address", "127.0.0.1:5", *args], tmp_path, capsys)
     assert_one_error_line(result, message)
+
+
+def _stub(address):
+    """A raw client of the chief's gRPC service: what anyone who reaches the
+    port can run, with no worker's code in between."""
+    import grpc
+
+    from keras_lrelu import _compat as compat
+
+    protos = compat._keras_tuner("protos")
+    return protos.get_service_grpc().OracleStub(grpc.insecure_channel(address)), protos.get_service()
+
+
+def test_a_client_that_is_not_a_worker_cannot_get_its_trial_exported_or_write_formulas(tmp_path):
+    """A client of a chief without mutual TLS (allowed on loopback) reports
+    a trial of its own with val_accuracy 1, from a worker id and with a mode
+    that are spreadsheet formulas, and rewrites the best real trial's
+    hyperparameters (filters=33, which the grid does not hold): neither is
+    exported, the next best is, the chief says so and exits 1, and
+    results.csv holds the formulas as text."""
+    import keras_tuner as kt
+
+    address = f"127.0.0.1:{_free_port()}"
+    common = [*SEARCH, "--tuner", "grid", "--modes", "relu,fixed", "--max-trials", "3", "--epochs", "1",
+              "--oracle-address", address]
+    chief = _start([*common, "--role", "chief"], tmp_path)
+    try:
+        _wait_for_line(chief, r"chief: serving the oracle")
+        stub, service = _stub(address)
+        rogue = "=HYPERLINK(\"http://example.invalid\")"
+        own = stub.CreateTrial(service.CreateTrialRequest(tuner_id=rogue), timeout=30).trial
+        worker = _start([*common, "--role", "worker", "--worker-id", "a"], tmp_path)
+        assert worker.wait(timeout=300) == 0, worker.stdout.read()[-2000:]
+        real = [kt.engine.trial.Trial.from_proto(stub.GetTrial(service.GetTrialRequest(trial_id=i), timeout=30).trial)
+                for i in ("1", "2")]
+        best, other = sorted(real, key=lambda t: t.score, reverse=True)
+        best.hyperparameters.values["filters"] = 33
+        stub.EndTrial(service.EndTrialRequest(trial=best.to_proto()), timeout=30)
+        stub.UpdateTrial(service.UpdateTrialRequest(trial_id=own.trial_id, metrics={"val_accuracy": 1.0}), timeout=30)
+        forged = kt.engine.trial.Trial.from_proto(own)
+        forged.status = "COMPLETED"
+        forged.hyperparameters.values["mode"] = "@SUM(1+1)"  # KerasTuner's proto carries no message
+        stub.EndTrial(service.EndTrialRequest(trial=forged.to_proto()), timeout=30)
+        stub.CreateTrial(service.CreateTrialRequest(tuner_id=rogue), timeout=30)  # STOPPED: the chief may end
+        assert chief.wait(timeout=120) == 1
+        output = chief.stdout.read()
+    finally:
+        chief.kill()
+    assert (f"error: trial {best.trial_id} reported hyperparameters outside the search space: filters=33; "
+            "it is not ranked or exported") in output
+    card = (tmp_path / "saved_models" / "alpha-digits" / "best" / "model_card.json").read_text()
+    assert f'"trial_id": "{other.trial_id}"' in card
+    table = _table(tmp_path).set_index("trial_id")
+    assert table.loc[int(best.trial_id), "status"] == "REFUSED"
+    assert table.loc[int(own.trial_id), "worker"] == "'" + rogue
+    assert table.loc[int(own.trial_id), "mode"] == "'@SUM(1+1)"
+    assert table.loc[int(own.trial_id), "status"] == "REFUSED"
+
+
+def test_a_worker_refuses_a_trial_id_that_is_not_a_number(tmp_path):
+    """A fake chief (a gRPC server of the same service) hands out trial
+    `../../escaped`: the worker stops with one line, and writes nothing
+    outside its --directory."""
+    from concurrent import futures
+
+    import grpc
+    import keras_tuner as kt
+
+    from keras_lrelu import _compat as compat
+    from tuning.hypermodel import LeakyCNN
+
+    protos = compat._keras_tuner("protos")
+    service = protos.get_service()
+    space = kt.HyperParameters()
+    LeakyCNN((8, 8, 1), 10)._choose(space)
+
+    class FakeChief(protos.get_service_grpc().OracleServicer):
+        def GetSpace(self, request, context):
+            return service.GetSpaceResponse(hyperparameters=space.to_proto())
+
+        def UpdateSpace(self, request, context):
+            return service.UpdateSpaceResponse()
+
+        def CreateTrial(self, request, context):
+            trial = kt.engine.trial.Trial(space, trial_id="../../escaped", status="RUNNING")
+            return service.CreateTrialResponse(trial=trial.to_proto())
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    protos.get_service_grpc().add_OracleServicer_to_server(FakeChief(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    try:
+        result = cli([*SEARCH, "--role", "worker", "--worker-id", "w", "--oracle-address", f"127.0.0.1:{port}"], work)
+    finally:
+        server.stop(grace=None)
+    assert_one_error_line(result, re.escape(
+        "error: the chief sent trial id '../../escaped', not a number; a worker names folders after trial ids"))
+    assert sorted(p.name for p in tmp_path.rglob("*escaped*")) == []

@@ -4,7 +4,6 @@ import datetime
 import functools
 import os
 import platform
-import sys
 import warnings
 
 import keras
@@ -30,27 +29,15 @@ def export_best(tuner, dataset, export_root, frame, verdict, top_k=1, command=""
     `export_root/rank-2`, ... Each model is its configuration's best repeat
     restored from that repeat's best-epoch checkpoint (not retrained) and
     written as model.keras plus `format_names`; the card holds the
-    configuration's statistics and the search's `verdict`.
-
-    A trial whose hyperparameters lie outside the search space (only a
-    client of the chief that is not one of our workers can report one) is
-    not rebuilt: an `error:` line names it and the next best takes its rank.
-    Returns the folders written and the ids of the trials refused."""
-    folders, refused = [], []
+    configuration's statistics and the search's `verdict`. A REFUSED
+    trial (hyperparameters outside the search space) is never rebuilt.
+    Returns the folders written."""
+    folders = []
     table = results.ranked(frame)
     # A trial of an older release has no record of repeats to export from.
-    finished = table[(table["status"] == "COMPLETED") & (table["repeats"] > 0)]
-    for row in finished.to_dict("records"):
-        if len(folders) == top_k:
-            break
+    finished = table[(table["status"] == "COMPLETED") & (table["repeats"] > 0)].head(top_k)
+    for rank, row in enumerate(finished.to_dict("records"), start=1):
         trial = tuner.oracle.trials[row["trial_id"]]
-        outside = tuner.hypermodel.outside_space(trial.hyperparameters.values)
-        if outside:
-            print(f"error: trial {trial.trial_id} has hyperparameters outside the search space ({outside}); "
-                  "not exported", file=sys.stderr, flush=True)
-            refused.append(trial.trial_id)
-            continue
-        rank = len(folders) + 1
         folder = paths.export_folder(export_root, rank)
         paths.check_export_target(folder)
         with warnings.catch_warnings():
@@ -64,7 +51,7 @@ def export_best(tuner, dataset, export_root, frame, verdict, top_k=1, command=""
         card = model_card(model, trial, dataset, rank, command, row, record, verdict)
         atomic.replace_folder(folder, functools.partial(_save, model, card, dataset, format_names))
         folders.append(folder)
-    return folders, refused
+    return folders
 
 
 def model_card(model, trial, dataset, rank, command, row, record, verdict):

@@ -40,10 +40,13 @@ def repeat_columns(k, metric="val_accuracy"):
     return [f"{metric}_{j}" for j in range(1, k + 1)]
 
 
-def trial_row(trial, command="", worker=None, record=None):
+def trial_row(trial, command="", worker=None, record=None, outside=""):
     """One trial as a flat dict. `alpha` is 0 for the ReLU baseline; the
     repeats come from the trial's record (tuning/repeats.py), and a pruned
-    trial's status is PRUNED."""
+    trial's status is PRUNED. `outside` names hyperparameters the search
+    space does not hold: such a trial (only a client of the chief that is
+    not one of our workers can report one) is REFUSED, so it is never
+    ranked, exported or in the verdict."""
     values = trial.hyperparameters.values
     mode = values.get("mode")
     record = record or {"repeats": {}}
@@ -51,14 +54,15 @@ def trial_row(trial, command="", worker=None, record=None):
     pruned = repeats.pruned(record)
     row = {
         "trial_id": trial.trial_id,
-        "status": "PRUNED" if pruned and trial.status == "COMPLETED" else trial.status,
+        "status": "REFUSED" if outside else "PRUNED" if pruned and trial.status == "COMPLETED" else trial.status,
         "worker": worker,
         "mode": mode,
         "alpha": 0.0 if mode == "relu" else values.get("alpha"),
         "filters": values.get("filters"),
         "learning_rate": values.get("learning_rate"),
         "repeats": len(runs),
-        "message": next((run["message"] for run in runs if run["pruned"]), None) or last_line(trial.message),
+        "message": (f"hyperparameters outside the search space: {outside}" if outside else None)
+        or next((run["message"] for run in runs if run["pruned"]), None) or last_line(trial.message),
         "command": command,
     }
     for name in METRICS:
@@ -73,15 +77,17 @@ def trial_row(trial, command="", worker=None, record=None):
     return row
 
 
-def to_frame(trials, command="", workers=None, project_dir=None, k=1):
+def to_frame(trials, command="", workers=None, project_dir=None, k=1, outside_space=None):
     """The trials of an oracle (a dict id -> Trial) as a DataFrame with
-    `k` per-repeat columns; `workers` maps trial ids to who ran them, and
-    the repeats are read from the trial folders under `project_dir`."""
+    `k` per-repeat columns; `workers` maps trial ids to who ran them, the
+    repeats are read from the trial folders under `project_dir`, and
+    `outside_space(values)` names values the search space does not hold."""
     workers = workers or {}
     ordered = sorted(trials.values(), key=lambda t: int(t.trial_id))
     rows = [
         trial_row(t, command, workers.get(t.trial_id),
-                  repeats.load(project_dir, t.trial_id) if project_dir else None)
+                  repeats.load(project_dir, t.trial_id) if project_dir else None,
+                  outside_space(t.hyperparameters.values) if outside_space else "")
         for t in ordered
     ]
     per_repeat = repeat_columns(k) + repeat_columns(k, "val_loss")
@@ -93,7 +99,7 @@ def write(tuner, command=""):
     """Rewrites results.csv, verdict.json and results.png in the tuner's
     project folder; returns (frame, verdict)."""
     frame = to_frame(tuner.oracle.trials, command, read_workers(tuner.project_dir),
-                     tuner.project_dir, tuner.repeats)
+                     tuner.project_dir, tuner.repeats, tuner.hypermodel.outside_space)
     csv_path = os.path.join(tuner.project_dir, "results.csv")
     write_csv(frame, csv_path)
     found = verdict.decide(frame, repeat_columns(tuner.repeats))

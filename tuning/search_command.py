@@ -91,19 +91,23 @@ def run_search(args, command):
         print(f"{args.worker_id}: the chief has no more trials; done", flush=True)
         return 0
     frame, verdict = results.write(tuner, command)
+    refused = frame[frame["status"] == "REFUSED"]
+    for row in refused.to_dict("records"):  # a client of the chief that is not our worker
+        print(f"error: trial {row['trial_id']} reported {row['message']}; it is not ranked or exported",
+              file=sys.stderr, flush=True)
     print(f"\n{results.summary(frame)}\n")
     if verdict:
         print(f"{verdict['text']}\n")
     print(f"results: {os.path.join(tuner.project_dir, 'results.csv')}, {results.VERDICT_NAME} and results.png")
     if verdict is None:
         raise UsageError("no configuration finished (every trial failed or was pruned), so no model was exported")
-    folders, refused = export.export_best(
+    folders = export.export_best(
         tuner, dataset, os.path.join(args.export_dir, args.project), frame, verdict,
         args.export_top, command, args.export_formats,
     )
     for folder in folders:
         print(f"exported: {folder}")
-    return 1 if refused else 0  # a tampered trial is news, even with an export made
+    return 1 if len(refused) else 0  # a tampered trial is news, even with an export made
 
 def _run_tuner(args, dataset, command):
     """Builds the tuner (reloading the project unless --overwrite) and runs
