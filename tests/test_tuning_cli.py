@@ -72,6 +72,12 @@ def test_search_writes_table_plot_and_export(default_search):
     assert "exported: saved_models/alpha-mnist5k/best" in stdout
     assert {"saved_model.pb", "model.keras", "model_card.json", "model.tflite", "model_int8.tflite",
             "model.onnx"} <= {p.name for p in best.iterdir()}
+    # The card ties itself to every file of the export, which predict checks before loading.
+    digests = json.loads((best / "model_card.json").read_text())["sha256"]
+    assert set(digests) == {p.relative_to(best).as_posix() for p in best.rglob("*")
+                            if p.is_file() and p.name != "model_card.json"}
+    assert {"saved_model.pb", "model.onnx", "variables/variables.index"} <= set(digests)
+    assert all(formats.sha256(best / name) == digest for name, digest in digests.items())
     assert not list(best.parent.glob(".*tmp*")), "no temporary export left behind"
     card = json.loads((best / "model_card.json").read_text())
     assert card["dataset"] == "mnist5k" and card["class_names"] == [str(i) for i in range(10)]

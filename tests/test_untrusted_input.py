@@ -283,3 +283,44 @@ def test_malformed_input_is_one_error_line_and_changes_no_file(tmp_path, capsys,
     assert not failures, f"{len(failures)} of {len(cases)} cases:\n" + "\n".join(failures)
     shutil.rmtree(work / "runs")  # the symlink out of it goes, not what it points to
     assert (outside / "project" / "keep.txt").read_text() == "someone else's"
+
+
+def test_predict_decodes_and_runs_one_batch_at_a_time(tmp_path, monkeypatch):
+    """10,000 images need the memory of a batch: images are decoded as
+    their batch comes up, and the model sees batches of at most 256."""
+    from tuning import predict as serving
+
+    model = export_folder(tmp_path, "export")
+    (tmp_path / "a.png").write_bytes(png_bytes())
+    decoded, batches = [], []
+    to_array, load = serving.to_array, formats.load
+
+    def counting(*args):
+        decoded.append(args[-1])
+        return to_array(*args)
+
+    def recording(path):
+        served = load(path)
+        return formats.Served(lambda batch: batches.append(len(batch)) or served(batch), served.input_shape,
+                              served.classes)
+
+    monkeypatch.setattr(serving, "to_array", counting)
+    monkeypatch.setattr(formats, "load", recording)
+    results = serving.predict(model, [str(tmp_path / "a.png")] * 600)
+    assert next(results)[0] == "a.png" and len(decoded) == 256
+    assert len(list(results)) == 599 and len(decoded) == 600
+    assert batches == [256, 256, 88]
+
+
+def test_predict_prints_labels_and_names_with_control_characters_escaped(tmp_path, capsys):
+    hostile = ["\x1b[2J\x1b[31mzero", "one\nFAKE\t1.0000", "two\r"]
+    model = export_folder(tmp_path, "export", edit=lambda card: card.update(class_names=hostile))
+    (tmp_path / "b\x1b[31m.png").write_bytes(png_bytes())
+    result = cli_in_process(["predict", model, "b\x1b[31m.png"], tmp_path, capsys)
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\r" not in result.stdout
+    (line,) = result.stdout.splitlines()
+    name, label, probability = line.split("\t")
+    assert name == "b\\x1b[31m.png"
+    assert label in ("\\x1b[2J\\x1b[31mzero", "one\\nFAKE\\t1.0000", "two\\r")
+    assert 0 <= float(probability) <= 1
