@@ -325,6 +325,10 @@ def test_keras_dataset_offline_is_one_error_line(tmp_path):
 def test_predict_without_a_savedmodel_is_one_error_line(tmp_path, capsys):
     Image.new("L", (28, 28)).save(tmp_path / "a.png")
     result = cli_in_process(["predict", str(tmp_path), "a.png"], tmp_path, capsys)
+    assert_one_error_line(result, r"error: no model card beside ")
+    card = {"class_names": ["a", "b"], "input_shape": [28, 28, 1], "pixel_max": 255, "sha256": {}}
+    (tmp_path / "model_card.json").write_text(json.dumps(card))
+    result = cli_in_process(["predict", str(tmp_path), "a.png"], tmp_path, capsys)
     assert_one_error_line(result, r"error: .* holds no SavedModel")
 
 

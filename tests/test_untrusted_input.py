@@ -187,11 +187,14 @@ def build_cases(work, outside):
          r"error: cannot load .*model\.keras: Requested the deserialization of a `TFSMLayer`"),
     ]
     good = export_folder(work, "good")
+    os.mkfifo(work / "good" / "model.onnx")
     cases += [
         ("predict a FIFO", ["predict", good, "fifo.png"], r"error: cannot read image fifo\.png: not a regular file"),
         ("predict a truncated image", ["predict", good, "truncated.png"], r"error: cannot read image truncated\.png"),
         ("predict a pixel bomb", ["predict", good, "bomb.png"], r"error: image bomb\.png is 5000x5000 pixels"),
         ("predict a missing image", ["predict", good, "ok.png", "nope.png"], r"error: cannot read image nope\.png: No such file"),
+        ("a FIFO as the model", ["predict", str(work / "good" / "model.onnx"), "ok.png"],
+         r"error: .*good/model\.onnx is not a regular file; not loading it$"),
     ]
     numbers = [
         (["search", "--alpha-max", "inf"], r"--alpha-max must be > 0 and <= 1, got inf"),
@@ -240,6 +243,8 @@ def build_cases(work, outside):
          r"error: an export replaces only a folder holding model_card\.json \(an earlier export\), and "
          r"saved_models/alpha-mnist5k/best is neither; move it away"),
         ("an export over a file", ["search", "--dataset", "digits"], r"error: an export replaces only .* is not a folder"),
+        ("--worker-id a path", ["search", "--role", "worker", "--oracle-address", "127.0.0.1:9", "--worker-id", "../x"],
+         r"error: --worker-id must be a plain name .*, got '\.\./x'$"),
         ("a chief on every interface", ["search", "--role", "chief", "--oracle-address", "0.0.0.0:8000"],
          r"error: the chief would serve 0\.0\.0\.0:8000 without TLS"),
         ("a chief on a host name", ["search", "--role", "chief", "--oracle-address", "chief.example:8000"],

@@ -54,6 +54,8 @@ def verify_files(model_path, card):
     sha256 the card lists for it."""
     folder = folder_of(model_path)
     for name in formats.model_files(model_path):
+        if not os.path.isfile(os.path.join(folder, name)):  # a FIFO would hang the hash
+            raise UsageError(f"{os.path.join(folder, name)} is not a regular file; not loading it")
         listed = card["sha256"].get(name)
         if listed is None:
             raise UsageError(f"the model card lists no sha256 for {name}; re-export, or use the export as it was written")

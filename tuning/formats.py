@@ -127,17 +127,16 @@ def _dimension(size):
     return int(size) if isinstance(size, (int, np.integer)) and size > 0 else None
 
 
-def digests(folder, skip=()):
-    """`{path relative to folder: sha256}` of every file under `folder`
-    but those named in `skip`."""
-    found = {}
+def digests(folder):
+    """`{path relative to folder: sha256}` of every file under `folder`."""
+    return {name: sha256(os.path.join(folder, name)) for name in _files_under(folder)}
+
+
+def _files_under(folder):
+    """Every file under `folder`, as a path relative to it with `/`."""
     for root, _, files in os.walk(folder):
         for name in files:
-            path = os.path.join(root, name)
-            relative = os.path.relpath(path, folder).replace(os.sep, "/")
-            if relative not in skip:
-                found[relative] = sha256(path)
-    return found
+            yield os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/")
 
 
 def sha256(path, chunk=1 << 20):
@@ -158,7 +157,7 @@ def model_files(path):
         if os.path.isfile(os.path.join(path, part)):
             files.append(part)
         else:
-            files += [f"{part}/{name}" for name in digests(os.path.join(path, part))]
+            files += [f"{part}/{name}" for name in _files_under(os.path.join(path, part))]
     return files
 
 

@@ -35,7 +35,7 @@ OPTIONS = {
 }
 # Positive, not merely non-negative (the lower bound itself is refused).
 EXCLUSIVE_LOW = {"alpha_min", "alpha_max", "chief_timeout"}
-PROJECT_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
 def check_numbers(command, args):
@@ -61,12 +61,13 @@ def _within(value, low, high, exclusive_low):
     return (low < value if exclusive_low else low <= value) and value <= high
 
 
-def check_project_name(name):
-    """A project name is one plain folder name: letters, digits and `._-`,
-    not `.` or `..`, so `--directory` and `--export-dir` hold all it writes."""
-    if not PROJECT_NAME.fullmatch(name) or name in (".", ".."):
+def check_project_name(name, option="--project"):
+    """A project name (or a worker id, which KerasTuner names a file after)
+    is one plain folder name: letters, digits and `._-`, not `.` or `..`,
+    so `--directory` and `--export-dir` hold all a search writes."""
+    if not PLAIN_NAME.fullmatch(name) or name in (".", ".."):
         raise UsageError(
-            f"--project must be a plain name (letters, digits and ._-, at most 100, not . or ..), got {name!r}"
+            f"{option} must be a plain name (letters, digits and ._-, at most 100, not . or ..), got {name!r}"
         )
 
 
