@@ -12,7 +12,6 @@ import zipfile
 
 import keras
 import numpy as np
-import pytest
 from PIL import Image
 
 from conftest import cli_in_process
