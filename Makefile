@@ -11,19 +11,22 @@ install: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,deploy,jax]'
+	$(PY) -m pip install --quiet -e '.[test,deploy,jax,torch]'
 	touch $(STAMP)
 
-# The whole suite on TensorFlow, then the layer tests once more on Keras's JAX backend.
+# The whole suite on TensorFlow, then the backend-neutral layer tests once more on Keras's
+# JAX backend and once more on its PyTorch backend (torch==2.13.0, the CPU build: the
+# `torch` extra).
 # Two pytest workers, each test wherever a worker is free, except that the tests sharing a
 # module fixture stay together (tests/conftest.py): much of the suite waits on subprocesses.
 # The 25 slowest tests are listed at the end of each lane, to see where the time goes.
-JAX_TESTS := tests/test_leaky_relu.py tests/test_randomized.py tests/test_ops.py tests/test_backends.py
+BACKEND_TESTS := tests/test_keras_layer_tests.py tests/test_leaky_relu.py tests/test_randomized.py tests/test_ops.py tests/test_backends.py
 PYTEST := $(PY) -m pytest -n 2 --dist loadgroup --durations=25
 
 test: $(STAMP)
 	$(PYTEST)
-	KERAS_BACKEND=jax $(PYTEST) -m "not tensorflow_only" $(JAX_TESTS)
+	KERAS_BACKEND=jax $(PYTEST) -m "not tensorflow_only" $(BACKEND_TESTS)
+	KERAS_BACKEND=torch $(PYTEST) -m "not tensorflow_only" $(BACKEND_TESTS)
 
 # A grid: the ReLU baseline, then five log-spaced slopes from 0.01 to 0.5 for a fixed and a
 # learned-per-channel alpha: 11 configurations, 3 epochs each, each trained 3 times (repeat j

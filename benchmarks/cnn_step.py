@@ -1,12 +1,15 @@
 """Training-step time and peak memory of a small CNN, per rectifier.
 
-Usage: python benchmarks/cnn_step.py [--steps 150] [--batch-size 128] [--modes graph,xla]
+Usage: [KERAS_BACKEND=jax|torch] python benchmarks/cnn_step.py [--steps 150] [--batch-size 128]
+       [--modes graph,xla]
 
-The CNN takes 28x28x1 images. Every rectifier is measured in both modes
-`model.fit` can run in on TensorFlow: graph mode (`jit_compile=False`, what
-Keras 3.15's default `jit_compile="auto"` picks on a CPU-only machine) and
-XLA (`jit_compile=True`, what it picks when TensorFlow sees a GPU); the
-script prints which one this machine's default is. Step times are measured
+The CNN takes 28x28x1 images. Every rectifier is measured in every mode
+`model.fit` runs in on the Keras backend (common.MODES): on TensorFlow both
+graph mode (`jit_compile=False`, what Keras 3.15's default
+`jit_compile="auto"` picks on a CPU-only machine) and XLA (`jit_compile=True`,
+what it picks when TensorFlow sees a GPU); on JAX compiled; on PyTorch
+eager. The script prints which one this machine's default is. Rows name the
+backend; results go to cnn_step.csv (TensorFlow) or cnn_step_BACKEND.csv. Step times are measured
 side by side in this process, round-robin; `vs_LeakyReLU` is the median of
 the per-round ratios to Keras's LeakyReLU (paired, so a slow spell of the
 machine cancels out). Peak memory is the peak resident set of a fresh process
@@ -28,9 +31,12 @@ import keras_lrelu
 from common import default_mode
 from common import interleaved_samples
 from common import iqr
+from common import backend
 from common import machine
+from common import modes
 from common import paired_ratio
 from common import report
+from common import results_name
 
 RECTIFIERS = {
     "keras LeakyReLU": lambda: keras.layers.LeakyReLU(0.2),
@@ -100,8 +106,9 @@ def main(argv=None):
     parser.add_argument("--memory-batch-size", type=int, default=1024,
                         help="batch for the peak-memory runs: large enough that activations, "
                         "not the runtime, set the peak")
-    parser.add_argument("--modes", default="graph,xla", help="graph (jit_compile=False), xla (True)")
-    parser.add_argument("--memory-modes", default="graph,xla",
+    parser.add_argument("--modes", default=",".join(modes()),
+                        help=f"of this backend's {', '.join(modes())} (see common.MODES)")
+    parser.add_argument("--memory-modes", default=",".join(modes()),
                         help="modes whose peak memory is measured (a fresh process per rectifier)")
     parser.add_argument("--memory-runs", type=int, default=3,
                         help="fresh processes per rectifier and mode; the median peak is kept")
@@ -113,7 +120,7 @@ def main(argv=None):
     print(f"{machine()}; Keras's default jit_compile='auto' runs {default_mode()} here\n")
     rows = []
     for mode in args.modes.split(","):
-        jit_compile = {"graph": False, "xla": True}[mode]
+        jit_compile = modes()[mode]
         steps = {name: train_step(name, args.batch_size, jit_compile) for name in names}
         samples = interleaved_samples(steps, rounds=max(1, args.steps // 5))
         peaks = dict.fromkeys(names, float("nan"))
@@ -123,13 +130,13 @@ def main(argv=None):
                 for _ in range(args.memory_runs)]))) for name in names}
         for name, times in samples.items():
             rows.append({
-                "mode": mode, "rectifier": name, "step_ms": float(np.median(times)),
+                "backend": backend(), "mode": mode, "rectifier": name, "step_ms": float(np.median(times)),
                 "iqr_ms": iqr(times),
                 "vs_LeakyReLU": paired_ratio(times, samples["keras LeakyReLU"]),
                 "peak_MB": peaks[name], "peak_vs_PReLU": peaks[name] / peaks["keras PReLU channel"],
             })
-    report(rows, "cnn_step",
-           ["mode", "rectifier", "step_ms", "iqr_ms", "vs_LeakyReLU", "peak_MB", "peak_vs_PReLU"])
+    report(rows, results_name("cnn_step"),
+           ["backend", "mode", "rectifier", "step_ms", "iqr_ms", "vs_LeakyReLU", "peak_MB", "peak_vs_PReLU"])
 
 
 if __name__ == "__main__":

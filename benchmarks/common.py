@@ -66,26 +66,54 @@ def copy_bandwidth_gbs(megabytes=256, repeats=7):
     return 2 * source.nbytes / (median_ms / 1e3) / 1e9
 
 
-def machine():
-    """One line naming the machine, for tables."""
-    import tensorflow as tf
+# The modes `model.fit` can run in, per Keras backend, as `compile(jit_compile=...)`:
+# TensorFlow's graph mode and XLA; JAX compiled (its eager mode is for debugging);
+# PyTorch eager (its torch.compile mode recompiles per shape and is rarely what users run).
+MODES = {
+    "tensorflow": {"graph": False, "xla": True},
+    "jax": {"jit": True},
+    "torch": {"eager": False},
+}
 
+
+def backend():
+    import keras
+
+    return keras.backend.backend()
+
+
+def modes():
+    """`{mode name: jit_compile}` for this process's Keras backend."""
+    return MODES[backend()]
+
+
+def machine():
+    """One line naming the machine and the Keras backend, for tables."""
+    import importlib
+
+    name = backend()
+    module = importlib.import_module(name)
     return (
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"TensorFlow {tf.__version__}, Python {platform.python_version()}"
+        f"Keras backend {name} {module.__version__}, Python {platform.python_version()}"
     )
 
 
 def default_mode():
     """The mode `model.fit` runs in on this machine when `compile()` keeps
-    its default `jit_compile="auto"`: "xla" or "graph" (Keras 3.15 resolves
+    its default `jit_compile="auto"` (on TensorFlow, Keras 3.15 resolves
     auto to XLA only when TensorFlow sees an accelerator)."""
     import keras
 
     inputs = keras.Input((2,))
     model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
     model.compile("sgd", "mse")
-    return "xla" if model.jit_compile else "graph"
+    return next(name for name, jit in modes().items() if jit == bool(model.jit_compile))
+
+
+def results_name(name):
+    """NAME for TensorFlow (the README's main tables), NAME_BACKEND otherwise."""
+    return name if backend() == "tensorflow" else f"{name}_{backend()}"
 
 
 def report(rows, name, columns):

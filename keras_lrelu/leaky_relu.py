@@ -46,7 +46,10 @@ class LeakyReLU(keras.layers.Layer):
         channelwise: Bool. With `trainable_alpha`, one slope per channel
             along `axis` instead of one for the whole layer. Defaults to
             `False`.
-        axis: Int. The channel axis for `channelwise`. Defaults to `-1`.
+        axis: Int or None. The channel axis for `channelwise`. Defaults to
+            None: the channel axis of `keras.config.image_data_format()`
+            when the layer is made (`-1` for `"channels_last"`, `1` for
+            `"channels_first"`), stored as that int in the config.
         alpha_bounds: `(low, high)` finite floats, or None. A learned slope
             is clipped into this range after every optimizer step; None
             leaves it free. The initial `alpha` must lie inside. Defaults to
@@ -62,7 +65,7 @@ class LeakyReLU(keras.layers.Layer):
         alpha=_UNSET,
         trainable_alpha=False,
         channelwise=False,
-        axis=-1,
+        axis=None,
         alpha_bounds=(0.0, 1.0),
         alpha_regularizer=None,
         negative_slope=_UNSET,
@@ -92,8 +95,11 @@ class LeakyReLU(keras.layers.Layer):
                 f"Received: channelwise={channelwise}, "
                 f"trainable_alpha={trainable_alpha}"
             )
+        if axis is None:
+            channels_first = keras.config.image_data_format() == "channels_first"
+            axis = 1 if channels_first else -1
         if not isinstance(axis, int) or isinstance(axis, bool):
-            raise ValueError(f"`axis` must be an int. Received: axis={axis!r}")
+            raise ValueError(f"`axis` must be an int or None. Received: axis={axis!r}")
         self.alpha_bounds = check_bounds(alpha_bounds)
         if trainable_alpha and self.alpha_bounds is not None:
             low, high = self.alpha_bounds
@@ -108,6 +114,10 @@ class LeakyReLU(keras.layers.Layer):
         self.axis = axis
         self.alpha_regularizer = keras.regularizers.get(alpha_regularizer)
         self.supports_masking = True
+        # Stateless: built at construction, as Keras's LeakyReLU is (unless a
+        # subclass brings a build of its own, which Keras leaves to run).
+        if not trainable_alpha and type(self).build is LeakyReLU.build:
+            self.build(None)
 
     @property
     def negative_slope(self):

@@ -78,13 +78,16 @@ def leaky_relu_for_training(x, alpha):
     the forward pass and the backward pass (dx and d(alpha) together) as one
     XLA-compiled function each, even when the model itself runs in graph
     mode, where the formula would otherwise be three kernels forward and
-    five backward.
+    five backward. On PyTorch it runs torch's fused PReLU kernel forward
+    and a backward pass without boolean masks (keras_lrelu/_torch.py).
     """
     x = ops.convert_to_tensor(x)
-    alpha = ops.cast(alpha, x.dtype)
+    alpha = ops.convert_to_tensor(alpha)
     if len(alpha.shape) > len(x.shape):
-        return slope_forward(x, alpha)
-    return _leaky_relu_with_slope(x, alpha)
+        return slope_forward(x, ops.cast(alpha, x.dtype))
+    if _torch is not None:  # alpha keeps its dtype, and so does its gradient
+        return _torch.leaky_relu_with_slope(x, alpha)
+    return _leaky_relu_with_slope(x, ops.cast(alpha, x.dtype))
 
 
 @ops.custom_gradient
@@ -171,6 +174,7 @@ def _partial_sums(contribution, padded_shape, fold_rows):
     return ops.sum(ops.reshape(blocks, (-1, lanes)), axis=0)
 
 
+_torch = None
 if keras.backend.backend() == "tensorflow":
     from keras_lrelu._tensorflow import compiled
 
@@ -179,6 +183,8 @@ if keras.backend.backend() == "tensorflow":
         functools.partial(slope_gradients, fold_rows=True), inline=slope_gradients
     )
 else:
+    if keras.backend.backend() == "torch":
+        from keras_lrelu import _torch
     _slope_forward = slope_forward
     _slope_gradients = slope_gradients
 

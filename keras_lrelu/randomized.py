@@ -52,6 +52,10 @@ class RandomizedLeakyReLU(keras.layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True
+        # No weights: built at construction, as Keras's Dropout is (unless a
+        # subclass brings a build of its own, which Keras leaves to run).
+        if type(self).build is keras.layers.Layer.build:
+            self.build(None)
 
     @property
     def mean_alpha(self):
@@ -62,10 +66,9 @@ class RandomizedLeakyReLU(keras.layers.Layer):
         if not training:
             return leaky_relu(inputs, self.mean_alpha)
         inputs = ops.convert_to_tensor(inputs)
-        if keras.backend.backend() == "tensorflow":
-            from keras_lrelu import _tensorflow
-
-            return _tensorflow.randomized_leaky_relu(
+        if keras.backend.backend() in ("tensorflow", "torch"):
+            fast = _fast_path(keras.backend.backend())
+            return fast.randomized_leaky_relu(
                 inputs, self.seed_generator.next(), self.lower, self.upper
             )
         alpha = keras.random.uniform(
@@ -86,3 +89,14 @@ class RandomizedLeakyReLU(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+def _fast_path(backend):
+    """The backend's module of fast paths (keras_lrelu/_tensorflow.py, _torch.py)."""
+    if backend == "tensorflow":
+        from keras_lrelu import _tensorflow
+
+        return _tensorflow
+    from keras_lrelu import _torch
+
+    return _torch

@@ -1,6 +1,7 @@
 """The layers on any Keras backend: `make test` runs this file under
-TensorFlow and again under JAX (KERAS_BACKEND=jax); the last test trains
-under JAX in a subprocess and loads the file under TensorFlow."""
+TensorFlow, JAX (KERAS_BACKEND=jax) and PyTorch (KERAS_BACKEND=torch); the
+last test trains under JAX or PyTorch in a subprocess and loads the file
+under TensorFlow (and JAX)."""
 
 import os
 import subprocess
@@ -77,9 +78,10 @@ def test_randomized_slopes_are_seeded_and_within_bounds():
     )
 
 
-JAX_TRAINING = """
+TRAINING = """
+import sys
 import numpy as np, keras, keras_lrelu
-assert keras.backend.backend() == "jax"
+backend = keras.backend.backend()
 keras.utils.set_random_seed(0)
 inputs = keras.Input((6, 6, 2))
 h = keras.layers.Conv2D(4, 3)(inputs)
@@ -91,29 +93,44 @@ model.compile(keras.optimizers.Adam(0.05), "mse")
 rng = np.random.RandomState(0)
 x, y = rng.randn(32, 6, 6, 2).astype("float32"), rng.randn(32, 1).astype("float32")
 model.fit(x, y, batch_size=8, epochs=2, verbose=0)
-model.save("jax.keras")
+model.save(backend + ".keras")
 np.save("x.npy", x)
-np.save("jax_outputs.npy", model.predict(x, verbose=0))
+np.save(backend + "_outputs.npy", model.predict(x, verbose=0))
 """
+LOADING = """
+import numpy as np, keras, keras_lrelu
+model = keras.models.load_model("{trained}.keras")
+np.save("{trained}_under_" + keras.backend.backend() + ".npy", model.predict(np.load("x.npy"), verbose=0))
+"""
+
+
+def _run_under(backend, code, cwd):
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=dict(SUBPROCESS_ENV, KERAS_BACKEND=backend),
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
 
 
 @pytest.mark.tensorflow_only
 @pytest.mark.slow
-def test_a_model_trained_under_jax_loads_and_exports_under_tensorflow(tmp_path):
+@pytest.mark.parametrize("trained_under", ["jax", "torch"])
+def test_a_model_trained_under_another_backend_loads_and_exports_under_tensorflow(trained_under, tmp_path):
+    """Learned slopes moved and an RReLU inside: the .keras file predicts
+    the same under TensorFlow (and, trained under PyTorch, under JAX), and
+    TensorFlow exports it as a SavedModel that serves the same."""
     import tensorflow as tf
 
-    env = dict(SUBPROCESS_ENV, KERAS_BACKEND="jax")
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(JAX_TRAINING)], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    model = keras.models.load_model(tmp_path / "jax.keras")
+    _run_under(trained_under, TRAINING, tmp_path)
+    expected = np.load(tmp_path / f"{trained_under}_outputs.npy")
+    if trained_under == "torch":
+        _run_under("jax", LOADING.format(trained="torch"), tmp_path)
+        np.testing.assert_allclose(np.load(tmp_path / "torch_under_jax.npy"), expected, rtol=1e-5, atol=1e-5)
+    model = keras.models.load_model(tmp_path / f"{trained_under}.keras")
     x = np.load(tmp_path / "x.npy")
-    expected = np.load(tmp_path / "jax_outputs.npy")
-    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
     assert not np.allclose(next(iter(keras_lrelu.get_alphas(model).values())), 0.25)
     model.export(str(tmp_path / "exported"), format="tf_saved_model", verbose=False)
     served = tf.saved_model.load(str(tmp_path / "exported"))
-    np.testing.assert_allclose(served.serve(x).numpy(), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(served.serve(x).numpy(), expected, rtol=1e-5, atol=1e-5)
     assert os.path.isfile(tmp_path / "exported" / "saved_model.pb")

@@ -10,6 +10,11 @@ def np_leaky_relu(x, alpha):
     return np.where(x > 0, x, alpha * x)
 
 
+def to_numpy(tensor):
+    """A backend tensor as NumPy, from any device (np.asarray fails on a GPU's)."""
+    return keras.ops.convert_to_numpy(tensor)
+
+
 class LeakyReLUHarnessTest(testing.TestCase):
     """Keras's own layer checks: config and serialization round trips,
     weight counts, symbolic shapes, a fit step and mixed precision."""
@@ -63,8 +68,8 @@ class LeakyReLUHarnessTest(testing.TestCase):
 def test_fixed_matches_numpy_and_keras(alpha):
     x = np.random.randn(3, 5, 4).astype("float32")
     x[0, 0] = 0.0
-    ours = keras_lrelu.LeakyReLU(alpha=alpha)(x)
-    theirs = keras.layers.LeakyReLU(negative_slope=alpha)(x)
+    ours = to_numpy(keras_lrelu.LeakyReLU(alpha=alpha)(x))
+    theirs = to_numpy(keras.layers.LeakyReLU(negative_slope=alpha)(x))
     np.testing.assert_allclose(ours, np_leaky_relu(x, alpha), rtol=1e-6)
     np.testing.assert_array_equal(ours, theirs)
     assert keras_lrelu.LeakyReLU(alpha=alpha).weights == []
@@ -155,7 +160,7 @@ def test_a_training_step_equals_prelus(channelwise, jit_compile):
     x, y = rng.randn(8, 6, 6, 2).astype("float32"), rng.randn(8, 1).astype("float32")
     for model in models:
         model.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
-    ours, keras_prelu = ([w.numpy() for w in m.weights] for m in models)
+    ours, keras_prelu = ([to_numpy(w) for w in m.weights] for m in models)
     assert not np.allclose(ours[2], 0.25)  # the slopes moved
     for mine, theirs in zip(ours, keras_prelu):
         np.testing.assert_allclose(mine.reshape(theirs.shape), theirs, rtol=1e-4, atol=1e-5)
@@ -168,7 +173,7 @@ def test_channelwise_on_channels_first_axis():
     slopes = np.array([0.0, 0.5, 1.0], dtype="float32")
     layer.alpha_weight.assign(slopes)
     expected = np_leaky_relu(x, slopes.reshape(1, 3, 1, 1))
-    np.testing.assert_allclose(layer(x), expected, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(layer(x)), expected, rtol=1e-6)
 
 
 def test_learned_layer_accepts_any_image_size():
@@ -177,7 +182,7 @@ def test_learned_layer_accepts_any_image_size():
     model = keras.Model(inputs, outputs)
     for height, width in ((8, 8), (13, 5)):
         x = np.random.randn(2, height, width, 3).astype("float32")
-        np.testing.assert_allclose(model(x), np_leaky_relu(x, 0.25), rtol=1e-6)
+        np.testing.assert_allclose(to_numpy(model(x)), np_leaky_relu(x, 0.25), rtol=1e-6)
 
 
 def test_unknown_channel_axis_is_a_clear_build_error():
@@ -229,7 +234,7 @@ def test_mixed_precision_output_is_float16_and_alpha_float32():
     y = layer(x)
     assert keras.backend.standardize_dtype(y.dtype) == "float16"
     assert layer.alpha_weight.dtype == "float32"
-    np.testing.assert_allclose(np.asarray(y, "float32"), np_leaky_relu(x, 0.25), rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(to_numpy(y).astype("float32"), np_leaky_relu(x, 0.25), rtol=1e-3, atol=1e-3)
     fixed = keras_lrelu.LeakyReLU(alpha=0.25)(x)
     assert keras.backend.standardize_dtype(fixed.dtype) == "float16"
 
@@ -274,7 +279,7 @@ def test_initial_alpha_outside_bounds_is_refused():
         ({"trainable_alpha": 1}, r"`trainable_alpha` must be a bool\. Received: trainable_alpha=1"),
         ({"trainable_alpha": True, "channelwise": "yes"}, r"`channelwise` must be a bool\. Received: channelwise='yes'"),
         ({"channelwise": True}, r"needs `trainable_alpha=True`\. Received: channelwise=True"),
-        ({"axis": 1.0}, r"`axis` must be an int\. Received: axis=1\.0"),
+        ({"axis": 1.0}, r"`axis` must be an int or None\. Received: axis=1\.0"),
     ],
 )
 def test_bad_flags_are_refused(kwargs, message):

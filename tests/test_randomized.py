@@ -22,7 +22,7 @@ class RandomizedLeakyReLUHarnessTest(testing.TestCase):
 
 def _slopes_drawn(layer, x):
     """The slope each negative element of `x` got in a training call."""
-    y = np.asarray(layer(x, training=True))
+    y = keras.ops.convert_to_numpy(layer(x, training=True))
     negative = x < 0
     np.testing.assert_array_equal(y[~negative], x[~negative])
     return y[negative] / x[negative]
@@ -37,8 +37,8 @@ def test_inference_uses_the_mean_slope():
     x = np.random.randn(4, 6).astype("float32")
     layer = keras_lrelu.RandomizedLeakyReLU(lower=0.1, upper=0.3, seed=0)
     expected = np.where(x > 0, x, 0.2 * x)
-    np.testing.assert_allclose(layer(x), expected, rtol=1e-6)
-    np.testing.assert_allclose(layer(x, training=False), expected, rtol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), expected, rtol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x, training=False)), expected, rtol=1e-6)
 
 
 def test_training_draws_a_uniform_slope_per_element():
@@ -63,7 +63,7 @@ def test_same_seed_draws_the_same_slopes():
 def test_equal_bounds_make_a_fixed_slope():
     x = np.random.randn(5, 5).astype("float32")
     layer = keras_lrelu.RandomizedLeakyReLU(lower=0.2, upper=0.2, seed=0)
-    np.testing.assert_allclose(layer(x, training=True), np.where(x > 0, x, 0.2 * x), rtol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x, training=True)), np.where(x > 0, x, 0.2 * x), rtol=1e-6)
 
 
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
