@@ -134,3 +134,25 @@ def test_a_model_trained_under_another_backend_loads_and_exports_under_tensorflo
     served = tf.saved_model.load(str(tmp_path / "exported"))
     np.testing.assert_allclose(served.serve(x).numpy(), expected, rtol=1e-5, atol=1e-5)
     assert os.path.isfile(tmp_path / "exported" / "saved_model.pb")
+
+
+@pytest.mark.skipif(keras.backend.backend() == "tensorflow",
+                    reason="TensorFlow's CPU convolutions take channels last only")
+def test_a_channels_first_cnn_trains_one_slope_per_channel():
+    saved = keras.config.image_data_format()
+    keras.config.set_image_data_format("channels_first")
+    try:
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((2, 6, 6))
+        h = keras.layers.Conv2D(4, 3)(inputs)
+        h = keras_lrelu.LeakyReLU(0.25, trainable_alpha=True, channelwise=True, name="slope")(h)
+        model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Flatten()(h)))
+        model.compile(keras.optimizers.Adam(0.05), "mse")
+        x, y = _data()
+        x = np.transpose(x, (0, 3, 1, 2))
+        history = model.fit(x, y, batch_size=8, epochs=3, verbose=0)
+    finally:
+        keras.config.set_image_data_format(saved)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    alpha = keras_lrelu.get_alphas(model)["slope"]
+    assert np.shape(alpha) == (4,) and not np.allclose(alpha, 0.25)

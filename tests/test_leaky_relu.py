@@ -303,3 +303,27 @@ def test_mixed_precision_training_through_the_fast_paths(jit_compile):
     assert model.get_layer("chan").alpha_weight.dtype == "float32"
     alphas = keras_lrelu.get_alphas(model)
     assert not np.allclose(alphas["chan"], 0.25) and alphas["scalar"] != pytest.approx(0.25)
+
+
+@pytest.fixture
+def channels_first():
+    saved = keras.config.image_data_format()
+    keras.config.set_image_data_format("channels_first")
+    yield
+    keras.config.set_image_data_format(saved)
+
+
+def test_the_default_axis_is_the_channel_axis_of_the_image_data_format(channels_first):
+    layer = keras_lrelu.LeakyReLU(trainable_alpha=True, channelwise=True)
+    assert layer.axis == 1 and layer.get_config()["axis"] == 1
+    layer.build((2, 3, 5, 7))
+    assert tuple(layer.alpha_weight.shape) == (3,)  # one per channel, not per column
+    explicit = keras_lrelu.LeakyReLU(trainable_alpha=True, channelwise=True, axis=-1)
+    assert explicit.axis == -1
+    # A file saved with axis=-1 (every release before) loads as it was, whatever the format.
+    assert keras_lrelu.LeakyReLU.from_config(explicit.get_config()).axis == -1
+
+
+def test_the_default_axis_is_the_last_for_channels_last():
+    assert keras.config.image_data_format() == "channels_last"
+    assert keras_lrelu.LeakyReLU(trainable_alpha=True, channelwise=True).axis == -1

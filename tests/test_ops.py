@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 from keras import ops
@@ -159,3 +160,79 @@ def test_xla_context_is_detected_where_keras_compiles_with_xla():
         model.compile("sgd", "mse", jit_compile=jit)
         model.train_on_batch(np.ones((2, 2)), np.ones((2, 1)))
     assert seen == {False: False, True: True}
+
+
+def _backend_value_and_grads(fn, x, alpha, upstream, dtype):
+    """y, dx, d(alpha) of `fn(x, alpha)` on this process's Keras backend,
+    with `x` and `upstream` in `dtype` and `alpha` in float32 (a learned
+    slope under mixed precision), as float64 NumPy arrays."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "torch":
+        import torch
+
+        torch_dtype = getattr(torch, dtype)
+        xt = torch.tensor(x).to(torch_dtype).requires_grad_(True)
+        at = torch.tensor(alpha).requires_grad_(True)
+        y = fn(xt, at)
+        y.backward(torch.tensor(upstream).to(torch_dtype))
+        results = (y.detach(), xt.grad, at.grad)
+    elif backend == "jax":
+        import jax
+
+        y, pullback = jax.vjp(fn, ops.cast(x, dtype), ops.convert_to_tensor(alpha))
+        results = (y, *pullback(ops.cast(upstream, dtype)))
+    else:
+        import tensorflow as tf
+
+        xt, at = ops.cast(x, dtype), tf.constant(alpha)
+        with tf.GradientTape() as tape:
+            tape.watch([xt, at])
+            y = fn(xt, at)
+        results = (y, *tape.gradient(y, [xt, at], output_gradients=ops.cast(upstream, dtype)))
+    return [ops.convert_to_numpy(ops.cast(t, "float32")).astype("float64") for t in results]
+
+
+def _plain_in_dtype_of_x(x, alpha):
+    return ops.where(x > 0, x, ops.cast(alpha, x.dtype) * x)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize(
+    "alpha_shape", [(), (4,), (3, 1, 1)], ids=["scalar", "last-axis", "channels-first"]
+)
+def test_training_path_gradients_equal_the_plain_formula_on_every_backend(alpha_shape, dtype):
+    """The fast path of each backend (TensorFlow's XLA passes, PyTorch's
+    autograd Function, JAX's custom gradient) gives the formula's values
+    and dx exactly, in float32 and bfloat16, and its d(alpha) summed in
+    float32 from the same elementwise products (on TensorFlow and JAX the
+    slope is cast to x's dtype, so its gradient is that sum rounded once to
+    it; PyTorch keeps the slope's float32)."""
+    rng = np.random.RandomState(0)
+    x = rng.randn(8, 3, 5, 4).astype("float32")
+    x[0, 0] = 0.0  # the kink: gradient alpha, like the plain formula
+    alpha = rng.uniform(0.05, 1.5, alpha_shape).astype("float32")
+    upstream = rng.randn(*x.shape).astype("float32")
+    y, dx, dalpha = _backend_value_and_grads(leaky_relu_for_training, x, alpha, upstream, dtype)
+    plain_y, plain_dx, _ = _backend_value_and_grads(_plain_in_dtype_of_x, x, alpha, upstream, dtype)
+    np.testing.assert_array_equal(y, plain_y)
+    np.testing.assert_array_equal(dx, plain_dx)
+    # d(alpha): the sum over negative inputs of upstream * x, each product in `dtype`.
+    xd, ud = (_round_to(v, dtype) for v in (x, upstream))
+    products = _round_to(np.where(xd > 0, 0.0, ud * xd), dtype)
+    padded = (1,) * (x.ndim - len(alpha_shape)) + alpha_shape
+    axes = tuple(i for i, size in enumerate(padded) if size == 1)
+    expected = products.sum(axis=axes).reshape(alpha_shape)
+    if keras.backend.backend() != "torch":  # the slope is cast to x's dtype, so is its gradient
+        expected = _round_to(expected, dtype)
+    np.testing.assert_allclose(dalpha, expected, rtol=1e-5, atol=1e-4)
+    assert dalpha.shape == alpha_shape
+
+
+def _round_to(values, dtype):
+    """`values` rounded to `dtype` (bfloat16 through ml_dtypes), as float64."""
+    import ml_dtypes
+
+    kind = ml_dtypes.bfloat16 if dtype == "bfloat16" else np.dtype(dtype)
+    return np.asarray(values).astype(kind).astype("float64")
