@@ -1,6 +1,10 @@
 """Forward + backward time of one rectifier layer, against Keras's own layers.
 
-Usage: python benchmarks/layer_speed.py [--repeats 15] [--sizes 32x64x64x64,...]
+Usage: [KERAS_BACKEND=jax|torch] python benchmarks/layer_speed.py [--repeats 15] [--sizes 32x64x64x64,...]
+
+On TensorFlow (below); on JAX a jitted vjp; on PyTorch eager autograd.
+Rows name the backend; results go to layer_speed.csv (TensorFlow) or
+layer_speed_BACKEND.csv.
 
 Every layer runs on the same input with the same upstream gradient, timed
 round-robin (so load drifts hit all alike), in graph mode (tf.function,
@@ -16,20 +20,23 @@ memory-copy bandwidth.
 
 import argparse
 import functools
+import inspect
 import sys
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 import keras_lrelu
 from common import copy_bandwidth_gbs
 from common import default_mode
 from common import interleaved_samples
 from common import iqr
+from common import backend
 from common import machine
+from common import modes
 from common import paired_ratio
 from common import report
+from common import results_name
 
 
 def contenders(rank):
@@ -49,6 +56,16 @@ def contenders(rank):
 
 
 def step_fn(layer, jit_compile):
+    """Forward + backward of `layer` (training=True) on (x, upstream),
+    returning the output and the gradients of x and the layer's weights, in
+    this backend's way of running a training step."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        return _jax_step(layer)
+    if backend == "torch":
+        return _torch_step(layer)
+    import tensorflow as tf
+
     @tf.function(jit_compile=jit_compile)
     def step(x, upstream):
         with tf.GradientTape() as tape:
@@ -56,6 +73,40 @@ def step_fn(layer, jit_compile):
             y = layer(x, training=True)
         # y is returned too: a graph drops what nothing uses, forward included.
         return y, tape.gradient(y, [x] + layer.trainable_weights, output_gradients=upstream)
+
+    return step
+
+
+def _jax_step(layer):
+    import jax
+
+    non_trainable = [v.value for v in layer.non_trainable_variables]
+    # stateless_call hands keywords to call() as they are; Keras's own
+    # activation layers take no `training`.
+    kwargs = {"training": True} if "training" in inspect.signature(layer.call).parameters else {}
+
+    def forward(x, trainable):
+        y, _ = layer.stateless_call(trainable, non_trainable, x, **kwargs)
+        return y
+
+    @jax.jit
+    def step(x, upstream, trainable):
+        y, pullback = jax.vjp(forward, x, trainable)
+        return y, pullback(upstream)
+
+    return lambda x, upstream: jax.block_until_ready(
+        step(x, upstream, [v.value for v in layer.trainable_variables])
+    )
+
+
+def _torch_step(layer):
+    import torch
+
+    def step(x, upstream):
+        x = x.detach().requires_grad_(True)
+        y = layer(x, training=True)
+        weights = [v.value for v in layer.trainable_variables]
+        return y, torch.autograd.grad(y, [x, *weights], upstream)
 
     return step
 
@@ -72,9 +123,10 @@ def main(argv=None):
     for size in args.sizes.split(","):
         shape = tuple(int(n) for n in size.split("x"))
         rng = np.random.RandomState(0)
-        x = tf.constant(rng.randn(*shape).astype("float32"))
-        upstream = tf.constant(rng.randn(*shape).astype("float32"))
-        for mode, jit in (("graph", False), ("xla", True)):
+        x_array = rng.randn(*shape).astype("float32")
+        x = keras.ops.convert_to_tensor(x_array)
+        upstream = keras.ops.convert_to_tensor(rng.randn(*shape).astype("float32"))
+        for mode, jit in modes().items():
             steps = {}
             for name, make in contenders(len(shape)).items():
                 layer = make()
@@ -86,15 +138,15 @@ def main(argv=None):
                 median = float(np.median(times))
                 ratio = paired_ratio(times, samples["keras LeakyReLU"])
                 rows.append({
-                    "shape": size, "mode": mode, "layer": name, "median_ms": median,
+                    "backend": backend(), "shape": size, "mode": mode, "layer": name, "median_ms": median,
                     "iqr_ms": iqr(times),
                     "vs_LeakyReLU": ratio,
-                    "GB/s": 5 * x.numpy().nbytes / (median / 1e3) / 1e9,
+                    "GB/s": 5 * x_array.nbytes / (median / 1e3) / 1e9,
                     "copy_GB/s": bandwidth,
                 })
                 print(f"{size:>14} {mode:5} {name:20} {median:8.2f} ms  x{ratio:.2f}",
                       file=sys.stderr)
-    report(rows, "layer_speed", ["shape", "mode", "layer", "median_ms", "iqr_ms", "vs_LeakyReLU", "GB/s"])
+    report(rows, results_name("layer_speed"), ["backend", "shape", "mode", "layer", "median_ms", "iqr_ms", "vs_LeakyReLU", "GB/s"])
 
 
 if __name__ == "__main__":
