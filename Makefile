@@ -43,10 +43,13 @@ DEMO_ARGS ?= --dataset mnist5k --tuner grid --modes relu,fixed,channelwise \
 demo: $(STAMP)
 	$(PY) -m tuning search $(DEMO_ARGS)
 
-# Speed and memory against Keras's own layers; tables print, CSVs go to benchmarks/results/.
+# Speed and memory against Keras's own layers, on TensorFlow and PyTorch; tables print, CSVs
+# go to benchmarks/results/ (NAME.csv for TensorFlow, NAME_torch.csv for PyTorch).
 bench: $(STAMP)
 	$(PY) benchmarks/layer_speed.py
 	$(PY) benchmarks/cnn_step.py
+	KERAS_BACKEND=torch $(PY) benchmarks/layer_speed.py
+	KERAS_BACKEND=torch $(PY) benchmarks/cnn_step.py
 	$(PY) benchmarks/serving.py
 	$(PY) benchmarks/deploy.py
 	$(PY) benchmarks/search_memory.py

@@ -14,8 +14,8 @@ BENCHMARKS = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks")
 pytestmark = pytest.mark.slow
 
 
-def _run(script, args, results):
-    env = dict(SUBPROCESS_ENV, KERAS_LRELU_BENCH_RESULTS=str(results))
+def _run(script, args, results, backend="tensorflow"):
+    env = dict(SUBPROCESS_ENV, KERAS_LRELU_BENCH_RESULTS=str(results), KERAS_BACKEND=backend)
     result = subprocess.run(
         [sys.executable, os.path.join(BENCHMARKS, script), *args],
         env=env, capture_output=True, text=True, timeout=600,
@@ -62,6 +62,19 @@ def test_cnn_step_times_both_modes_and_peak_memory(tmp_path):
         else:
             assert rows["peak_MB"].isna().all()  # not asked for
     assert "Keras's default jit_compile='auto' runs graph here" in stdout
+
+
+def test_layer_and_cnn_benchmarks_run_under_pytorch(tmp_path):
+    """Under KERAS_BACKEND=torch: one mode, eager; rows and file names say so."""
+    _run("layer_speed.py", ["--sizes", "2x6x6x3", "--repeats", "1"], tmp_path, backend="torch")
+    layers = pd.read_csv(tmp_path / "layer_speed_torch.csv")
+    assert set(layers["backend"]) == {"torch"} and set(layers["mode"]) == {"eager"} and len(layers) == 9
+    stdout = _run("cnn_step.py", ["--steps", "5", "--batch-size", "8", "--rectifiers", "channelwise,randomized",
+                                  "--memory-modes", "none"], tmp_path, backend="torch")
+    steps = pd.read_csv(tmp_path / "cnn_step_torch.csv")
+    assert set(steps["backend"]) == {"torch"} and set(steps["mode"]) == {"eager"}
+    assert set(steps["rectifier"]) == {"keras LeakyReLU", "keras PReLU channel", "channelwise", "randomized"}
+    assert "Keras backend torch 2.13.0" in stdout and "runs eager here" in stdout
 
 
 def test_ratios_are_paired_round_by_round():
