@@ -215,6 +215,10 @@ def _read_folder(path, image_size):
         )
     paths = [os.path.join(path, label, f) for label in classes for f in files[label]]
     labels = np.array([index for index, label in enumerate(classes) for _ in files[label]])
+    inside = os.path.join(os.path.realpath(path), "")
+    for image_path in paths:  # a symbolic link may not lead out of the folder given
+        if not os.path.realpath(image_path).startswith(inside):
+            raise UsageError(f"cannot read image {image_path}: it links outside {path}")
     # Headers first (no pixels decoded): grayscale only if every file is, one
     # colour image makes the set RGB; the first image's size unless one is given.
     modes, first_size = set(), None
