@@ -44,7 +44,7 @@ def test_an_export_replaces_only_an_earlier_export(tmp_path):
 
 @pytest.mark.parametrize("name", ["alpha-mnist5k", "a.b_c-1", "x" * 100])
 def test_plain_project_names_pass(name):
-    limits.check_project_name(name)
+    limits.check_plain_name(name)
 
 
 @pytest.mark.parametrize("dataset, project", [
@@ -53,4 +53,4 @@ def test_plain_project_names_pass(name):
 ])
 def test_the_default_project_name_is_always_plain(dataset, project):
     assert limits.default_project(dataset) == project
-    limits.check_project_name(project)
+    limits.check_plain_name(project)

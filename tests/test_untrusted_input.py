@@ -219,6 +219,7 @@ def build_cases(work, outside):
         (["dying", "--steps", "0"], r"--steps must be between 1 and 10000000, got 0"),
     ]
     cases += [(" ".join(argv), argv, "error: " + message + "$") for argv, message in numbers]
+    (work / "big.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\n" + b"A" * (2 << 20))
     (work / "runs" / "mine").mkdir(parents=True)
     (work / "runs" / "mine" / "thesis.tex").write_text("a user's file")
     os.symlink(outside / "project", work / "runs" / "linked")
@@ -246,6 +247,10 @@ def build_cases(work, outside):
         ("an export over a file", ["search", "--dataset", "digits"], r"error: an export replaces only .* is not a folder"),
         ("--worker-id a path", ["search", "--role", "worker", "--oracle-address", "127.0.0.1:9", "--worker-id", "../x"],
          r"error: --worker-id must be a plain name .*, got '\.\./x'$"),
+        ("a FIFO as --tls-ca", ["search", "--role", "worker", "--oracle-address", "127.0.0.1:9", "--worker-id", "w",
+                                "--tls-ca", "fifo.png"], r"error: cannot read --tls-ca fifo\.png: not a regular file$"),
+        ("a huge --tls-ca", ["search", "--role", "worker", "--oracle-address", "127.0.0.1:9", "--worker-id", "w",
+                             "--tls-ca", "big.pem"], r"error: --tls-ca big\.pem is over 1024 KB"),
         ("a chief on every interface", ["search", "--role", "chief", "--oracle-address", "0.0.0.0:8000"],
          r"error: the chief would serve 0\.0\.0\.0:8000 without TLS"),
         ("a chief on a host name", ["search", "--role", "chief", "--oracle-address", "chief.example:8000"],

@@ -1,5 +1,6 @@
 """The HyperModel: a small CNN with a searchable rectifier after every layer."""
 
+import functools
 import math
 import time
 
@@ -108,14 +109,19 @@ class LeakyCNN(kt.HyperModel):
         """The `name=value` pairs of a trial's hyperparameter `values` that
         this search space does not hold, as one string ("" if none): a
         client of the chief may report any values for a trial."""
-        space = kt.HyperParameters()
-        self._choose(space)
-        declared = {hp.name: hp.get_config() for hp in space.space}
         wrong = [
             f"{name}={value!r}" for name, value in values.items()
-            if not name.startswith("tuner/") and not _holds(declared.get(name), value)
+            if not name.startswith("tuner/") and not _holds(self._declared_space.get(name), value)
         ]
         return ", ".join(wrong)
+
+    @functools.cached_property
+    def _declared_space(self):
+        """`{name: config}` of every hyperparameter `_choose` declares, made
+        once: results.write checks every trial after every trial."""
+        space = kt.HyperParameters()
+        self._choose(space)
+        return {hp.name: hp.get_config() for hp in space.space}
 
     def build_network(self, activation, filters=32, learning_rate=1e-3, name="leaky_cnn"):
         """The compiled CNN with `activation(seed)` making each rectifier;

@@ -61,7 +61,7 @@ def _within(value, low, high, exclusive_low):
     return (low < value if exclusive_low else low <= value) and value <= high
 
 
-def check_project_name(name, option="--project"):
+def check_plain_name(name, option="--project"):
     """A project name (or a worker id, which KerasTuner names a file after)
     is one plain folder name: letters, digits and `._-`, not `.` or `..`,
     so `--directory` and `--export-dir` hold all a search writes."""

@@ -52,9 +52,9 @@ def check_search_args(args):
     args.export_formats = parse_formats(args.export_formats)
     if args.project is None:
         args.project = limits.default_project(args.dataset)
-    limits.check_project_name(args.project)
+    limits.check_plain_name(args.project)
     if args.worker_id is not None:
-        limits.check_project_name(args.worker_id, "--worker-id")
+        limits.check_plain_name(args.worker_id, "--worker-id")
     if args.overwrite and args.role != "worker":
         paths.check_overwrite(os.path.join(args.directory, args.project))
     if args.role != "worker":

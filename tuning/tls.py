@@ -10,8 +10,11 @@ its own `--tls-cert/--tls-key`.
 
 import dataclasses
 import ipaddress
+import os
 
 from tuning.errors import UsageError
+
+MAX_PEM_BYTES = 1 << 20  # a long certificate chain is tens of KB
 
 @dataclasses.dataclass(frozen=True)
 class TLS:
@@ -58,6 +61,10 @@ def _read_pem(option, path):
     if path is None:
         return None
     try:
+        if os.path.exists(path) and not os.path.isfile(path):  # a FIFO would block the read
+            raise UsageError(f"cannot read {option} {path}: not a regular file")
+        if os.path.getsize(path) > MAX_PEM_BYTES:
+            raise UsageError(f"{option} {path} is over {MAX_PEM_BYTES >> 10} KB; not a PEM certificate or key")
         with open(path, "rb") as f:
             data = f.read()
     except OSError as error:
