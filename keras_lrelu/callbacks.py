@@ -96,14 +96,16 @@ class _Probe:
                 elif is_rectifier(layer):
                     self.parts.append((prefix + layer.name, "input"))
                     tensors.append(inputs[0])
-        self.model = keras.Model(model.inputs, tensors) if tensors else None
+        # A lone input as a tensor, not a list of one: called with an array,
+        # Keras warns that the structures differ.
+        inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+        self.model = keras.Model(inputs, tensors) if tensors else None
 
     def run(self, inputs, batch_size, active):
         """Ors into `active[name]` the units that `inputs` switch on."""
         if self.model is None:
             return
-        values = self.model.predict(inputs, batch_size=batch_size, verbose=0)
-        values = list(values) if isinstance(values, (list, tuple)) else [values]
+        values = _outputs(self.model, inputs, batch_size)
         for part, kind in self.parts:
             if isinstance(part, _Probe):
                 taken, values = values[:kind], values[kind:]
@@ -113,6 +115,22 @@ class _Probe:
             value = value.reshape(-1, value.shape[-1])
             on = (value != 0 if kind == "output" else value > 0).any(axis=0)
             active[part] = active[part] | on if part in active else on
+
+
+def _outputs(model, inputs, batch_size):
+    """`model`'s outputs on `inputs`, as a list of arrays. An array is run
+    through the model in batches directly: `predict` makes a new traced
+    function for every probe, and TensorFlow warns about retracing when a
+    search builds model after model. Anything else goes to `predict`."""
+    if isinstance(inputs, np.ndarray) or keras.ops.is_tensor(inputs):
+        batches = [
+            model(inputs[start:start + batch_size], training=False)
+            for start in range(0, len(inputs), batch_size)
+        ]
+        batches = [b if isinstance(b, (list, tuple)) else [b] for b in batches]
+        return [np.concatenate([keras.ops.convert_to_numpy(b[i]) for b in batches]) for i in range(len(batches[0]))]
+    values = model.predict(inputs, batch_size=batch_size, verbose=0)
+    return list(values) if isinstance(values, (list, tuple)) else [values]
 
 
 class AlphaHistory(keras.callbacks.Callback):

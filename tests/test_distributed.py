@@ -51,8 +51,10 @@ def _wait_for_line(process, pattern):
 
 
 def test_workers_share_a_search_and_the_chief_exports(tmp_path):
-    stdout = ok(cli([*SEARCH, "--max-trials", "4", "--epochs", "1", "--workers", "2", "--trials-per-process", "1",
-                     "--repeats", "2", "--prune", "median"], tmp_path))
+    # Learned slopes: their d(alpha) is a sum over every element, the first to move.
+    args = [*SEARCH, "--modes", "trainable,channelwise", "--max-trials", "4", "--epochs", "1",
+            "--repeats", "2", "--prune", "median"]
+    stdout = ok(cli([*args, "--workers", "2", "--trials-per-process", "1"], tmp_path))
     table = _table(tmp_path)
     assert len(table) == 4 and (table["status"] == "COMPLETED").all()
     # Workers ran the repeats; the chief's table and verdict hold them all.
@@ -66,6 +68,19 @@ def test_workers_share_a_search_and_the_chief_exports(tmp_path):
     assert stdout.count("(fresh process)") == 4 - table["worker"].nunique()
     assert "restarting" not in stdout
     assert (tmp_path / "saved_models" / "alpha-digits" / "best" / "saved_model.pb").exists()
+
+    # A trial scores the same in any layout: here trials 1-2 run in one process, 3-4 in a
+    # fresh one, no workers. (Pruning depends on which trials ended first, so repeat 2 is
+    # compared where both layouts ran it.)
+    ok(cli([*args, "--trials-per-process", "2", "--project", "single"], tmp_path))
+    single = pd.read_csv(tmp_path / "runs" / "single" / "results.csv")
+    keys = ["mode", "alpha", "filters", "learning_rate"]
+    both = table.merge(single, on=keys, suffixes=("_workers", "_single"), validate="one_to_one")
+    assert len(both) == 4
+    for column in ("val_accuracy_1", "val_loss_1", "val_accuracy_2"):
+        pairs = both[[f"{column}_workers", f"{column}_single"]].dropna()
+        assert len(pairs) >= 2, column
+        assert (pairs[f"{column}_workers"] == pairs[f"{column}_single"]).all(), both[keys + list(pairs)]
 
 
 def test_a_killed_worker_is_restarted_and_the_search_completes(tmp_path):

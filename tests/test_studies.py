@@ -51,6 +51,11 @@ def test_dying_writes_collapse_fractions(tmp_path):
     for row in frame.itertuples():
         assert (f"| {row.width} | {row.activation} | {100 * row.collapsed_at_init:.0f}% "
                 f"| {100 * row.collapsed_after_training:.0f}% | {row.median_mse:.4f} |") in report
+    # The seed comes from the width, not its place in --width: width 3 alone
+    # (here in this process) reproduces its rows.
+    alone, _ = dying.run(4, [3], [0.0, 0.1], 4, 20, 0, str(tmp_path / "alone"), "alone")
+    columns = ["collapsed_at_init", "collapsed_after_training", "median_mse"]
+    pd.testing.assert_frame_equal(alone[columns], frame[frame["width"] == 3][columns].reset_index(drop=True))
 
 
 def test_dying_is_paired_every_slope_starts_from_the_same_networks():

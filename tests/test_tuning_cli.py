@@ -319,6 +319,7 @@ def test_keras_dataset_offline_is_one_error_line(tmp_path):
                https_proxy="http://127.0.0.1:9", http_proxy="http://127.0.0.1:9")
     result = cli(["search", "--dataset", "fashion_mnist"], tmp_path, env=env)
     assert_one_error_line(result, r"error: could not download fashion_mnist .*check the network")
+    assert "Downloading" not in result.stdout, result.stdout  # Keras's line is held back
     assert not (tmp_path / "saved_models").exists()
 
 
@@ -420,7 +421,7 @@ def test_a_kill_during_export_leaves_the_previous_export_whole(default_search, t
     assert json.loads((best / "model_card.json").read_text())["trial_id"] == json.loads(card_before)["trial_id"]
 
 
-def test_only_a_network_failure_reads_as_could_not_download(monkeypatch):
+def test_only_a_network_failure_reads_as_could_not_download(monkeypatch, capsys):
     import urllib.error
 
     import keras
@@ -428,6 +429,7 @@ def test_only_a_network_failure_reads_as_could_not_download(monkeypatch):
     from tuning import data
 
     def offline():
+        print("Downloading data from https://example/cifar-10-python.tar.gz")
         try:
             raise urllib.error.URLError("Name or service not known")
         except urllib.error.URLError:
@@ -436,6 +438,17 @@ def test_only_a_network_failure_reads_as_could_not_download(monkeypatch):
     monkeypatch.setattr(keras.datasets.cifar10, "load_data", offline)
     with pytest.raises(data.UsageError, match=r"could not download cifar10 \(Name or service not known\)"):
         data.load("cifar10")
+    assert capsys.readouterr().out == ""  # no "Downloading" line before the error
+
+    def downloads():
+        print("Downloading data from https://example/digits.tar.gz")
+        print("1/1 done")
+        return (np.zeros((1, 2)), np.array([[3]])), (np.zeros((1, 2)), np.array([[6]]))
+
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", downloads)
+    _, y_train, _, y_test, _ = data._read_keras("cifar10")
+    assert (y_train.tolist(), y_test.tolist()) == ([3], [6])
+    assert capsys.readouterr().out == "Downloading data from https://example/digits.tar.gz\n1/1 done\n"
 
     def broken():
         raise ValueError("a bug, not the network")
@@ -470,3 +483,36 @@ def test_every_trial_failing_is_one_line_and_exit_1(tmp_path, monkeypatch, capsy
                                         r"The last one: .*FailedTrialError: training loss became nan in epoch 1$", lines[0]), lines
     assert result.stdout.count("FAILED: ") == 2, "the first two failures, one line each"
     assert not (tmp_path / "saved_models").exists()
+
+
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+# Runs each README block in a fresh namespace, as a user pasting it would, and says which failed.
+RUN_BLOCKS = """
+import json, sys, traceback
+for number, (line, code) in enumerate(json.load(open(sys.argv[1])), 1):
+    try:
+        exec(compile(code, f"README.md block {number} (line {line})", "exec"), {"__name__": "__main__"})
+    except BaseException:
+        traceback.print_exc()
+        sys.exit(f"README.md python block {number} (line {line}) failed")
+    print(f"block {number} ran", flush=True)
+"""
+
+
+def test_every_python_block_of_the_readme_runs_as_written(default_search, tmp_path):
+    # Where `make demo` would have exported: a real search's export (mnist5k, smoke budget).
+    cwd, _ = default_search
+    shutil.copytree(cwd / "saved_models" / "alpha-mnist5k" / "best", tmp_path / "saved_models" / "demo" / "best")
+    text = open(README, encoding="utf-8").read()
+    blocks = [(text[:m.start()].count("\n") + 2, m.group(1))
+              for m in re.finditer(r"^```python\n(.*?)^```$", text, flags=re.S | re.M)]
+    assert len(blocks) >= 7
+    (tmp_path / "blocks.json").write_text(json.dumps(blocks))
+    result = subprocess.run([sys.executable, "-c", RUN_BLOCKS, "blocks.json"], cwd=tmp_path, env=SUBPROCESS_ENV,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.stdout.count(" ran\n") == len(blocks)
+    # What the blocks say they write, written.
+    for name in ("model.keras", "exported/saved_model.pb", "model.tflite", "model.onnx", "model_int8.tflite",
+                 "first.png", "second.png", "third.png", "log.csv"):
+        assert (tmp_path / name).stat().st_size > 0, name

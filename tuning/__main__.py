@@ -99,7 +99,8 @@ def _add_search(commands):
                         f"memory stays flat in a long search; 0: all in one; default: {TRIALS_PER_PROCESS}")
     scale = search.add_argument_group("scaling out (KerasTuner's chief/worker mode)")
     scale.add_argument("--workers", type=int, default=0, metavar="N",
-                       help="run a chief and N worker processes on this host, sharing its CPU threads; "
+                       help="run a chief and N worker processes on this host, sharing its CPU cores (each keeps "
+                       "one process's thread count, so a trial scores the same either way); "
                        f"at most its CPU count ({WORKERS_MAX} here)")
     scale.add_argument("--role", choices=("chief", "worker"),
                        help="one process of a search spread over hosts; all share --directory")
@@ -130,7 +131,7 @@ def _add_studies(commands):
     compare.add_argument("--seeds", type=int, default=5, metavar="N", help="seeds 0..N-1; default: 5")
     compare.add_argument("--epochs", type=int, default=10, metavar="N", help="default: 10")
     compare.add_argument("--batch-size", type=int, default=64, metavar="N", help="default: 64")
-    compare.add_argument("--out", default=os.path.join("results", "compare"), help="default: results/compare")
+    compare.add_argument("--out", default=os.path.join("runs", "compare"), help="default: runs/compare")
     compare.add_argument("--quiet", action="store_true")
     compare.set_defaults(run=run_compare)
 
@@ -147,7 +148,7 @@ def _add_studies(commands):
                        help="Leaky ReLU slopes to compare, 0 being ReLU; default: 0,0.01,0.1,0.3")
     dying.add_argument("--steps", type=int, default=2000, help="full-batch Adam steps; default: 2000")
     dying.add_argument("--seed", type=int, default=0)
-    dying.add_argument("--out", default=os.path.join("results", "dying"), help="default: results/dying")
+    dying.add_argument("--out", default=os.path.join("runs", "dying"), help="default: runs/dying")
     dying.set_defaults(run=run_dying)
 
 
@@ -161,7 +162,7 @@ def run_compare(args, command):
         dataset, list(range(args.seeds)), args.epochs, args.batch_size, args.out, command, args.quiet
     )
     print(f"\n{table}")
-    print(f"written: {args.out}/compare.csv, compare.md, compare.png")
+    print(f"written: {args.out}/compare.csv, compare_curves.csv, compare.md, compare.png")
     return 0
 
 

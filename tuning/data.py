@@ -1,9 +1,11 @@
 """Datasets as arrays: raw pixels, class names, input shape and seeded splits."""
 
+import contextlib
 import dataclasses
 import os
 import socket
 import stat
+import sys
 import zipfile
 
 import numpy as np
@@ -126,11 +128,40 @@ def _read(name, image_size):
     )
 
 
+class _HeldFirstLine:
+    """A stdout that holds back Keras's "Downloading data from URL" line
+    until the download shows progress, so an offline download is one error
+    line and nothing before it; a real download prints as Keras prints it."""
+
+    def __init__(self, stream):
+        self.stream, self.held = stream, ""
+
+    def write(self, text):
+        if self.held is None:
+            return self.stream.write(text)
+        self.held += text
+        first, newline, rest = self.held.partition("\n")
+        if newline and rest:  # more than the first line: the download runs
+            self.stream.write(self.held)
+            self.held = None
+        return len(text)
+
+    def flush(self):
+        self.stream.flush()
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
 def _read_keras(name):
     import keras
 
     try:
-        (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
+        held = _HeldFirstLine(sys.stdout)
+        with contextlib.redirect_stdout(held):
+            (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
+        if held.held:  # a download that printed no progress
+            sys.stdout.write(held.held)
     except Exception as error:
         network = _network_error(error)
         if network is None:

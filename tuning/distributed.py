@@ -166,9 +166,9 @@ def serve(tuner, on_tick, tls=None, poll_seconds=0.5):
         server.stop(grace=1)
 
 
-def launch(argv, workers, cores=None):
+def launch(argv, workers):
     """Runs `python -m tuning search ARGV` as a chief plus `workers` worker
-    processes on 127.0.0.1, CPU threads split between the workers; streams
+    processes on 127.0.0.1, each with the thread count one process has; streams
     their output, restarts a worker that dies (up to RESTARTS times), and
     returns the chief's exit code.
 
@@ -181,8 +181,11 @@ def launch(argv, workers, cores=None):
     port = free_port()
     address = f"127.0.0.1:{port}"
     base = relaunch.command("search", *argv, "--oracle-address", address)
-    threads = max(1, (cores or os.cpu_count() or 1) // workers)
-    env = relaunch.environment(dict(os.environ, TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1"))
+    # Every worker keeps the intra-op thread count a single process has (TF's
+    # default or TF_NUM_INTRAOP_THREADS): TensorFlow's CPU kernels split their
+    # sums by thread count, so fewer threads per worker would change a trial's
+    # numbers with the layout. Workers run their ops one at a time instead.
+    env = relaunch.environment(dict(os.environ, TF_NUM_INTEROP_THREADS="1"))
     chief = _start(base + ["--role", "chief"], relaunch.environment(), "chief")
     crews = {
         f"worker{i}": _start(base + ["--role", "worker", "--worker-id", f"worker{i}"], env, f"worker{i}")

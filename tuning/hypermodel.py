@@ -146,6 +146,10 @@ class LeakyCNN(kt.HyperModel):
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
+        # Built now rather than in fit: a checkpoint holds Adam's state too, and
+        # Hyperband loads its parent trial's before fit, where an unbuilt Adam
+        # would drop it with a warning and start its moments over.
+        model.optimizer.build(model.trainable_variables)
         return model
 
     def fit(self, hp, model, *args, callbacks=(), **kwargs):

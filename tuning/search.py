@@ -133,7 +133,8 @@ class _Reporting:
         elapsed = time.time() - self._search_start
         hyperparameters = describe(trial.hyperparameters.values)
         if distributed.role() == "worker":  # its client knows no other trials
-            line = f"trial {trial.trial_id} (of {total})  {hyperparameters}  elapsed {_clock(elapsed)}"
+            # Trial ids count from 0; progress counts from 1, as in one process.
+            line = f"trial {int(trial.trial_id) + 1} (of {total})  {hyperparameters}  elapsed {_clock(elapsed)}"
         else:
             number = len(self.oracle.trials)
             line = f"trial {number}/{total or '?'}  {hyperparameters}  elapsed {_clock(elapsed)}"

@@ -86,14 +86,20 @@ def one_setting(depth, width, slope, runs, steps, seed, points=256):
     }
 
 
+def width_seed(seed, width):
+    """The seed of the networks of one width: `seed + width`, from the width
+    itself, so `--width 3` alone gives the rows of width 3 in any list."""
+    return seed + width
+
+
 def run(depth, widths, slopes, runs, steps, seed, out, command):
     """Every slope at every width; writes dying.csv and dying.md into `out`.
     Paired: at one width, every slope trains the same `runs` initial
-    networks (seed `seed + width index`)."""
+    networks (`width_seed`)."""
     os.makedirs(out, exist_ok=True)
     rows = [
-        one_setting(depth, width, slope, runs, steps, seed + index)
-        for index, width in enumerate(widths)
+        one_setting(depth, width, slope, runs, steps, width_seed(seed, width))
+        for width in widths
         for slope in slopes
     ]
     frame = pd.DataFrame(rows)
