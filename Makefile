@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench install clean
+.PHONY: test demo bench install clean readme-check
 
 install: $(STAMP)
 
@@ -56,3 +56,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) runs saved_models/*/ *.egg-info
+
+# Reruns what the README quotes (the demo's table, the card's figures, predict's output; the
+# study tables against results/) and fails where the README differs, timings aside. Not part
+# of `make test`: it runs the demo (a few minutes). STUDIES=1 reruns compare and dying too.
+readme-check: $(STAMP)
+	$(PY) tools/readme_check.py $(if $(STUDIES),--studies) $(DEMO_ARGS)

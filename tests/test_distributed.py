@@ -67,6 +67,8 @@ def test_workers_share_a_search_and_the_chief_exports(tmp_path):
     # One trial per process: each worker's later trials ran in fresh processes (not restarts).
     assert stdout.count("(fresh process)") == 4 - table["worker"].nunique()
     assert "restarting" not in stdout
+    # Workers count trials from 1, as one process does (each knows only its own).
+    assert sorted(re.findall(r"\[worker\d\] trial (\d+) \(of 4\)", stdout)) == ["1", "2", "3", "4"]
     assert (tmp_path / "saved_models" / "alpha-digits" / "best" / "saved_model.pb").exists()
 
     # A trial scores the same in any layout: here trials 1-2 run in one process, 3-4 in a

@@ -60,10 +60,15 @@ def _sum_of_run_losses(y_true, y_pred):
     return ops.sum(ops.mean(ops.square(y_pred - y_true), axis=0))
 
 
+def outputs(model, x):
+    """`model(x)` as an array: called directly, since `predict` would trace
+    a new function per model and TensorFlow warns about the retracing."""
+    return ops.convert_to_numpy(model(x, training=False))
+
+
 def collapsed(model, x, target_std):
     """Per run: does it output (nearly) one constant for every input?"""
-    outputs = model.predict(x, batch_size=len(x), verbose=0)
-    return outputs.std(axis=0) < FLAT * target_std
+    return outputs(model, x).std(axis=0) < FLAT * target_std
 
 
 def one_setting(depth, width, slope, runs, steps, seed, points=256):
@@ -73,9 +78,9 @@ def one_setting(depth, width, slope, runs, steps, seed, points=256):
     at_init = collapsed(model, x, y.std())
     # One epoch of `steps` full batches: per-epoch overhead would dominate.
     batches = tf.data.Dataset.from_tensors((x, np.repeat(y, runs, axis=1))).repeat(steps)
-    model.fit(batches, epochs=1, verbose=0)
+    model.fit(batches, epochs=1, verbose=0, shuffle=False)  # one batch: nothing to shuffle
     after = collapsed(model, x, y.std())
-    errors = ((model.predict(x, batch_size=points, verbose=0) - y) ** 2).mean(axis=0)
+    errors = ((outputs(model, x) - y) ** 2).mean(axis=0)
     return {
         "activation": "ReLU" if slope == 0 else f"Leaky ReLU {slope:g}",
         "slope": slope, "width": width, "depth": depth, "runs": runs, "steps": steps,
