@@ -203,6 +203,50 @@ def test_a_worker_that_keeps_dying_stops_the_chief_instead_of_hanging(tmp_path):
         os.kill(chief, 0)  # no chief left serving
 
 
+class _Process:
+    """A stand-in for a Popen: exits with `code` after `seconds`."""
+
+    def __init__(self, code, seconds):
+        self.code, self.end, self.returncode, self.signalled = code, time.monotonic() + seconds, None, False
+
+    def poll(self):
+        if self.returncode is None and time.monotonic() >= self.end:
+            self.returncode = self.code
+        return self.returncode
+
+    def wait(self, timeout=None):
+        if timeout is not None and time.monotonic() + timeout < self.end:
+            time.sleep(timeout)
+            raise subprocess.TimeoutExpired("process", timeout)
+        time.sleep(max(0.0, self.end - time.monotonic()))
+        return self.poll()
+
+    def terminate(self):
+        self.signalled, self.code, self.end = True, -15, time.monotonic()
+
+    kill = terminate
+
+
+def test_a_chief_still_exporting_after_its_workers_finished_is_waited_for(monkeypatch):
+    from tuning import distributed
+
+    # The workers are told there is no more work and exit 0; the chief then writes
+    # its table and a slow export (all five formats), far past STOP_SECONDS.
+    monkeypatch.setattr(distributed, "STOP_SECONDS", 0.2)
+    chief, workers = _Process(0, 2.0), [_Process(0, 0.1), _Process(0, 0.3)]
+    started = iter([chief, *workers])
+    monkeypatch.setattr(distributed, "_start", lambda command, env, name: next(started))
+    assert distributed.launch(["--dataset", "digits"], workers=2) == 0
+    assert not chief.signalled
+    # A worker that died (and was restarted up to RESTARTS times) still stops a waiting chief.
+    monkeypatch.setattr(distributed, "RESTARTS", 0)
+    chief, workers = _Process(0, 60.0), [_Process(0, 0.1), _Process(-9, 0.1)]
+    started = iter([chief, *workers])
+    with pytest.raises(distributed.SearchStopped, match=r"no worker left: worker2 \(exit code -9\) kept dying"):
+        distributed.launch(["--dataset", "digits"], workers=2)
+    assert chief.signalled
+
+
 def test_the_launcher_ends_its_chief_when_it_is_interrupted(tmp_path):
     launcher = _start([*SEARCH, "--max-trials", "2", "--epochs", "30", "--workers", "1"], tmp_path)
     chief = int(_wait_for_line(launcher, r"^\[launcher\] chief started, pid (\d+)").group(1))

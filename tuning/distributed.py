@@ -204,6 +204,10 @@ def launch(argv, workers):
                     command = base + ["--role", "worker", "--worker-id", name]
                     crews[name] = _start(command, env, name)
             if all(p.poll() is not None for p in crews.values()):
+                if all(p.returncode == 0 for p in crews.values()):
+                    # Told there is no more work: the chief ends once it has written
+                    # the table and the export, however long those take.
+                    return chief.wait()
                 _end_without_workers(chief, crews)
     finally:
         for process in crews.values():
@@ -226,7 +230,7 @@ def _end_without_workers(chief, crews):
         _stop(chief)
     dead = [f"{name} (exit code {p.returncode})" for name, p in crews.items() if p.returncode != 0]
     raise SearchStopped(
-        f"no worker left: {', '.join(dead) or 'every worker'} kept dying "
+        f"no worker left: {', '.join(dead)} kept dying "
         f"({RESTARTS} restarts each); stopped the chief. Rerun the same command to resume"
     )
 
