@@ -289,6 +289,7 @@ BAD_SEARCHES = [
     (["--dataset", _write_npz_without_labels], r"error: nolabels\.npz has no y_train"),
     (["--dataset", _write_one_class_folder], r"error: one must hold at least two class subfolders"),
     (["--max-trials", "0"], r"error: --max-trials must be between 1 and 10000, got 0$"),
+    (["--threads", "0"], r"error: --threads must be between 1 and 1024, got 0$"),
     (["--epochs", "0"], r"error: --epochs must be between 1 and 10000, got 0$"),
     (["--alpha-min", "0"], r"error: --alpha-min must be > 0 and <= 1, got 0\.0$"),
     (["--alpha-min", "0.5", "--alpha-max", "0.1"], r"error: need --alpha-min < --alpha-max, got 0\.5 and 0\.1$"),
@@ -310,6 +311,19 @@ def test_bad_search_input_is_one_error_line(tmp_path, args, message, capsys):
     result = cli_in_process(["search", *args], tmp_path, capsys)
     assert_one_error_line(result, message)
     assert not (tmp_path / "saved_models").exists() and not (tmp_path / "runs").exists()
+
+
+def test_threads_come_from_the_option_then_the_environment(monkeypatch):
+    from tuning import limits
+
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "3")
+    assert (limits.intra_op_threads(1), limits.intra_op_threads(None)) == (1, 3)
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS")
+    assert limits.intra_op_threads(None) == os.cpu_count()
+    for value in ("two", "0", "-1", "2000"):
+        monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", value)
+        with pytest.raises(limits.UsageError, match=rf"TF_NUM_INTRAOP_THREADS must be a whole number from 1 to 1024, got '{value}'"):
+            limits.intra_op_threads(None)
 
 
 def test_keras_dataset_offline_is_one_error_line(tmp_path):

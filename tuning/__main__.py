@@ -97,11 +97,15 @@ def _add_search(commands):
     search.add_argument("--trials-per-process", type=int, default=TRIALS_PER_PROCESS, metavar="K",
                         help="train at most K trials in one process, then go on in a fresh one, so "
                         f"memory stays flat in a long search; 0: all in one; default: {TRIALS_PER_PROCESS}")
+    search.add_argument("--threads", type=int, metavar="N",
+                        help="TensorFlow's threads per operation (intra-op) in every process and worker; "
+                        "TensorFlow's CPU kernels split their sums by it, so a trial's numbers depend on it "
+                        "and on nothing else of the layout; default: TF_NUM_INTRAOP_THREADS if set, else "
+                        f"the CPU count ({WORKERS_MAX} here)")
     scale = search.add_argument_group("scaling out (KerasTuner's chief/worker mode)")
     scale.add_argument("--workers", type=int, default=0, metavar="N",
-                       help="run a chief and N worker processes on this host, sharing its CPU cores (each keeps "
-                       "one process's thread count, so a trial scores the same either way); "
-                       f"at most its CPU count ({WORKERS_MAX} here)")
+                       help="run a chief and N worker processes on this host, sharing its CPU cores, each "
+                       f"with --threads threads; at most its CPU count ({WORKERS_MAX} here)")
     scale.add_argument("--role", choices=("chief", "worker"),
                        help="one process of a search spread over hosts; all share --directory")
     scale.add_argument("--oracle-address", metavar="HOST:PORT",

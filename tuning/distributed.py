@@ -168,7 +168,7 @@ def serve(tuner, on_tick, tls=None, poll_seconds=0.5):
 
 def launch(argv, workers):
     """Runs `python -m tuning search ARGV` as a chief plus `workers` worker
-    processes on 127.0.0.1, each with the thread count one process has; streams
+    processes on 127.0.0.1, each with the search's --threads; streams
     their output, restarts a worker that dies (up to RESTARTS times), and
     returns the chief's exit code.
 
@@ -181,10 +181,9 @@ def launch(argv, workers):
     port = free_port()
     address = f"127.0.0.1:{port}"
     base = relaunch.command("search", *argv, "--oracle-address", address)
-    # Every worker keeps the intra-op thread count a single process has (TF's
-    # default or TF_NUM_INTRAOP_THREADS): TensorFlow's CPU kernels split their
-    # sums by thread count, so fewer threads per worker would change a trial's
-    # numbers with the layout. Workers run their ops one at a time instead.
+    # Every worker inherits the search's TF_NUM_INTRAOP_THREADS (--threads):
+    # TensorFlow's CPU kernels split their sums by it, so a worker with fewer
+    # threads would score a trial differently. Ops run one at a time.
     env = relaunch.environment(dict(os.environ, TF_NUM_INTEROP_THREADS="1"))
     chief = _start(base + ["--role", "chief"], relaunch.environment(), "chief")
     crews = {

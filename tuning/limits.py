@@ -13,6 +13,7 @@ IMAGE_SIDE_MAX = 4096
 # Worker processes share this host's cores: more than one per core only
 # makes every trial slower.
 WORKERS_MAX = os.cpu_count() or 1
+THREADS_MAX = 1_024
 
 # option -> (smallest, largest), both allowed; per command. A float bound
 # of 0.0 as the smallest excludes 0 itself where the option says "> 0".
@@ -21,7 +22,7 @@ OPTIONS = {
         "max_trials": (1, 10_000), "epochs": (1, 10_000), "batch_size": (1, 65_536),
         "alpha_min": (0.0, 1.0), "alpha_max": (0.0, 1.0), "seed": (0, SEED_MAX),
         "repeats": (1, 100), "export_top": (1, 100), "trials_per_process": (0, 10_000),
-        "workers": (0, WORKERS_MAX), "chief_timeout": (0.0, 86_400.0),
+        "workers": (0, WORKERS_MAX), "chief_timeout": (0.0, 86_400.0), "threads": (1, THREADS_MAX),
         "image_size": (1, IMAGE_SIDE_MAX),
     },
     "compare": {
@@ -76,3 +77,17 @@ def default_project(dataset):
     base = os.path.splitext(os.path.basename(os.path.normpath(dataset)))[0]
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip(".-")[:90]
     return f"alpha-{cleaned or 'data'}"
+
+
+def intra_op_threads(threads):
+    """`--threads`, else TF_NUM_INTRAOP_THREADS, else the CPU count: one
+    number for every process of a search, so that a trial's sums split the
+    same way in any of them."""
+    if threads is not None:
+        return threads
+    value = os.environ.get("TF_NUM_INTRAOP_THREADS", "")
+    if not value:
+        return WORKERS_MAX
+    if not value.isdigit() or not 1 <= int(value) <= THREADS_MAX:
+        raise UsageError(f"TF_NUM_INTRAOP_THREADS must be a whole number from 1 to {THREADS_MAX}, got {value!r}")
+    return int(value)

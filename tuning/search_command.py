@@ -64,6 +64,8 @@ def check_search_args(args):
 
 def run_search(args, command):
     check_search_args(args)
+    # Before TensorFlow starts, and inherited by every fresh process and worker.
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(limits.intra_op_threads(args.threads))
     if args.workers:
         from tuning import distributed
 
