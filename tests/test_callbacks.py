@@ -1,4 +1,5 @@
 import csv
+import logging
 
 import keras
 import numpy as np
@@ -70,6 +71,25 @@ def test_one_monitor_on_a_second_model_reports_the_second():
     dead, alive = _model(RECTIFIERS["ReLU"], -100.0), _model(RECTIFIERS["ReLU"], 100.0)
     assert dead.fit(x, x[:, :1], verbose=0, callbacks=[monitor]).history["inactive_fraction"] == [1.0]
     assert alive.fit(x, x[:, :1], verbose=0, callbacks=[monitor]).history["inactive_fraction"] == [0.0]
+
+
+@pytest.mark.tensorflow_only
+def test_a_monitor_on_model_after_model_causes_no_retracing_warning(caplog):
+    # A search fits one model per trial; a probe through `predict` traced a new
+    # function for each, and TensorFlow warned after a few.
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(caplog.handler)
+    try:
+        x = np.random.RandomState(0).uniform(-1, 1, (16, 4)).astype("float32")
+        for bias in (-100.0, 100.0) * 4:
+            monitor = keras_lrelu.DeadUnitMonitor(x, batch_size=8)
+            model = _model(RECTIFIERS["ReLU"], bias)
+            assert model.fit(x, x[:, :1], verbose=0, callbacks=[monitor]).history["inactive_fraction"] == [
+                1.0 if bias < 0 else 0.0]
+    finally:
+        logger.removeHandler(caplog.handler)
+    # (Fitting a one-batch model after another retraces the training step itself.)
+    assert not [r.getMessage() for r in caplog.records if "make_predict_function" in r.getMessage()]
 
 
 def test_rectifiers_of_a_nested_base_model_are_counted():
