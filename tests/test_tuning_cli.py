@@ -362,7 +362,7 @@ def test_console_script_is_installed(tmp_path):
 
 def test_search_killed_mid_trial_resumes_keeping_finished_trials_and_repeats(tmp_path):
     command = [sys.executable, "-m", "tuning", "search", "--dataset", "digits", "--tuner", "random",
-               "--max-trials", "3", "--epochs", "6", "--seed", "0", "--repeats", "2", *QUICK]
+               "--max-trials", "3", "--epochs", "3", "--seed", "0", "--repeats", "2", *QUICK]
     record = tmp_path / "runs" / "alpha-digits" / "trial_1" / "repeats.json"
     process = subprocess.Popen(command, cwd=tmp_path, env=SUBPROCESS_ENV,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
