@@ -28,14 +28,17 @@ else:
 
 def pytest_collection_modifyitems(config, items):
     """Under another Keras backend, tests marked tensorflow_only skip. With
-    pytest-xdist's `--dist loadgroup`, the tests that share a module-scoped
-    fixture run on one worker (so it is made once) and every other test
-    goes wherever a worker is free."""
+    pytest-xdist's `--dist loadgroup`, the tests that share a module- or
+    session-scoped fixture of their module run on one worker (so it is made
+    once there) and every other test goes wherever a worker is free."""
     for item in items:
+        definitions = getattr(item, "_fixtureinfo", None)
+        definitions = definitions.name2fixturedefs if definitions else {}
         shared = sorted(
             name for name in getattr(item, "fixturenames", ())
-            if name in item._fixtureinfo.name2fixturedefs
-            and item._fixtureinfo.name2fixturedefs[name][-1].scope == "module"
+            if name in definitions
+            and definitions[name][-1].scope in ("module", "session")
+            and definitions[name][-1].func.__module__ == item.module.__name__  # not pytest's own
         )
         if shared:
             item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}:{shared[0]}"))

@@ -40,10 +40,12 @@ LRELU_TUNE = os.path.join(os.path.dirname(sys.executable), "lrelu-tune")
 DECOY = "import pathlib, sys\npathlib.Path('hijacked').write_text('decoy ran')\nsys.exit(3)\n"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def default_search(tmp_path_factory):
     """The default dataset (bundled mnist5k) with a smoke budget, through
-    the console script, from a folder holding a decoy `tuning` package."""
+    the console script, from a folder holding a decoy `tuning` package.
+    Session-scoped: a module-scoped fixture is made again whenever the
+    worker's queue puts another module's test between this module's."""
     cwd = tmp_path_factory.mktemp("default")
     (cwd / "tuning").mkdir()
     (cwd / "tuning" / "__init__.py").write_text("")
