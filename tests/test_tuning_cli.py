@@ -44,8 +44,8 @@ DECOY = "import pathlib, sys\npathlib.Path('hijacked').write_text('decoy ran')\n
 def default_search(tmp_path_factory):
     """The default dataset (bundled mnist5k) with a smoke budget, through
     the console script, from a folder holding a decoy `tuning` package.
-    Session-scoped: a module-scoped fixture is made again whenever the
-    worker's queue puts another module's test between this module's."""
+    Session-scoped: made at most once per pytest-xdist worker (the suite's
+    --durations show it made twice, once on each worker)."""
     cwd = tmp_path_factory.mktemp("default")
     (cwd / "tuning").mkdir()
     (cwd / "tuning" / "__init__.py").write_text("")
