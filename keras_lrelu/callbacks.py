@@ -124,13 +124,11 @@ def _outputs(model, inputs, batch_size):
     search builds model after model. Anything else goes to `predict`."""
     if isinstance(inputs, np.ndarray) or keras.ops.is_tensor(inputs):
         batches = [
-            model(inputs[start:start + batch_size], training=False)
-            for start in range(0, len(inputs), batch_size)
+            [keras.ops.convert_to_numpy(v) for v in keras.tree.flatten(model(inputs[i:i + batch_size], training=False))]
+            for i in range(0, len(inputs), batch_size)
         ]
-        batches = [b if isinstance(b, (list, tuple)) else [b] for b in batches]
-        return [np.concatenate([keras.ops.convert_to_numpy(b[i]) for b in batches]) for i in range(len(batches[0]))]
-    values = model.predict(inputs, batch_size=batch_size, verbose=0)
-    return list(values) if isinstance(values, (list, tuple)) else [values]
+        return [np.concatenate(parts) for parts in zip(*batches)]
+    return keras.tree.flatten(model.predict(inputs, batch_size=batch_size, verbose=0))
 
 
 class AlphaHistory(keras.callbacks.Callback):

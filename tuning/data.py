@@ -140,7 +140,7 @@ class _HeldFirstLine:
         if self.held is None:
             return self.stream.write(text)
         self.held += text
-        first, newline, rest = self.held.partition("\n")
+        _, newline, rest = self.held.partition("\n")
         if newline and rest:  # more than the first line: the download runs
             self.stream.write(self.held)
             self.held = None

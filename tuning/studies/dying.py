@@ -68,7 +68,11 @@ def outputs(model, x):
 
 def collapsed(model, x, target_std):
     """Per run: does it output (nearly) one constant for every input?"""
-    return outputs(model, x).std(axis=0) < FLAT * target_std
+    return _flat(outputs(model, x), target_std)
+
+
+def _flat(values, target_std):
+    return values.std(axis=0) < FLAT * target_std
 
 
 def one_setting(depth, width, slope, runs, steps, seed, points=256):
@@ -79,8 +83,9 @@ def one_setting(depth, width, slope, runs, steps, seed, points=256):
     # One epoch of `steps` full batches: per-epoch overhead would dominate.
     batches = tf.data.Dataset.from_tensors((x, np.repeat(y, runs, axis=1))).repeat(steps)
     model.fit(batches, epochs=1, verbose=0, shuffle=False)  # one batch: nothing to shuffle
-    after = collapsed(model, x, y.std())
-    errors = ((outputs(model, x) - y) ** 2).mean(axis=0)
+    trained = outputs(model, x)  # once, for both measures
+    after = _flat(trained, y.std())
+    errors = ((trained - y) ** 2).mean(axis=0)
     return {
         "activation": "ReLU" if slope == 0 else f"Leaky ReLU {slope:g}",
         "slope": slope, "width": width, "depth": depth, "runs": runs, "steps": steps,
