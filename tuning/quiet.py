@@ -8,6 +8,7 @@ affected: they propagate and print after the block.
 """
 
 import contextlib
+import gc
 import os
 import sys
 
@@ -29,8 +30,15 @@ def native_stderr_silenced():
 
 def import_tensorflow_quietly():
     """Imports TensorFlow with the C++ log lines it prints on import and on
-    first device look-up sent to /dev/null. Python errors still surface."""
+    first device look-up sent to /dev/null. Python errors still surface.
+
+    Then moves the ~450,000 objects imported so far (TensorFlow, Keras) out
+    of the garbage collector's reach with `gc.freeze()`: they live as long
+    as the process, and every `keras.backend.clear_session()` (KerasTuner
+    calls it before each model it builds) runs a full collection, which
+    otherwise walks them all (0.2 s a call here)."""
     with native_stderr_silenced():
         import tensorflow as tf
 
         tf.config.list_physical_devices()
+    gc.freeze()
