@@ -1,3 +1,4 @@
+import gc
 import os
 import re
 import subprocess
@@ -26,6 +27,7 @@ else:
 """
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the group markers
 def pytest_collection_modifyitems(config, items):
     """Under another Keras backend, tests marked tensorflow_only skip. With
     pytest-xdist's `--dist loadgroup`, the tests that share a module- or
@@ -49,6 +51,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tensorflow_only" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def frozen_imports():
+    """Every clear_session() runs a full garbage collection; once the test
+    modules (TensorFlow, Keras) are imported, their objects are put out of
+    its reach, as the command line does (tuning.quiet)."""
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)
