@@ -50,7 +50,7 @@ def _wait_for_line(process, pattern):
     raise AssertionError(f"never printed {pattern!r}")
 
 
-def test_workers_share_a_search_and_the_chief_exports(tmp_path):
+def test_workers_share_a_search_and_the_chief_exports(tmp_path, capsys):
     # Learned slopes: their d(alpha) is a sum over every element, the first to move.
     args = [*SEARCH, "--modes", "trainable,channelwise", "--max-trials", "4", "--epochs", "1",
             "--repeats", "2", "--prune", "median"]
@@ -72,9 +72,9 @@ def test_workers_share_a_search_and_the_chief_exports(tmp_path):
     assert (tmp_path / "saved_models" / "alpha-digits" / "best" / "saved_model.pb").exists()
 
     # A trial scores the same in any layout: the workers ran each trial in a fresh process;
-    # here all run in one, one after another, no workers. (Pruning depends on which trials
-    # ended first, so repeat 2 is compared where both layouts ran it.)
-    ok(cli([*args, "--project", "single"], tmp_path))
+    # here all run in one (this one), one after another, no workers. (Pruning depends on
+    # which trials ended first, so repeat 2 is compared where both layouts ran it.)
+    ok(cli_in_process([*args, "--project", "single"], tmp_path, capsys))
     single = pd.read_csv(tmp_path / "runs" / "single" / "results.csv")
     keys = ["mode", "alpha", "filters", "learning_rate"]
     both = table.merge(single, on=keys, suffixes=("_workers", "_single"), validate="one_to_one")
@@ -85,18 +85,37 @@ def test_workers_share_a_search_and_the_chief_exports(tmp_path):
         assert (pairs[f"{column}_workers"] == pairs[f"{column}_single"]).all(), both[keys + list(pairs)]
 
 
-def test_a_killed_worker_is_restarted_and_the_search_completes(tmp_path):
-    # Killed a second into a trial of 3 epochs (a few seconds), or between trials under load:
-    # either way the worker is restarted and the search completes.
-    launcher = _start([*SEARCH, "--max-trials", "3", "--epochs", "3", "--workers", "2"], tmp_path)
+def test_a_killed_worker_is_restarted_and_a_search_killed_whole_resumes(tmp_path):
+    """One search, two kills: worker1 a second into its first trial (the
+    launcher restarts it, and it takes a trial again), then, once a trial
+    has ended, the launcher with everything it started. The same command
+    then finishes the search without retraining what had finished."""
+    args = [*SEARCH, "--max-trials", "4", "--epochs", "3", "--workers", "2"]
+    launcher = _start(args, tmp_path)
     pid = int(_wait_for_line(launcher, r"\[launcher\] worker1 started, pid (\d+)").group(1))
-    _wait_for_line(launcher, r"\[worker1\] trial \d+ \(of 3\)")
+    _wait_for_line(launcher, r"\[worker1\] trial \d+ \(of 4\)")
     time.sleep(1.0)
     os.kill(pid, signal.SIGKILL)
     _wait_for_line(launcher, r"\[launcher\] worker1 exited with -9; restarting it")
-    assert launcher.wait(timeout=300) == 0
-    table = _table(tmp_path)
-    assert len(table) == 3 and (table["status"] == "COMPLETED").all()
+    restarted_trial, ended = None, 0
+    for line in launcher.stdout:  # the two lines may come in either order
+        restarted_trial = restarted_trial or re.search(r"\[worker1\] trial \d+ \(of 4\)", line)
+        count = re.search(r"\[chief\] chief: (\d)/4 trials ended", line)
+        ended = int(count.group(1)) if count else ended
+        if restarted_trial and ended:
+            break
+    assert restarted_trial and ended, "the restarted worker never took a trial, or no trial ended"
+    os.killpg(launcher.pid, signal.SIGKILL)
+    launcher.wait(timeout=60)
+    before = _table(tmp_path)
+    finished = before[before["status"] == "COMPLETED"]
+    assert 1 <= len(finished) < 4, "the restarted worker's trial was still running"
+    ok(cli(args, tmp_path))
+    after = _table(tmp_path)
+    assert len(after) == 4 and (after["status"] == "COMPLETED").all()
+    kept = ["trial_id", "val_accuracy", "seconds"]
+    merged = finished[kept].merge(after[kept], on="trial_id", suffixes=("", "_after"))
+    assert (merged["seconds"] == merged["seconds_after"]).all(), "finished trials were not retrained"
 
 
 def test_workers_stop_soon_after_the_chief_dies(tmp_path):
@@ -119,23 +138,6 @@ def test_workers_stop_soon_after_the_chief_dies(tmp_path):
         in chief.stdout.read()
 
 
-def test_search_killed_whole_resumes_with_workers(tmp_path):
-    args = [*SEARCH, "--max-trials", "4", "--epochs", "4", "--workers", "2"]
-    launcher = _start(args, tmp_path)
-    _wait_for_line(launcher, r"\[chief\] chief: 1/4 trials ended")
-    os.killpg(launcher.pid, signal.SIGKILL)
-    launcher.wait(timeout=60)
-    before = _table(tmp_path)
-    finished = before[before["status"] == "COMPLETED"]
-    assert 1 <= len(finished) < 4
-    ok(cli(args, tmp_path))
-    after = _table(tmp_path)
-    assert len(after) == 4 and (after["status"] == "COMPLETED").all()
-    kept = ["trial_id", "val_accuracy", "seconds"]
-    merged = finished[kept].merge(after[kept], on="trial_id", suffixes=("", "_after"))
-    assert (merged["seconds"] == merged["seconds_after"]).all(), "finished trials were not retrained"
-
-
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -151,15 +153,15 @@ def test_bad_distributed_input_is_one_error_line(tmp_path, args, message, capsys
     assert_one_error_line(cli_in_process([*SEARCH, *args], tmp_path, capsys), message)
 
 
-def test_a_busy_address_and_an_absent_chief_are_one_error_line(tmp_path):
+def test_a_busy_address_and_an_absent_chief_are_one_error_line(tmp_path, capsys):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = cli([*SEARCH, "--role", "chief", "--oracle-address", f"127.0.0.1:{port}"], tmp_path)
+        result = cli_in_process([*SEARCH, "--role", "chief", "--oracle-address", f"127.0.0.1:{port}"], tmp_path, capsys)
         assert_one_error_line(result, rf"error: --oracle-address 127.0.0.1:{port} cannot be served")
-    result = cli([*SEARCH, "--role", "worker", "--worker-id", "w", "--chief-timeout", "2",
-                  "--oracle-address", f"127.0.0.1:{_free_port()}"], tmp_path)
+    result = cli_in_process([*SEARCH, "--role", "worker", "--worker-id", "w", "--chief-timeout", "2",
+                             "--oracle-address", f"127.0.0.1:{_free_port()}"], tmp_path, capsys)
     assert_one_error_line(result, r"error: no answer from the chief at 127\.0\.0\.1:\d+ within 2 s")
     assert not (tmp_path / "saved_models").exists()
 
