@@ -35,10 +35,10 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def _start(args, cwd):
+def _start(args, cwd, **popen):
     return subprocess.Popen(
         [sys.executable, "-m", "tuning", *args], cwd=cwd, env=SUBPROCESS_ENV, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, **popen,
     )
 
 
@@ -252,7 +252,10 @@ def test_a_chief_still_exporting_after_its_workers_finished_is_waited_for(monkey
 
 
 def test_the_launcher_ends_its_chief_when_it_is_interrupted(tmp_path):
-    launcher = _start([*SEARCH, "--max-trials", "2", "--epochs", "30", "--workers", "1"], tmp_path)
+    # As started from a terminal, where Ctrl-C works. A background job of a script (a CI
+    # runner's, say) inherits SIGINT ignored, and Python then leaves it ignored.
+    launcher = _start([*SEARCH, "--max-trials", "2", "--epochs", "30", "--workers", "1"], tmp_path,
+                      preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     chief = int(_wait_for_line(launcher, r"^\[launcher\] chief started, pid (\d+)").group(1))
     _wait_for_line(launcher, r"^\[chief\] chief: serving the oracle")
     launcher.send_signal(signal.SIGINT)  # Ctrl-C, sent to the launcher alone
