@@ -1,5 +1,6 @@
 """The benchmark scripts run end to end (tiny sizes); they assert no times."""
 
+import importlib
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 def _run(script, args, results, backend="tensorflow"):
+    """Runs benchmarks/SCRIPT in a new interpreter under `backend`; returns its stdout."""
     env = dict(SUBPROCESS_ENV, KERAS_LRELU_BENCH_RESULTS=str(results), KERAS_BACKEND=backend)
     result = subprocess.run(
         [sys.executable, os.path.join(BENCHMARKS, script), *args],
@@ -24,9 +26,26 @@ def _run(script, args, results, backend="tensorflow"):
     return result.stdout
 
 
-def test_layer_speed_compares_every_layer_in_both_modes(tmp_path):
+@pytest.fixture
+def run_here(tmp_path, monkeypatch, capsys):
+    """Runs a benchmark script's main(ARGS) in this process (TensorFlow, as
+    the suite runs; no TensorFlow import each), its CSV going to tmp_path;
+    returns its stdout."""
+    monkeypatch.syspath_prepend(BENCHMARKS)
+    import common
+
+    monkeypatch.setattr(common, "RESULTS_DIR", str(tmp_path))
+
+    def run(script, args):
+        importlib.import_module(script.removesuffix(".py")).main(args)
+        return capsys.readouterr().out
+
+    return run
+
+
+def test_layer_speed_compares_every_layer_in_both_modes(tmp_path, run_here):
     # One round: the paired ratio is then the ratio of the two times.
-    stdout = _run("layer_speed.py", ["--sizes", "2x6x6x3,8x5", "--repeats", "1"], tmp_path)
+    stdout = run_here("layer_speed.py", ["--sizes", "2x6x6x3,8x5", "--repeats", "1"])
     table = pd.read_csv(tmp_path / "layer_speed.csv")
     assert len(table) == 2 * 2 * 9
     assert set(table["mode"]) == {"graph", "xla"}
@@ -40,10 +59,10 @@ def test_layer_speed_compares_every_layer_in_both_modes(tmp_path):
     assert "| shape | mode | layer |" in stdout
 
 
-def test_cnn_step_times_both_modes_and_peak_memory(tmp_path):
+def test_cnn_step_times_both_modes_and_peak_memory(tmp_path, run_here):
     args = ["--steps", "5", "--batch-size", "8", "--memory-batch-size", "16",
             "--rectifiers", "channelwise", "--memory-modes", "graph", "--memory-runs", "1"]
-    stdout = _run("cnn_step.py", args, tmp_path)
+    stdout = run_here("cnn_step.py", args)  # the peak memory still in a fresh process each
     table = pd.read_csv(tmp_path / "cnn_step.csv")
     assert sorted(zip(table["mode"], table["rectifier"])) == sorted(
         (mode, name) for mode in ("graph", "xla")
@@ -77,12 +96,10 @@ def test_layer_and_cnn_benchmarks_run_under_pytorch(tmp_path):
     assert "Keras backend torch 2.13.0" in stdout and "runs eager here" in stdout
 
 
-def test_ratios_are_paired_round_by_round():
-    sys.path.insert(0, BENCHMARKS)
-    try:
-        from common import paired_ratio
-    finally:
-        sys.path.remove(BENCHMARKS)
+def test_ratios_are_paired_round_by_round(monkeypatch):
+    monkeypatch.syspath_prepend(BENCHMARKS)
+    from common import paired_ratio
+
     # The second round ran while the machine was slow for both; the third
     # was slow for the baseline alone. Round by round: 2, 2, 0.5.
     ours, baseline = np.array([10.0, 40.0, 12.0]), np.array([5.0, 20.0, 24.0])
@@ -90,16 +107,16 @@ def test_ratios_are_paired_round_by_round():
     assert np.median(ours) / np.median(baseline) == 0.6
 
 
-def test_serving_times_savedmodel_against_keras(tmp_path):
-    _run("serving.py", ["--repeats", "3"], tmp_path)
+def test_serving_times_savedmodel_against_keras(tmp_path, run_here):
+    run_here("serving.py", ["--repeats", "3"])
     table = pd.read_csv(tmp_path / "serving.csv")
     assert set(table["path"]) == {"SavedModel serve", "keras predict_on_batch", "keras model(x)"}
     assert set(table["batch"]) == {1, 256}
 
 
 @pytest.mark.tensorflow_only
-def test_deploy_times_litert_and_onnx_against_the_builtins(tmp_path):
-    _run("deploy.py", ["--repeats", "2", "--size", "8"], tmp_path)
+def test_deploy_times_litert_and_onnx_against_the_builtins(tmp_path, run_here):
+    run_here("deploy.py", ["--repeats", "2", "--size", "8"])
     table = pd.read_csv(tmp_path / "deploy.csv")
     assert set(table["runtime"]) == {"LiteRT", "ONNX Runtime"}
     assert len(table) == 2 * 7
