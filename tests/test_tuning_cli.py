@@ -1,5 +1,6 @@
 """`python -m tuning` driven as a user would: real subprocesses, files on disk."""
 
+import gc
 import json
 import os
 import shutil
@@ -325,6 +326,21 @@ def test_threads_come_from_the_option_then_the_environment(monkeypatch):
         monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", value)
         with pytest.raises(limits.UsageError, match=rf"TF_NUM_INTRAOP_THREADS must be a whole number from 1 to 1024, got '{value}'"):
             limits.intra_op_threads(None)
+
+
+def test_commands_put_tensorflows_objects_out_of_the_collectors_reach():
+    """KerasTuner clears the Keras session, a full garbage collection, before
+    every model it builds: the objects TensorFlow and Keras made on import
+    are frozen once, when a command starts TensorFlow."""
+    from tuning.quiet import import_tensorflow_quietly
+
+    gc.unfreeze()  # the suite's own freeze (conftest.frozen_imports)
+    try:
+        assert gc.get_freeze_count() == 0
+        import_tensorflow_quietly()
+        assert gc.get_freeze_count() > 100_000
+    finally:
+        gc.freeze()
 
 
 def test_keras_dataset_offline_is_one_error_line(tmp_path):

@@ -1,4 +1,6 @@
-"""Keeping native libraries' log lines off the terminal.
+"""Keeping native libraries' log lines off the terminal, and starting
+TensorFlow for a command (quietly, its objects frozen out of the garbage
+collector's way).
 
 TensorFlow, the LiteRT converter and its interpreter print C++ log lines
 straight to file descriptor 2 ("fully_quantize: 0, ...", "Created TensorFlow
