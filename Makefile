@@ -18,7 +18,7 @@ $(STAMP): setup.cfg pyproject.toml
 # JAX backend and once more on its PyTorch backend (torch==2.13.0, the CPU build: the
 # `torch` extra).
 # Two pytest workers, each test wherever a worker is free, except that the tests sharing a
-# module fixture stay together (tests/conftest.py): much of the suite waits on subprocesses.
+# module- or session-scoped fixture of their module stay together (tests/conftest.py).
 # The 25 slowest tests are listed at the end of each lane, to see where the time goes.
 BACKEND_TESTS := tests/test_keras_layer_tests.py tests/test_leaky_relu.py tests/test_randomized.py tests/test_ops.py tests/test_backends.py
 PYTEST := $(PY) -m pytest -n 2 --dist loadgroup --durations=25

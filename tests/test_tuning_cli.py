@@ -45,8 +45,8 @@ DECOY = "import pathlib, sys\npathlib.Path('hijacked').write_text('decoy ran')\n
 def default_search(tmp_path_factory):
     """The default dataset (bundled mnist5k) with a smoke budget, through
     the console script, from a folder holding a decoy `tuning` package.
-    Session-scoped: made at most once per pytest-xdist worker (the suite's
-    --durations show it made twice, once on each worker)."""
+    Session-scoped, and its tests are one xdist group (conftest), so it is
+    made once per run."""
     cwd = tmp_path_factory.mktemp("default")
     (cwd / "tuning").mkdir()
     (cwd / "tuning" / "__init__.py").write_text("")
