@@ -20,7 +20,8 @@ $(STAMP): setup.cfg pyproject.toml
 # Two pytest workers, each test wherever a worker is free, except that the tests sharing a
 # module- or session-scoped fixture of their module stay together (tests/conftest.py).
 # The 25 slowest tests are listed at the end of each lane, to see where the time goes.
-BACKEND_TESTS := tests/test_keras_layer_tests.py tests/test_leaky_relu.py tests/test_randomized.py tests/test_ops.py tests/test_backends.py
+BACKEND_TESTS := tests/test_keras_layer_tests.py tests/test_leaky_relu.py tests/test_randomized.py tests/test_ops.py tests/test_backends.py \
+	tests/test_tf_export.py
 PYTEST := $(PY) -m pytest -n 2 --dist loadgroup --durations=25
 
 test: $(STAMP)

@@ -109,8 +109,8 @@ def test_summary_and_best_repeat_of_a_record(tmp_path):
     summary = repeats.summary(record)
     assert summary == {"val_accuracy": pytest.approx(0.85), "seconds": 3.0, "pruned": 0.0}
     assert repeats.finished(record) and not repeats.pruned(record)
-    assert repeats.planned_elsewhere(str(tmp_path), 3) is None
-    assert repeats.planned_elsewhere(str(tmp_path), 2) == 3
+    assert repeats.recorded_otherwise(str(tmp_path), "planned", 3) is None
+    assert repeats.recorded_otherwise(str(tmp_path), "planned", 2) == 3
 
 
 def test_repeat_j_starts_every_configuration_from_the_same_weights():

@@ -95,6 +95,8 @@ def test_search_writes_table_plot_and_export(default_search):
     assert f"\n{verdict['text']}\n" in stdout and "(--repeats 1) nothing tells it from luck" in stdout
     assert card["configuration"]["repeats"] == 1 and card["configuration"]["val_accuracy_ci95"] == [None, None]
     assert set(card["versions"]) >= {"keras_lrelu", "keras", "tensorflow", "keras_tuner"}
+    assert card["backend"] == "tensorflow" and frame["backend"].tolist() == ["tensorflow", "tensorflow"]
+    assert stdout.startswith(f"training on Keras {keras.__version__}'s tensorflow backend\n")
     assert card["command"].startswith("python -m tuning search")
     # The card's test accuracy is the exported model's on the held-out split.
     model = keras.models.load_model(best / "model.keras")
@@ -414,6 +416,17 @@ def test_resuming_with_another_number_of_repeats_is_one_error_line(default_searc
     result = cli_in_process(["search", *SMOKE, "--repeats", "3"], tmp_path, capsys)
     assert_one_error_line(result, r"error: cannot resume runs/alpha-mnist5k with --repeats 3: it was searched "
                                   r"with --repeats 1; rerun with --repeats 1, or start afresh with --overwrite$")
+    assert not (tmp_path / "saved_models").exists()
+
+
+def test_resuming_on_another_backend_is_one_error_line(default_search, tmp_path, capsys):
+    cwd, _ = default_search
+    shutil.copytree(cwd / "runs", tmp_path / "runs")
+    record = tmp_path / "runs" / "alpha-mnist5k" / "trial_1" / "repeats.json"
+    record.write_text(json.dumps(dict(json.loads(record.read_text()), backend="jax")))
+    result = cli_in_process(["search", *SMOKE], tmp_path, capsys)
+    assert_one_error_line(result, r"error: cannot resume runs/alpha-mnist5k with --backend tensorflow: it was "
+                                  r"searched with --backend jax; rerun with --backend jax, or start afresh with --overwrite$")
     assert not (tmp_path / "saved_models").exists()
 
 

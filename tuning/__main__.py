@@ -5,6 +5,7 @@ import os
 import shlex
 import sys
 
+from tuning import keras_backend
 from tuning.errors import SearchStopped
 from tuning.errors import UsageError
 from tuning.formats import FORMATS
@@ -101,8 +102,8 @@ def _add_search(commands):
                         help="TensorFlow's threads per operation (intra-op) in every process and worker; "
                         "TensorFlow's CPU kernels split their sums by it, so a trial's numbers depend on it "
                         "and on nothing else of the layout; default: TF_NUM_INTRAOP_THREADS if set, else "
-                        f"the CPU count ({WORKERS_MAX} here)")
-    scale = search.add_argument_group("scaling out (KerasTuner's chief/worker mode)")
+                        f"the CPU count ({WORKERS_MAX} here); on PyTorch, its intra-op threads; not on JAX")
+    scale = search.add_argument_group("scaling out (KerasTuner's chief/worker mode; TensorFlow backend only)")
     scale.add_argument("--workers", type=int, default=0, metavar="N",
                        help="run a chief and N worker processes on this host, sharing its CPU cores, each "
                        f"with --threads threads; at most its CPU count ({WORKERS_MAX} here)")
@@ -121,6 +122,7 @@ def _add_search(commands):
     scale.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     scale.add_argument("--tls-ca", metavar="PEM", help="worker: the CA of the chief's certificate; "
                        "chief: require workers' certificates signed by this CA")
+    keras_backend.add_argument(search)
     search.set_defaults(run=run_search)
 
 
@@ -137,6 +139,7 @@ def _add_studies(commands):
     compare.add_argument("--batch-size", type=int, default=64, metavar="N", help="default: 64")
     compare.add_argument("--out", default=os.path.join("runs", "compare"), help="default: runs/compare")
     compare.add_argument("--quiet", action="store_true")
+    keras_backend.add_argument(compare)
     compare.set_defaults(run=run_compare)
 
     dying = commands.add_parser(
@@ -153,6 +156,7 @@ def _add_studies(commands):
     dying.add_argument("--steps", type=int, default=2000, help="full-batch Adam steps; default: 2000")
     dying.add_argument("--seed", type=int, default=0)
     dying.add_argument("--out", default=os.path.join("runs", "dying"), help="default: runs/dying")
+    keras_backend.add_argument(dying)
     dying.set_defaults(run=run_dying)
 
 
@@ -214,6 +218,8 @@ def main(argv=None):
     command = shlex.join(["python", "-m", "tuning", *argv])
     try:
         check_numbers(args.command, args)
+        if hasattr(args, "backend"):  # before anything imports Keras
+            args.backend = keras_backend.select(args.backend)
         return args.run(args, command)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 import datetime
 import functools
+import importlib.metadata
 import os
 import platform
 import warnings
@@ -17,6 +18,8 @@ from tuning import formats
 from tuning import paths
 from tuning import repeats
 from tuning import results
+from tuning import tf_export
+from tuning.keras_backend import BACKENDS
 from tuning.names import CARD_NAME
 from tuning.quiet import native_stderr_silenced
 from tuning.search import describe
@@ -96,33 +99,37 @@ def model_card(model, trial, dataset, rank, command, row, record, verdict):
         "splits": {
             "train": len(dataset.y_train), "validation": len(dataset.y_val), "test": len(dataset.y_test)
         },
-        "versions": {
-            "keras_lrelu": keras_lrelu.__version__,
-            "keras": keras.__version__,
-            "tensorflow": tf.__version__,
-            "keras_tuner": keras_tuner.__version__,
-            "python": platform.python_version(),
-        },
+        "backend": keras.backend.backend(),
+        "versions": _versions(),
         "command": command,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "summary": describe(values),
     }
 
 
+def _versions():
+    """The versions that trained the model and wrote its files (TensorFlow
+    writes the formats on every backend)."""
+    versions = {
+        "keras_lrelu": keras_lrelu.__version__,
+        "keras": keras.__version__,
+        "tensorflow": tf.__version__,
+        "keras_tuner": keras_tuner.__version__,
+        "python": platform.python_version(),
+    }
+    package = BACKENDS[keras.backend.backend()][0]
+    if package not in versions:
+        versions[package] = importlib.metadata.version(package)
+    return versions
+
+
 def _save(model, card, dataset, format_names, folder):
-    """Fills an export folder: model.keras, the chosen formats, and the card
-    with each file's held-out accuracy, measured in its own runtime."""
-    with native_stderr_silenced(), warnings.catch_warnings():
-        # Keras's tf2onnx shim probes np.object, which NumPy 2 warns about.
-        warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)
-        written = formats.write(model, folder, format_names, dataset.x_train)
-        card["formats"] = {}
-        for name in written:
-            run = formats.load(os.path.join(folder, "" if name == "saved_model" else name))
-            card["formats"][name] = {
-                "test_accuracy": formats.accuracy(run, dataset.x_test, dataset.y_test),
-                "bytes": formats.size_bytes(folder, name),
-            }
+    """Fills an export folder: model.keras (saved by the backend that
+    trained it), the chosen formats (made from it on TensorFlow), and the
+    card with each file's held-out accuracy, measured in its own runtime."""
+    with native_stderr_silenced():
+        model.save(os.path.join(folder, formats.KERAS_FILE))
+    card["formats"] = tf_export.write(folder, format_names, dataset, model)
     # Ties the card to the files: predict checks them before loading any.
     card["sha256"] = formats.digests(folder)
     with open(os.path.join(folder, CARD_NAME), "w") as f:

@@ -54,12 +54,12 @@ def parse(text):
     return list(dict.fromkeys(names))
 
 
-def write(model, folder, names, calibration_images):
-    """Writes model.keras and the formats `names` of `model` into `folder`;
-    returns the file names written, model.keras first."""
-    if "saved_model" in names:  # first: it fills the folder's top level
+def write_converted(model, folder, names, calibration_images):
+    """Writes the formats `names` of `model` (a model on the TensorFlow
+    backend) into `folder`, beside its model.keras; returns the file names
+    the folder then holds, model.keras first."""
+    if "saved_model" in names:  # fills the folder's top level, beside model.keras
         model.export(folder, format="tf_saved_model", verbose=False)
-    model.save(os.path.join(folder, KERAS_FILE))
     for name in ("litert", "litert_int8", "onnx"):
         if name not in names:
             continue
@@ -209,12 +209,17 @@ def _load_saved_model(path, threads):
     return _served(run, spec.shape.as_list(), output.shape.as_list())
 
 
-def _load_keras(path, threads):
+def load_keras_model(path):
+    """A .keras file as a Keras model, on this process's backend."""
     import keras
 
     import keras_lrelu  # noqa: F401  (registers the layers)
 
-    model = keras.models.load_model(path)  # safe_mode: no Lambda, no TFSMLayer
+    return keras.models.load_model(path)  # safe_mode: no Lambda, no TFSMLayer
+
+
+def _load_keras(path, threads):
+    model = load_keras_model(path)
     run = lambda batch: model.predict(np.asarray(batch, "float32"), verbose=0)  # noqa: E731
     return _served(run, model.input_shape, model.output_shape)
 

@@ -16,9 +16,10 @@ import tuning
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(tuning.__file__)))
 
 
-def command(*args):
-    """The argv that runs `python -m tuning ARGS` with this package."""
-    return [sys.executable, "-P", "-m", "tuning", *args]
+def command(*args, module="tuning"):
+    """The argv that runs `python -m MODULE ARGS` (`python -m tuning ...`
+    by default) with this package."""
+    return [sys.executable, "-P", "-m", module, *args]
 
 
 def environment(env=None):

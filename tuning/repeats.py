@@ -101,14 +101,16 @@ def summary(record):
     return means
 
 
-def planned_elsewhere(project_dir, repeats):
-    """The --repeats of a project's existing records, if any differs from
-    `repeats` (a resume must keep the number, or pairs would not match)."""
+def recorded_otherwise(project_dir, key, wanted):
+    """A setting `key` of a project's existing records ("planned": its
+    --repeats, "backend": the Keras backend that trained it), if any record
+    differs from `wanted`: a resume must keep both, or repeat j of one
+    configuration would not pair with repeat j of another."""
     for path in glob.glob(os.path.join(project_dir, "trial_*", RECORD_NAME)):
         with open(path) as f:
-            planned = json.load(f).get("planned")
-        if planned is not None and planned != repeats:
-            return planned
+            recorded = json.load(f).get(key)
+        if recorded is not None and recorded != wanted:
+            return recorded
     return None
 
 

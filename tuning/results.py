@@ -14,7 +14,7 @@ from tuning import verdict
 from tuning.distributed import read_workers
 
 COLUMNS = [
-    "trial_id", "status", "worker", "mode", "alpha", "learned_alpha", "inactive_fraction",
+    "trial_id", "status", "worker", "backend", "mode", "alpha", "learned_alpha", "inactive_fraction",
     "val_accuracy", "val_accuracy_std", "val_accuracy_low", "val_accuracy_high", "repeats",
     "val_loss", "accuracy", "loss", "seconds", "filters", "learning_rate", "message", "command",
 ]
@@ -56,6 +56,7 @@ def trial_row(trial, command="", worker=None, record=None, outside=""):
         "trial_id": trial.trial_id,
         "status": "REFUSED" if outside else "PRUNED" if pruned and trial.status == "COMPLETED" else trial.status,
         "worker": worker,
+        "backend": record.get("backend"),  # the Keras backend that trained it
         "mode": mode,
         "alpha": 0.0 if mode == "relu" else values.get("alpha"),
         "filters": values.get("filters"),

@@ -60,6 +60,8 @@ class _Reporting:
             self._search_start = time.time()
             if distributed.role() != "worker":  # a worker's client has no trials
                 self._ended_before = len(self.oracle.trials)
+            if not self.quiet:
+                print(f"training on Keras {keras.__version__}'s {keras.backend.backend()} backend", flush=True)
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
@@ -92,6 +94,7 @@ class _Reporting:
         callbacks = kwargs.pop("callbacks", [])
         record = repeats.load(self.project_dir, trial.trial_id)
         record["planned"] = self.repeats
+        record["backend"] = keras.backend.backend()
         for repeat in range(self.repeats):
             if repeats.pruned(record):
                 break
@@ -164,10 +167,11 @@ class GridSearch(_Reporting, kt.GridSearch):
         compat.rebuild_grid_order(self.oracle)  # else a resumed grid stops after one trial
 
 
-def check_project(directory, project, repeats_wanted=1):
+def check_project(directory, project, repeats_wanted=1, backend="tensorflow"):
     """Refuses to resume from a project whose state files do not parse,
     naming the file, instead of failing deep inside KerasTuner's reload, or
-    one searched with another --repeats (its pairs would not match)."""
+    one searched with another --repeats or on another backend (its pairs
+    would not match)."""
     project_dir = os.path.join(directory, project)
     paths = glob.glob(os.path.join(project_dir, "trial_*", "trial.json"))
     paths += glob.glob(os.path.join(project_dir, "trial_*", repeats.RECORD_NAME))
@@ -184,12 +188,13 @@ def check_project(directory, project, repeats_wanted=1):
                 "folder, or start afresh with --overwrite"
             ) from None
     distributed.read_workers(project_dir)  # a corrupt record stops here, before any training
-    planned = repeats.planned_elsewhere(project_dir, repeats_wanted)
-    if planned is not None:
-        raise UsageError(
-            f"cannot resume {project_dir} with --repeats {repeats_wanted}: it was searched with "
-            f"--repeats {planned}; rerun with --repeats {planned}, or start afresh with --overwrite"
-        )
+    for key, option, wanted in (("planned", "--repeats", repeats_wanted), ("backend", "--backend", backend)):
+        recorded = repeats.recorded_otherwise(project_dir, key, wanted)
+        if recorded is not None:
+            raise UsageError(
+                f"cannot resume {project_dir} with {option} {wanted}: it was searched with "
+                f"{option} {recorded}; rerun with {option} {recorded}, or start afresh with --overwrite"
+            )
 
 
 def make_tuner(name, hypermodel, max_trials, epochs, seed, directory, project,

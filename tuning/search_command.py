@@ -33,6 +33,7 @@ def _without_workers(argv):
 def check_search_args(args):
     """Refuses bad arguments before anything is loaded or written (numbers:
     tuning/limits.py, already checked)."""
+    _check_backend(args)
     if args.role and not args.oracle_address:
         raise UsageError(f"--role {args.role} needs --oracle-address HOST:PORT")
     args.tls = tls.from_args(args.role, args.tls_cert, args.tls_key, args.tls_ca)
@@ -62,10 +63,25 @@ def check_search_args(args):
             paths.check_export_target(paths.export_folder(os.path.join(args.export_dir, args.project), rank))
 
 
+def _check_backend(args):
+    """What runs on TensorFlow alone is refused on another backend."""
+    if args.backend == "tensorflow":
+        return
+    for option, given in (("--workers", args.workers), ("--role", args.role)):
+        if given:
+            raise UsageError(
+                f"{option} runs on the tensorflow backend only (--backend tensorflow); this search is on {args.backend}"
+            )
+    if args.backend == "jax" and args.threads is not None:
+        raise UsageError("--threads sets TensorFlow's or PyTorch's threads per operation; JAX has no such "
+                         "setting: leave it out, or use --backend tensorflow or torch")
+
+
 def run_search(args, command):
     check_search_args(args)
+    threads = limits.intra_op_threads(args.threads)
     # Before TensorFlow starts, and inherited by every fresh process and worker.
-    os.environ["TF_NUM_INTRAOP_THREADS"] = str(limits.intra_op_threads(args.threads))
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
     if args.workers:
         from tuning import distributed
 
@@ -73,6 +89,10 @@ def run_search(args, command):
             raise UsageError("--workers starts its own chief and workers; leave out --role")
         return distributed.launch(_without_workers(args.argv), args.workers)
     import_tensorflow_quietly()  # keras.datasets, KerasTuner and everything after need it
+    if args.backend == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
     if args.role:
         from tuning import distributed
 
@@ -85,7 +105,7 @@ def run_search(args, command):
     if args.role == "worker" or os.environ.get(search.STARTED_ENV):
         args.overwrite = False  # only the chief may clear the shared project; a fresh process resumes
     elif not args.overwrite:
-        search.check_project(args.directory, args.project, args.repeats)
+        search.check_project(args.directory, args.project, args.repeats, args.backend)
     dataset = data.load(args.dataset, image_size=args.image_size, seed=args.seed)
     try:
         tuner = _run_tuner(args, dataset, command)

@@ -14,7 +14,6 @@ import os
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 from keras import ops
 
 import keras_lrelu
@@ -75,19 +74,32 @@ def _flat(values, target_std):
     return values.std(axis=0) < FLAT * target_std
 
 
+class _SameBatch(keras.utils.PyDataset):
+    """The one full batch `(x, y)`, `steps` times, on any backend."""
+
+    def __init__(self, x, y, steps):
+        super().__init__()
+        self.batch, self.steps = (x, y), steps
+
+    def __len__(self):
+        return self.steps
+
+    def __getitem__(self, index):
+        return self.batch
+
+
 def one_setting(depth, width, slope, runs, steps, seed, points=256):
     x = np.linspace(-math.sqrt(3), math.sqrt(3), points, dtype="float32")[:, None]
     y = np.abs(x)
     model = build(depth, width, runs, slope, seed)
     at_init = collapsed(model, x, y.std())
     # One epoch of `steps` full batches: per-epoch overhead would dominate.
-    batches = tf.data.Dataset.from_tensors((x, np.repeat(y, runs, axis=1))).repeat(steps)
-    model.fit(batches, epochs=1, verbose=0, shuffle=False)  # one batch: nothing to shuffle
+    model.fit(_SameBatch(x, np.repeat(y, runs, axis=1), steps), epochs=1, verbose=0)
     trained = outputs(model, x)  # once, for both measures
     after = _flat(trained, y.std())
     errors = ((trained - y) ** 2).mean(axis=0)
     return {
-        "activation": "ReLU" if slope == 0 else f"Leaky ReLU {slope:g}",
+        "activation": "ReLU" if slope == 0 else f"Leaky ReLU {slope:g}", "backend": keras.backend.backend(),
         "slope": slope, "width": width, "depth": depth, "runs": runs, "steps": steps,
         "collapsed_at_init": float(at_init.mean()),
         "collapsed_after_training": float(after.mean()),
@@ -126,7 +138,8 @@ def markdown_report(frame, command):
         "# Collapse of deep narrow networks (Lu et al. 2019)", "",
         f"`{command}`", "",
         f"{int(first['runs'])} networks per row, depth {int(first['depth'])}, y = |x| on "
-        f"[-√3, √3], {int(first['steps'])} full-batch Adam steps. Collapsed: the output "
+        f"[-√3, √3], {int(first['steps'])} full-batch Adam steps, on Keras's {first['backend']} "
+        "backend. Collapsed: the output "
         f"varies by less than {FLAT:g} of the target's spread over all inputs. Paired: at "
         "each width every activation starts from the same initial networks.", "",
         "| width | activation | collapsed at init | collapsed after training | median MSE |",

@@ -1,0 +1,91 @@
+"""A search on JAX or PyTorch: trained there, model.keras saved there, every
+other format written and checked from it on TensorFlow. Run in make test's
+JAX and PyTorch lanes; on TensorFlow the search's own tests cover it
+(test_tuning_cli's default search exports every format in its process)."""
+
+import json
+import shutil
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import cli
+from conftest import ok
+from tuning import data
+from tuning import formats
+from tuning import tf_export
+from tuning.errors import SearchStopped
+from tuning.studies import compare
+from tuning.studies import dying
+
+BACKEND = keras.backend.backend()
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(BACKEND == "tensorflow", reason="on TensorFlow the formats are written in the search's process"),
+]
+SEARCH = ["search", "--backend", BACKEND, "--dataset", "digits", "--epochs", "1", "--seed", "0", "--project", "p"]
+FILES = ["model.keras", "saved_model", "model.tflite", "model_int8.tflite", "model.onnx"]
+
+
+@pytest.fixture(scope="module")
+def one_trial_search(tmp_path_factory):
+    """`search --backend <this lane's>`, one trial, every default format."""
+    cwd = tmp_path_factory.mktemp("search")
+    return cwd, ok(cli([*SEARCH, "--max-trials", "1"], cwd))
+
+
+def test_a_search_exports_every_format_from_the_model_keras_it_trained(one_trial_search):
+    cwd, stdout = one_trial_search
+    assert f"training on Keras {keras.__version__}'s {BACKEND} backend" in stdout
+    assert pd.read_csv(cwd / "runs" / "p" / "results.csv")["backend"].tolist() == [BACKEND]
+    best = cwd / "saved_models" / "p" / "best"
+    card = json.loads((best / "model_card.json").read_text())
+    assert card["backend"] == BACKEND and BACKEND in card["versions"] and "tensorflow" in card["versions"]
+    assert list(card["formats"]) == FILES
+    # Written last, the card is tied to every other file.
+    assert card["sha256"] == {k: v for k, v in formats.digests(best).items() if k != "model_card.json"}
+    # Each file in its own runtime, against model.keras on the backend that trained it.
+    dataset = data.load("digits", seed=0)
+    expected = formats.load(str(best / "model.keras"))(dataset.x_test)
+    accuracy = (expected.argmax(1) == dataset.y_test).mean()
+    assert card["formats"]["model.keras"]["test_accuracy"] == pytest.approx(accuracy)
+    for name in FILES[1:]:
+        got = formats.load(str(best / ("" if name == "saved_model" else name)))(dataset.x_test)
+        assert card["formats"][name]["test_accuracy"] == pytest.approx((got.argmax(1) == dataset.y_test).mean())
+        if name != "model_int8.tflite":
+            np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=name)
+    # int8: one epoch leaves close scores, which quantization may swap; as on TensorFlow.
+    assert card["formats"]["model_int8.tflite"]["test_accuracy"] == pytest.approx(accuracy, abs=0.05)
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="the resume is the same code on every backend; JAX's lane checks it")
+def test_a_search_on_jax_resumes_where_it_stood(one_trial_search, tmp_path):
+    cwd, _ = one_trial_search
+    shutil.copytree(cwd / "runs", tmp_path / "runs")
+    stdout = ok(cli([*SEARCH, "--max-trials", "2", "--export-formats", "saved_model"], tmp_path))
+    progress = [line.split()[1] for line in stdout.splitlines() if line.startswith("trial ")]
+    assert progress == ["2/2"], "trial 1 is not retrained"
+    table = pd.read_csv(tmp_path / "runs" / "p" / "results.csv")
+    first = pd.read_csv(cwd / "runs" / "p" / "results.csv")
+    assert table["backend"].tolist() == ["jax", "jax"]
+    assert table["val_accuracy"].iloc[0] == first["val_accuracy"].iloc[0]
+
+
+def test_a_failed_tensorflow_export_is_one_error_and_writes_nothing(tmp_path):
+    dataset = data.load("digits", seed=0)
+    with pytest.raises(SearchStopped, match=r"^writing saved_model from model.keras on TensorFlow failed: .*model\.keras"):
+        tf_export.write(str(tmp_path), ["saved_model"], dataset, model=None)  # no model.keras there
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_studies_train_on_this_backend(tmp_path):
+    frame, report = dying.run(3, [2], [0.0, 0.1], 2, 5, 0, str(tmp_path / "dying"), "dying")
+    assert frame["backend"].tolist() == [BACKEND, BACKEND]
+    assert f"on Keras's {BACKEND} backend" in report
+    # compare: one activation (each costs a compilation here), the one with both diagnostics.
+    row, curves = compare.train_one(data.load("digits", seed=0), "PReLU (per channel, 0.25)", 0, 1, 64)
+    assert row["backend"] == BACKEND and np.isfinite(row["inactive_fraction"])  # DeadUnitMonitor ran
+    assert row["learned_alpha"] != pytest.approx(0.25, abs=1e-6), "AlphaHistory reads the slopes training moved"
+    assert [curve["epoch"] for curve in curves] == [1]
