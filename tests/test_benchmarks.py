@@ -139,3 +139,15 @@ def test_search_memory_samples_every_trial_of_both_searches(tmp_path):
     pd.testing.assert_series_equal(table["growth_MB"], table["last_trial_MB"] - table["trial_2_MB"],
                                    check_names=False)
     assert "| search | trials_per_process |" in stdout
+
+
+def test_search_backends_times_the_demo_grid_on_each_backend(tmp_path, run_here):
+    stdout = run_here("search_backends.py", ["--backends", "tensorflow,torch", "--max-trials", "2",
+                                             "--dataset", "digits", "--epochs", "1"])
+    table = pd.read_csv(tmp_path / "search_backends.csv").set_index("backend")
+    assert table.index.tolist() == ["tensorflow", "torch"] and (table["trials"] == 2).all()
+    assert table["trial_s"].tolist() == pytest.approx(((table["first_trial_s"] + table["later_trial_s"]) / 2).tolist())
+    assert table.loc["torch", "trial_vs_tensorflow"] == pytest.approx(
+        table.loc["torch", "trial_s"] / table.loc["tensorflow", "trial_s"])
+    assert (table["command_s"] > table["trial_s"] * 2).all()  # imports and the export besides the trials
+    assert "the demo's grid on digits, 2 trials x 1 repeat(s) x 1 epochs" in stdout

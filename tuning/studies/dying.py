@@ -94,7 +94,7 @@ def one_setting(depth, width, slope, runs, steps, seed, points=256):
     model = build(depth, width, runs, slope, seed)
     at_init = collapsed(model, x, y.std())
     # One epoch of `steps` full batches: per-epoch overhead would dominate.
-    model.fit(_SameBatch(x, np.repeat(y, runs, axis=1), steps), epochs=1, verbose=0)
+    model.fit(_SameBatch(x, np.repeat(y, runs, axis=1), steps), epochs=1, verbose=0, shuffle=False)
     trained = outputs(model, x)  # once, for both measures
     after = _flat(trained, y.std())
     errors = ((trained - y) ** 2).mean(axis=0)
