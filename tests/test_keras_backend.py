@@ -3,6 +3,7 @@ checked before anything is imported, refused in one line."""
 
 import importlib.util
 import json
+import os
 import sys
 
 import keras
@@ -40,7 +41,7 @@ def test_the_configured_backend_is_read_as_keras_reads_it(before_keras, monkeypa
 def test_select_sets_the_backend_for_this_process_and_those_it_starts(before_keras, monkeypatch):
     monkeypatch.setenv("KERAS_BACKEND", "torch")
     assert keras_backend.select("tensorflow") == "tensorflow"
-    assert keras_backend.os.environ["KERAS_BACKEND"] == "tensorflow"
+    assert os.environ["KERAS_BACKEND"] == "tensorflow"  # what the processes it starts inherit
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
     assert keras_backend.select(None) == "tensorflow"
 
