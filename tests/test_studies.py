@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 
 from conftest import assert_one_error_line
-from conftest import cli
 from conftest import cli_in_process
 from conftest import ok
 from tuning import data
@@ -14,8 +13,10 @@ from tuning.studies import dying
 pytestmark = pytest.mark.slow
 
 
-def test_compare_writes_table_markdown_and_plot(tmp_path):
-    stdout = ok(cli(["compare", "--dataset", "digits", "--seeds", "2", "--epochs", "1", "--out", "cmp", "--quiet"], tmp_path))
+def test_compare_writes_table_markdown_and_plot(tmp_path, capsys):
+    # The command's main() in this process: what it writes is the test, not its process.
+    stdout = ok(cli_in_process(["compare", "--dataset", "digits", "--seeds", "2", "--epochs", "1", "--out", "cmp",
+                                "--quiet"], tmp_path, capsys))
     frame = pd.read_csv(tmp_path / "cmp" / "compare.csv")
     assert len(frame) == 6 * 2
     assert {"activation", "seed", "train_error", "test_error", "inactive_fraction", "learned_alpha", "seconds"} <= set(frame.columns)
@@ -31,6 +32,7 @@ def test_compare_writes_table_markdown_and_plot(tmp_path):
         mean, std = 100 * errors.mean(), 100 * errors.std()
         assert f"| {name} | " in report and f" | {mean:.2f} ± {std:.2f} | " in report, name
     assert "python -m tuning compare --dataset digits" in report
+    assert set(frame["backend"]) == {"tensorflow"} and "on Keras's tensorflow backend" in report
     assert "| ReLU |" in report and " ± " in report
     assert "Leaky ReLU 1/5.5 vs Leaky ReLU 0.01" in report and "seed noise" in report
     assert report.strip() in stdout
@@ -39,8 +41,9 @@ def test_compare_writes_table_markdown_and_plot(tmp_path):
     assert len(curves) == 12 and set(curves["epoch"]) == {1}
 
 
-def test_dying_writes_collapse_fractions(tmp_path):
-    ok(cli(["dying", "--depth", "4", "--width", "2,3", "--runs", "4", "--steps", "20", "--slopes", "0,0.1", "--out", "dy"], tmp_path))
+def test_dying_writes_collapse_fractions(tmp_path, capsys):
+    ok(cli_in_process(["dying", "--depth", "4", "--width", "2,3", "--runs", "4", "--steps", "20", "--slopes", "0,0.1",
+                       "--out", "dy"], tmp_path, capsys))
     frame = pd.read_csv(tmp_path / "dy" / "dying.csv")
     assert list(zip(frame["width"], frame["activation"])) == [
         (2, "ReLU"), (2, "Leaky ReLU 0.1"), (3, "ReLU"), (3, "Leaky ReLU 0.1"),
@@ -48,6 +51,7 @@ def test_dying_writes_collapse_fractions(tmp_path):
     for column in ("collapsed_at_init", "collapsed_after_training"):  # fractions of 4 runs
         np.testing.assert_allclose(frame[column] * 4, (frame[column] * 4).round(), atol=1e-9)
     report = (tmp_path / "dy" / "dying.md").read_text()
+    assert set(frame["backend"]) == {"tensorflow"} and "on Keras's tensorflow backend" in report
     for row in frame.itertuples():
         assert (f"| {row.width} | {row.activation} | {100 * row.collapsed_at_init:.0f}% "
                 f"| {100 * row.collapsed_after_training:.0f}% | {row.median_mse:.4f} |") in report
