@@ -44,8 +44,9 @@ DEMO_ARGS ?= --dataset mnist5k --tuner grid --modes relu,fixed,channelwise \
 demo: $(STAMP)
 	$(PY) -m tuning search $(DEMO_ARGS)
 
-# Speed and memory against Keras's own layers, on TensorFlow and PyTorch; tables print, CSVs
-# go to benchmarks/results/ (NAME.csv for TensorFlow, NAME_torch.csv for PyTorch).
+# Speed and memory against Keras's own layers, on TensorFlow and PyTorch, and the demo grid's
+# time per trial on each backend; tables print, CSVs go to benchmarks/results/ (NAME.csv for
+# TensorFlow, NAME_torch.csv for PyTorch, search_backends.csv for all three).
 bench: $(STAMP)
 	$(PY) benchmarks/layer_speed.py
 	$(PY) benchmarks/cnn_step.py
@@ -54,6 +55,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/serving.py
 	$(PY) benchmarks/deploy.py
 	$(PY) benchmarks/search_memory.py
+	$(PY) benchmarks/search_backends.py
 
 clean:
 	rm -rf $(VENV) runs saved_models/*/ *.egg-info

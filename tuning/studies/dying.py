@@ -93,7 +93,8 @@ def one_setting(depth, width, slope, runs, steps, seed, points=256):
     y = np.abs(x)
     model = build(depth, width, runs, slope, seed)
     at_init = collapsed(model, x, y.std())
-    # One epoch of `steps` full batches: per-epoch overhead would dominate.
+    # One epoch of `steps` full batches: per-epoch overhead would dominate. No shuffling to
+    # do, and Keras warns when asked to shuffle a PyDataset.
     model.fit(_SameBatch(x, np.repeat(y, runs, axis=1), steps), epochs=1, verbose=0, shuffle=False)
     trained = outputs(model, x)  # once, for both measures
     after = _flat(trained, y.std())
