@@ -36,6 +36,9 @@ def test_the_configured_backend_is_read_as_keras_reads_it(before_keras, monkeypa
     for broken in ("{not json", json.dumps(["jax"]), json.dumps({"backend": 3}), " " * (64 * 1024 + 1)):
         config.write_text(broken)  # ignored, as Keras ignores a keras.json it cannot read
         assert keras_backend.configured() == ("tensorflow", "Keras's default"), broken[:20]
+    config.unlink()
+    os.mkfifo(config)  # not read: opening it would block until someone writes
+    assert keras_backend.configured() == ("tensorflow", "Keras's default")
 
 
 def test_select_sets_the_backend_for_this_process_and_those_it_starts(before_keras, monkeypatch):

@@ -34,7 +34,8 @@ def configured():
         return os.environ["KERAS_BACKEND"], "KERAS_BACKEND"
     path = os.path.join(_keras_dir(), "keras.json")
     try:
-        if os.path.getsize(path) <= CONFIG_BYTES_MAX:
+        # A regular file only: opening a FIFO would wait for a writer forever.
+        if os.path.isfile(path) and os.path.getsize(path) <= CONFIG_BYTES_MAX:
             with open(path) as f:
                 backend = json.load(f).get("backend")
             if isinstance(backend, str) and backend:

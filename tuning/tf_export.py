@@ -49,7 +49,7 @@ def write(folder, names, dataset, model):
         )
         if done.returncode != 0:
             lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
-            raise SearchStopped(f"writing {','.join(names) or 'the card'} from model.keras on TensorFlow failed: {lines[-1]}")
+            raise SearchStopped(f"writing {','.join(names)} from model.keras on TensorFlow failed: {lines[-1]}")
         with open(report) as f:
             return json.load(f)
 
@@ -80,7 +80,7 @@ def main(argv):
     os.environ["KERAS_BACKEND"] = "tensorflow"
     with np.load(arrays, allow_pickle=False) as data:
         calibration, x_test, y_test = data["calibration"], data["x_test"], data["y_test"]
-    measured = convert_and_measure(folder, [n for n in names.split(",") if n], calibration, x_test, y_test)
+    measured = convert_and_measure(folder, names.split(","), calibration, x_test, y_test)
     with open(report, "w") as f:
         json.dump(measured, f)
     return 0
