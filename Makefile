@@ -8,10 +8,19 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
+# uv installs what pip would (the same resolver rules, from the same registry), in half the
+# time here: it unpacks and compiles the wheels on every core (pip: 2:05, uv: 1:03, of which
+# its own install is 8 s). It reads pip's find-links (where a machine keeps a local wheel, as
+# ours do for torch's CPU build), which it does not read from pip's configuration itself.
+# --compile-bytecode: these machines set PYTHONDONTWRITEBYTECODE, so what is not compiled
+# now would be compiled again by every process that imports it.
+FIND_LINKS = $(or $(PIP_FIND_LINKS),$(shell $(PY) -m pip config get global.find-links 2>/dev/null))
+
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,deploy,jax,torch]'
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode \
+		$(foreach links,$(FIND_LINKS),--find-links $(links)) -e '.[test,deploy,jax,torch]'
 	touch $(STAMP)
 
 # The whole suite on TensorFlow, then the backend-neutral layer tests once more on Keras's
