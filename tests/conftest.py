@@ -32,7 +32,11 @@ def pytest_collection_modifyitems(config, items):
     """Under another Keras backend, tests marked tensorflow_only skip. With
     pytest-xdist's `--dist loadgroup`, the tests that share a module- or
     session-scoped fixture of their module run on one worker (so it is made
-    once there) and every other test goes wherever a worker is free."""
+    once there) and every other test goes wherever a worker is free. The
+    slow tests are sent out first (xdist keeps the order among single
+    tests), so that the run does not end with one worker still in a long
+    end-to-end test while the other has nothing left."""
+    items.sort(key=lambda item: "slow" not in item.keywords)  # stable: files keep their order
     for item in items:
         definitions = getattr(item, "_fixtureinfo", None)
         definitions = definitions.name2fixturedefs if definitions else {}

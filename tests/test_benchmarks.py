@@ -130,9 +130,8 @@ def test_deploy_times_litert_and_onnx_against_the_builtins(tmp_path, run_here):
             )
 
 
-def test_search_memory_samples_every_trial_of_both_searches(tmp_path):
-    stdout = _run("search_memory.py", ["--dataset", "digits", "--max-trials", "2", "--trials-per-process", "0"],
-                  tmp_path)
+def test_search_memory_samples_every_trial_of_both_searches(tmp_path, run_here):
+    stdout = run_here("search_memory.py", ["--dataset", "digits", "--max-trials", "2", "--trials-per-process", "0"])
     table = pd.read_csv(tmp_path / "search_memory.csv")
     assert table["search"].tolist() == ["keras ReLU only", "keras_lrelu modes"]
     assert (table["trial_1_MB"] > 100).all(), "a TensorFlow process's memory, read from /proc"

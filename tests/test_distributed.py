@@ -465,7 +465,7 @@ def test_a_client_that_is_not_a_worker_cannot_get_its_trial_exported_or_write_fo
     assert table.loc[int(own.trial_id), "status"] == "REFUSED"
 
 
-def test_a_worker_refuses_a_trial_id_that_is_not_a_number(tmp_path):
+def test_a_worker_refuses_a_trial_id_that_is_not_a_number(tmp_path, capsys):
     """A fake chief (a gRPC server of the same service) hands out trial
     `../../escaped`: the worker stops with one line, and writes nothing
     outside its --directory."""
@@ -500,7 +500,8 @@ def test_a_worker_refuses_a_trial_id_that_is_not_a_number(tmp_path):
     work = tmp_path / "a" / "b"
     work.mkdir(parents=True)
     try:
-        result = cli([*SEARCH, "--role", "worker", "--worker-id", "w", "--oracle-address", f"127.0.0.1:{port}"], work)
+        result = cli_in_process([*SEARCH, "--role", "worker", "--worker-id", "w", "--oracle-address",
+                                 f"127.0.0.1:{port}"], work, capsys)
     finally:
         server.stop(grace=None)
     assert_one_error_line(result, re.escape(

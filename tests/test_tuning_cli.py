@@ -221,7 +221,7 @@ def test_rerun_resumes_without_retraining_and_overwrite_restarts(default_search,
     cwd, _ = default_search
     shutil.copytree(cwd / "runs", tmp_path / "runs")
     before = pd.read_csv(tmp_path / "runs" / "alpha-mnist5k" / "results.csv")
-    stdout = ok(cli(["search", "--max-trials", "3", "--epochs", "1", "--seed", "0", *QUICK], tmp_path))
+    stdout = ok(cli_in_process(["search", "--max-trials", "3", "--epochs", "1", "--seed", "0", *QUICK], tmp_path, capsys))
     assert "trial 3/3" in stdout and "trial 1/3" not in stdout and "trial 2/3" not in stdout
     after = pd.read_csv(tmp_path / "runs" / "alpha-mnist5k" / "results.csv")
     assert len(after) == 3
@@ -264,7 +264,7 @@ def test_image_folder_dataset_and_predict(tmp_path, capsys):
     assert card["pixel_max"] == 255.0, "8-bit images, though none of these reaches 255"
     assert json.loads((export / "rank-2" / "model_card.json").read_text())["rank"] == 2
     images = [str(tmp_path / "shapes" / name / "0.png") for name in colours]
-    stdout = ok(cli(["predict", str(export / "best"), *images], tmp_path))
+    stdout = ok(cli_in_process(["predict", str(export / "best"), *images], tmp_path, capsys))
     rows = [line.split("\t") for line in stdout.strip().splitlines()]
     # What the exported model.keras says of the same images, at their 12x12 size.
     model = keras.models.load_model(export / "best" / "model.keras")
@@ -379,7 +379,7 @@ def test_console_script_is_installed(tmp_path):
     assert result.returncode == 0 and "--alpha-min" in result.stdout and "resumes" in result.stdout
 
 
-def test_search_killed_mid_trial_resumes_keeping_finished_trials_and_repeats(tmp_path):
+def test_search_killed_mid_trial_resumes_keeping_finished_trials_and_repeats(tmp_path, capsys):
     command = [sys.executable, "-m", "tuning", "search", "--dataset", "digits", "--tuner", "random",
                "--max-trials", "2", "--epochs", "2", "--seed", "0", "--repeats", "2", *QUICK]
     record = tmp_path / "runs" / "alpha-digits" / "trial_1" / "repeats.json"
@@ -397,7 +397,7 @@ def test_search_killed_mid_trial_resumes_keeping_finished_trials_and_repeats(tmp
     assert before["status"].tolist() == ["COMPLETED"], "only trial 1 had finished"
     first_repeat = json.loads(record.read_text())
     assert list(first_repeat["repeats"]) == ["0"], "killed in trial 2's second repeat"
-    stdout = ok(cli(command[3:], tmp_path))
+    stdout = ok(cli_in_process(command[3:], tmp_path, capsys))  # resumed: the killed process was the real one
     assert "trial 1/2" not in stdout and "trial 2/2" in stdout
     after = pd.read_csv(table)
     assert after["status"].tolist() == ["COMPLETED"] * 2 and after["repeats"].tolist() == [2, 2]
