@@ -52,11 +52,11 @@ def _wait_for_line(process, pattern):
 
 def test_workers_share_a_search_and_the_chief_exports(tmp_path, capsys):
     # Learned slopes: their d(alpha) is a sum over every element, the first to move.
-    args = [*SEARCH, "--modes", "trainable,channelwise", "--max-trials", "4", "--epochs", "1",
+    args = [*SEARCH, "--modes", "trainable,channelwise", "--max-trials", "3", "--epochs", "1",
             "--repeats", "2", "--prune", "median"]
     stdout = ok(cli([*args, "--workers", "2", "--trials-per-process", "1"], tmp_path))
     table = _table(tmp_path)
-    assert len(table) == 4 and (table["status"] == "COMPLETED").all()
+    assert len(table) == 3 and (table["status"] == "COMPLETED").all()
     # Workers ran the repeats; the chief's table and verdict hold them all.
     assert (table["repeats"] == 2).all() and table[["val_accuracy_1", "val_accuracy_2"]].notna().all().all()
     assert "[chief] Best: trial " in stdout and "(95% CI over 2 repeats)" in stdout
@@ -65,10 +65,10 @@ def test_workers_share_a_search_and_the_chief_exports(tmp_path, capsys):
     assert set(table["worker"]) <= {"worker1", "worker2"} and table["worker"].notna().all()
     assert "[chief] exported: saved_models/alpha-digits/best" in stdout
     # One trial per process: each worker's later trials ran in fresh processes (not restarts).
-    assert stdout.count("(fresh process)") == 4 - table["worker"].nunique()
+    assert stdout.count("(fresh process)") == 3 - table["worker"].nunique()
     assert "restarting" not in stdout
     # Workers count trials from 1, as one process does (each knows only its own).
-    assert sorted(re.findall(r"\[worker\d\] trial (\d+) \(of 4\)", stdout)) == ["1", "2", "3", "4"]
+    assert sorted(re.findall(r"\[worker\d\] trial (\d+) \(of 3\)", stdout)) == ["1", "2", "3"]
     assert (tmp_path / "saved_models" / "alpha-digits" / "best" / "saved_model.pb").exists()
 
     # A trial scores the same in any layout: the workers ran each trial in a fresh process;
@@ -78,7 +78,7 @@ def test_workers_share_a_search_and_the_chief_exports(tmp_path, capsys):
     single = pd.read_csv(tmp_path / "runs" / "single" / "results.csv")
     keys = ["mode", "alpha", "filters", "learning_rate"]
     both = table.merge(single, on=keys, suffixes=("_workers", "_single"), validate="one_to_one")
-    assert len(both) == 4
+    assert len(both) == 3
     for column in ("val_accuracy_1", "val_loss_1", "val_accuracy_2"):
         pairs = both[[f"{column}_workers", f"{column}_single"]].dropna()
         assert len(pairs) >= 2, column
@@ -90,17 +90,17 @@ def test_a_killed_worker_is_restarted_and_a_search_killed_whole_resumes(tmp_path
     launcher restarts it, and it takes a trial again), then, once a trial
     has ended, the launcher with everything it started. The same command
     then finishes the search without retraining what had finished."""
-    args = [*SEARCH, "--max-trials", "4", "--epochs", "3", "--workers", "2"]
+    args = [*SEARCH, "--max-trials", "3", "--epochs", "3", "--workers", "2"]
     launcher = _start(args, tmp_path)
     pid = int(_wait_for_line(launcher, r"\[launcher\] worker1 started, pid (\d+)").group(1))
-    _wait_for_line(launcher, r"\[worker1\] trial \d+ \(of 4\)")
+    _wait_for_line(launcher, r"\[worker1\] trial \d+ \(of 3\)")
     time.sleep(1.0)
     os.kill(pid, signal.SIGKILL)
     _wait_for_line(launcher, r"\[launcher\] worker1 exited with -9; restarting it")
     restarted_trial, ended = None, 0
     for line in launcher.stdout:  # the two lines may come in either order
-        restarted_trial = restarted_trial or re.search(r"\[worker1\] trial \d+ \(of 4\)", line)
-        count = re.search(r"\[chief\] chief: (\d)/4 trials ended", line)
+        restarted_trial = restarted_trial or re.search(r"\[worker1\] trial \d+ \(of 3\)", line)
+        count = re.search(r"\[chief\] chief: (\d)/3 trials ended", line)
         ended = int(count.group(1)) if count else ended
         if restarted_trial and ended:
             break
@@ -109,10 +109,10 @@ def test_a_killed_worker_is_restarted_and_a_search_killed_whole_resumes(tmp_path
     launcher.wait(timeout=60)
     before = _table(tmp_path)
     finished = before[before["status"] == "COMPLETED"]
-    assert 1 <= len(finished) < 4, "the restarted worker's trial was still running"
+    assert 1 <= len(finished) < 3, "the restarted worker's trial was still running"
     ok(cli(args, tmp_path))
     after = _table(tmp_path)
-    assert len(after) == 4 and (after["status"] == "COMPLETED").all()
+    assert len(after) == 3 and (after["status"] == "COMPLETED").all()
     kept = ["trial_id", "val_accuracy", "seconds"]
     merged = finished[kept].merge(after[kept], on="trial_id", suffixes=("", "_after"))
     assert (merged["seconds"] == merged["seconds_after"]).all(), "finished trials were not retrained"

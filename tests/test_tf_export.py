@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from conftest import cli
+from conftest import cli_in_process
 from conftest import ok
 from tuning import data
 from tuning import formats
@@ -61,10 +62,11 @@ def test_a_search_exports_every_format_from_the_model_keras_it_trained(one_trial
 
 
 @pytest.mark.skipif(BACKEND != "jax", reason="the resume is the same code on every backend; JAX's lane checks it")
-def test_a_search_on_jax_resumes_where_it_stood(one_trial_search, tmp_path):
+def test_a_search_on_jax_resumes_where_it_stood(one_trial_search, tmp_path, capsys):
     cwd, _ = one_trial_search
     shutil.copytree(cwd / "runs", tmp_path / "runs")
-    stdout = ok(cli([*SEARCH, "--max-trials", "2", "--export-formats", "saved_model"], tmp_path))
+    # In this process: the search it resumes ran in a process of its own (the fixture).
+    stdout = ok(cli_in_process([*SEARCH, "--max-trials", "2", "--export-formats", "saved_model"], tmp_path, capsys))
     progress = [line.split()[1] for line in stdout.splitlines() if line.startswith("trial ")]
     assert progress == ["2/2"], "trial 1 is not retrained"
     table = pd.read_csv(tmp_path / "runs" / "p" / "results.csv")
