@@ -9,18 +9,21 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 # uv installs what pip would (the same resolver rules, from the same registry), in half the
-# time here: it unpacks and compiles the wheels on every core (pip: 2:05, uv: 1:03, of which
-# its own install is 8 s). It reads pip's find-links (where a machine keeps a local wheel, as
-# ours do for torch's CPU build), which it does not read from pip's configuration itself.
+# time here: it unpacks and compiles the wheels on every core (pip: 2:05, uv: 0:51-1:03).
+# It does not read pip's configuration, so it is handed what pip would use:
+# - pip's find-links (where a machine keeps a local wheel, as ours do for torch's CPU build);
+# - the system's certificates (--system-certs), which pip is told to trust in pip.conf here,
+#   and which uv otherwise reads only from SSL_CERT_FILE, a variable a CI run may not have.
 # --compile-bytecode: these machines set PYTHONDONTWRITEBYTECODE, so what is not compiled
 # now would be compiled again by every process that imports it.
-FIND_LINKS = $(or $(PIP_FIND_LINKS),$(shell $(PY) -m pip config get global.find-links 2>/dev/null))
-
+# uv is pinned: its flags are this Makefile's interface to it. The find-links are read when
+# the line runs (make expands a whole recipe before its first line, when .venv is not there).
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet uv
-	$(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode \
-		$(foreach links,$(FIND_LINKS),--find-links $(links)) -e '.[test,deploy,jax,torch]'
+	$(PY) -m pip install --quiet uv==0.13.9
+	links="$${PIP_FIND_LINKS:-$$($(PY) -m pip config get global.find-links 2>/dev/null)}"; \
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode --system-certs \
+		$$(for link in $$links; do printf -- '--find-links %s ' "$$link"; done) -e '.[test,deploy,jax,torch]'
 	touch $(STAMP)
 
 # The whole suite on TensorFlow, then the backend-neutral layer tests once more on Keras's
