@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 # uv installs what pip would (the same resolver rules, from the same registry), in half the
-# time here: it unpacks and compiles the wheels on every core (pip: 2:05, uv: 0:51-1:03).
+# time here: it unpacks and compiles the wheels on every core (pip: 2:05, uv: 0:45-1:03).
 # It does not read pip's configuration, so it is handed what pip would use:
 # - pip's find-links (where a machine keeps a local wheel, as ours do for torch's CPU build);
 # - the system's certificates (--system-certs), which pip is told to trust in pip.conf here,
