@@ -26,8 +26,11 @@ def _share_the_cores():
 
 _share_the_cores()
 
-import keras  # noqa: E402 (after the threads are set)
 import pytest  # noqa: E402
+
+# Keras is imported where it is used, not here: with pytest-xdist, the main
+# process loads this file but runs no test, and a Keras import there (about
+# 8 s, TensorFlow's) would hold back each lane's workers at its start.
 
 # Keeps subprocesses quiet and away from any GPU a developer may have.
 SUBPROCESS_ENV = dict(
@@ -69,6 +72,8 @@ def pytest_collection_modifyitems(config, items):
         )
         if shared:
             item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}:{shared[0]}"))
+    import keras
+
     backend = keras.backend.backend()
     if backend == "tensorflow":
         return
@@ -88,6 +93,8 @@ def frozen_imports():
 
 @pytest.fixture(autouse=True)
 def fresh_keras():
+    import keras
+
     keras.utils.set_random_seed(0)
     yield
     keras.mixed_precision.set_global_policy("float32")
