@@ -15,8 +15,11 @@ def _share_the_cores():
     TensorFlow lane took 10:20 and 17:05 of CPU, and 8:29 and 13:28 with one
     thread per op. Under JAX, OMP_NUM_THREADS=1 made the lane slower (2:00
     against 2:11 and 2:20), so it is left to JAX there. A variable already
-    set is kept."""
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    set is kept; so nothing is set in xdist's main process, whose
+    environment the workers inherit, nor in a run without workers."""
+    if "PYTEST_XDIST_WORKER_COUNT" not in os.environ:
+        return
+    workers = int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
     threads = str(max(1, len(os.sched_getaffinity(0)) // workers))
     for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         os.environ.setdefault(name, threads)
