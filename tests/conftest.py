@@ -5,18 +5,22 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 
 def _share_the_cores():
     """Gives each pytest-xdist worker its share of the cores for the threads
     of every op, in it and in the processes it starts (they inherit the
     environment), before TensorFlow or PyTorch reads it. Left alone, every
     process sizes its thread pools to the whole machine, and the workers and
-    their searches fight over the cores: on 2 cores with 2 workers the
-    TensorFlow lane took 10:20 and 17:05 of CPU, and 8:29 and 13:28 with one
-    thread per op. Under JAX, OMP_NUM_THREADS=1 made the lane slower (2:00
-    against 2:11 and 2:20), so it is left to JAX there. A variable already
-    set is kept; so nothing is set in xdist's main process, whose
-    environment the workers inherit, nor in a run without workers."""
+    their searches fight over the cores. On 2 cores with 2 workers, one
+    thread per op took the TensorFlow lane in one tree from 10:20 (17:05 of
+    CPU) to 8:29 (13:28), and make test on a fresh clone from 13:23 (24:08
+    of CPU) to 12:41 (23:00). Under JAX, OMP_NUM_THREADS=1 made the lane
+    slower (2:00 against 2:11 and 2:20), so it is left to JAX there. A
+    variable already set is kept; so nothing is set in xdist's main
+    process, whose environment the workers inherit, nor in a run without
+    workers."""
     if "PYTEST_XDIST_WORKER_COUNT" not in os.environ:
         return
     workers = int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
@@ -28,8 +32,6 @@ def _share_the_cores():
 
 
 _share_the_cores()
-
-import pytest  # noqa: E402
 
 # Keras is imported where it is used, not here: with pytest-xdist, the main
 # process loads this file but runs no test, and a Keras import there (about
