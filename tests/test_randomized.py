@@ -140,3 +140,44 @@ def test_training_gradient_uses_the_slopes_of_the_forward_pass(jit_compile):
     slopes = np.where(x > 0, 1.0, y / np.where(x == 0, 1, x))
     assert ((slopes[x < 0] >= 1 / 8 - 1e-6) & (slopes[x < 0] <= 1 / 3 + 1e-6)).all()
     np.testing.assert_allclose(dx, slopes * upstream, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("upper", [1 / 3, 1.5], ids=["upper<=1", "upper>1"])
+def test_pytorch_gradient_uses_the_slopes_of_the_forward_pass(upper, dtype):
+    """PyTorch's autograd Function (keras_lrelu/_torch.py): y and dx are
+    exactly the plain formula's with the slopes of the forward pass (read
+    from a twin layer with the same seed, on -1s), zeros included, in every
+    dtype; with upper > 1 the factor of a positive x is still 1."""
+    if keras.backend.backend() != "torch":
+        pytest.skip("PyTorch's training path; TensorFlow's is tested above")
+    import torch
+
+    torch_dtype = getattr(torch, dtype)
+    rng = np.random.RandomState(0)
+    x = torch.tensor(rng.randn(16, 33).astype("float32")).to(torch_dtype)
+    x[0, :5] = 0.0
+    x.requires_grad_(True)
+    upstream = torch.tensor(rng.randn(16, 33).astype("float32")).to(torch_dtype)
+    y = keras_lrelu.RandomizedLeakyReLU(lower=0.1, upper=upper, seed=5, dtype=dtype)(x, training=True)
+    y.backward(upstream)
+    twin = keras_lrelu.RandomizedLeakyReLU(lower=0.1, upper=upper, seed=5, dtype=dtype)
+    slopes = -twin(-torch.ones_like(x), training=True)
+    assert y.dtype == x.grad.dtype == torch_dtype
+    x, y, dx, upstream, slopes = (
+        t.detach().float().numpy() for t in (x, y, x.grad, upstream, slopes)
+    )
+    resolution = {"float32": 1e-6, "float16": 2e-3, "bfloat16": 1e-2}[dtype]
+    assert slopes.min() >= 0.1 - resolution and slopes.max() <= upper + resolution
+    assert np.unique(slopes).size > slopes.size // 4
+    factor = np.where(x > 0, 1.0, slopes)
+    np.testing.assert_array_equal(y, _round(factor * x, dtype))
+    np.testing.assert_array_equal(dx, _round(factor * upstream, dtype))
+
+
+def _round(values, dtype):
+    """float32 `values` rounded to `dtype` (bfloat16 through ml_dtypes)."""
+    import ml_dtypes
+
+    kind = ml_dtypes.bfloat16 if dtype == "bfloat16" else np.dtype(dtype)
+    return values.astype(kind).astype("float32")
