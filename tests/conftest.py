@@ -167,3 +167,12 @@ def assert_one_error_line(result, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr[-2000:]
     assert re.match(message, lines[0]), lines[0]
+
+
+def round_to(values, dtype):
+    """`values` rounded to `dtype` (bfloat16 through ml_dtypes), as float64."""
+    import ml_dtypes
+    import numpy as np
+
+    kind = ml_dtypes.bfloat16 if dtype == "bfloat16" else np.dtype(dtype)
+    return np.asarray(values).astype(kind).astype("float64")

@@ -4,6 +4,7 @@ import pytest
 from keras import ops
 
 import keras_lrelu
+from conftest import round_to
 from keras_lrelu.ops import leaky_relu_for_training
 
 
@@ -219,20 +220,12 @@ def test_training_path_gradients_equal_the_plain_formula_on_every_backend(alpha_
     np.testing.assert_array_equal(y, plain_y)
     np.testing.assert_array_equal(dx, plain_dx)
     # d(alpha): the sum over negative inputs of upstream * x, each product in `dtype`.
-    xd, ud = (_round_to(v, dtype) for v in (x, upstream))
-    products = _round_to(np.where(xd > 0, 0.0, ud * xd), dtype)
+    xd, ud = (round_to(v, dtype) for v in (x, upstream))
+    products = round_to(np.where(xd > 0, 0.0, ud * xd), dtype)
     padded = (1,) * (x.ndim - len(alpha_shape)) + alpha_shape
     axes = tuple(i for i, size in enumerate(padded) if size == 1)
     expected = products.sum(axis=axes).reshape(alpha_shape)
     if keras.backend.backend() != "torch":  # the slope is cast to x's dtype, so is its gradient
-        expected = _round_to(expected, dtype)
+        expected = round_to(expected, dtype)
     np.testing.assert_allclose(dalpha, expected, rtol=1e-5, atol=1e-4)
     assert dalpha.shape == alpha_shape
-
-
-def _round_to(values, dtype):
-    """`values` rounded to `dtype` (bfloat16 through ml_dtypes), as float64."""
-    import ml_dtypes
-
-    kind = ml_dtypes.bfloat16 if dtype == "bfloat16" else np.dtype(dtype)
-    return np.asarray(values).astype(kind).astype("float64")

@@ -4,6 +4,7 @@ import pytest
 from keras.src import testing
 
 import keras_lrelu
+from conftest import round_to
 
 
 class RandomizedLeakyReLUHarnessTest(testing.TestCase):
@@ -171,13 +172,5 @@ def test_pytorch_gradient_uses_the_slopes_of_the_forward_pass(upper, dtype):
     assert slopes.min() >= 0.1 - resolution and slopes.max() <= upper + resolution
     assert np.unique(slopes).size > slopes.size // 4
     factor = np.where(x > 0, 1.0, slopes)
-    np.testing.assert_array_equal(y, _round(factor * x, dtype))
-    np.testing.assert_array_equal(dx, _round(factor * upstream, dtype))
-
-
-def _round(values, dtype):
-    """float32 `values` rounded to `dtype` (bfloat16 through ml_dtypes)."""
-    import ml_dtypes
-
-    kind = ml_dtypes.bfloat16 if dtype == "bfloat16" else np.dtype(dtype)
-    return values.astype(kind).astype("float32")
+    np.testing.assert_array_equal(y, round_to(factor * x, dtype))
+    np.testing.assert_array_equal(dx, round_to(factor * upstream, dtype))
