@@ -16,11 +16,11 @@ def _share_the_cores():
     their searches fight over the cores. On 2 cores with 2 workers, one
     thread per op took the TensorFlow lane in one tree from 10:20 (17:05 of
     CPU) to 8:29 (13:28), and make test on a fresh clone from 13:23 (24:08
-    of CPU) to 12:41 (23:00) and 13:14 (23:39) in two runs. Under JAX, OMP_NUM_THREADS=1 made the lane
-    slower (2:00 against 2:11 and 2:20), so it is left to JAX there. A
-    variable already set is kept; so nothing is set in xdist's main
-    process, whose environment the workers inherit, nor in a run without
-    workers."""
+    of CPU) to 12:41 (23:00) and 13:14 (23:39) in two runs. Under JAX,
+    OMP_NUM_THREADS=1 made the lane slower (2:00 against 2:11 and 2:20), so
+    it is left to JAX there. A variable already set is kept; so nothing is
+    set in xdist's main process, whose environment the workers inherit, nor
+    in a run without workers."""
     if "PYTEST_XDIST_WORKER_COUNT" not in os.environ:
         return
     workers = int(os.environ["PYTEST_XDIST_WORKER_COUNT"])

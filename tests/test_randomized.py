@@ -166,7 +166,7 @@ def test_pytorch_gradient_uses_the_slopes_of_the_forward_pass(upper, dtype):
     slopes = -twin(-torch.ones_like(x), training=True)
     assert y.dtype == x.grad.dtype == torch_dtype
     x, y, dx, upstream, slopes = (
-        t.detach().float().numpy() for t in (x, y, x.grad, upstream, slopes)
+        keras.ops.convert_to_numpy(t.detach().float()) for t in (x, y, x.grad, upstream, slopes)
     )
     resolution = {"float32": 1e-6, "float16": 2e-3, "bfloat16": 1e-2}[dtype]
     assert slopes.min() >= 0.1 - resolution and slopes.max() <= upper + resolution
