@@ -26,20 +26,11 @@ $(STAMP): setup.cfg pyproject.toml
 		$$(for link in $$links; do printf -- '--find-links %s ' "$$link"; done) -e '.[test,deploy,jax,torch]'
 	touch $(STAMP)
 
-# The whole suite on TensorFlow, then the backend-neutral layer tests once more on Keras's
-# JAX backend and once more on its PyTorch backend (torch==2.13.0, the CPU build: the
-# `torch` extra).
-# Two pytest workers, each test wherever a worker is free, except that the tests sharing a
-# module- or session-scoped fixture of their module stay together (tests/conftest.py).
-# The 25 slowest tests are listed at the end of each lane, to see where the time goes.
-BACKEND_TESTS := tests/test_keras_layer_tests.py tests/test_leaky_relu.py tests/test_randomized.py tests/test_ops.py tests/test_backends.py \
-	tests/test_tf_export.py
-PYTEST := $(PY) -m pytest -n 2 --dist loadgroup --durations=25
-
+# The whole suite on TensorFlow (two pytest workers), and beside it the backend-neutral
+# layer tests once more on Keras's JAX backend and once more on its PyTorch backend
+# (torch==2.13.0, the CPU build: the `torch` extra), one worker each: tools/test_lanes.py.
 test: $(STAMP)
-	$(PYTEST)
-	KERAS_BACKEND=jax $(PYTEST) -m "not tensorflow_only" $(BACKEND_TESTS)
-	KERAS_BACKEND=torch $(PYTEST) -m "not tensorflow_only" $(BACKEND_TESTS)
+	$(PY) tools/test_lanes.py
 
 # A grid: the ReLU baseline, then five log-spaced slopes from 0.01 to 0.5 for a fixed and a
 # learned-per-channel alpha: 11 configurations, 3 epochs each, each trained 3 times (repeat j
@@ -70,7 +61,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/search_backends.py
 
 clean:
-	rm -rf $(VENV) runs saved_models/*/ *.egg-info
+	rm -rf $(VENV) runs saved_models/*/ *.egg-info .lanes
 
 # Reruns what the README quotes (the demo's table, the card's figures, predict's output; the
 # study tables against results/) and fails where the README differs, timings aside. Not part
