@@ -20,10 +20,10 @@ def _share_the_cores():
     OMP_NUM_THREADS=1 made the lane slower (2:00 against 2:11 and 2:20), so
     it is left to JAX there. A variable already set is kept; so nothing is
     set in xdist's main process, whose environment the workers inherit, nor
-    in a run without workers."""
+    in a run without workers. make test's lanes run side by side and say
+    how many workers share the machine (KERAS_LRELU_TEST_WORKERS)."""
     if "PYTEST_XDIST_WORKER_COUNT" not in os.environ:
         return
-    # make test runs three lanes side by side: their workers share the cores.
     workers = int(os.environ.get("KERAS_LRELU_TEST_WORKERS") or os.environ["PYTEST_XDIST_WORKER_COUNT"])
     threads = str(max(1, len(os.sched_getaffinity(0)) // workers))
     for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
