@@ -5,6 +5,7 @@ JAX and PyTorch lanes; on TensorFlow the search's own tests cover it
 
 import json
 import shutil
+import zipfile
 
 import keras
 import numpy as np
@@ -45,6 +46,10 @@ def test_a_search_exports_every_format_from_the_model_keras_it_trained(one_trial
     card = json.loads((best / "model_card.json").read_text())
     assert card["backend"] == BACKEND and BACKEND in card["versions"] and "tensorflow" in card["versions"]
     assert list(card["formats"]) == FILES
+    # The optimizer under its public name: TensorFlow (which wrote the formats) and JAX load
+    # a file saved on PyTorch without importing torch.
+    with zipfile.ZipFile(best / "model.keras") as archive:
+        assert json.loads(archive.read("config.json"))["compile_config"]["optimizer"]["module"] == "keras.optimizers"
     # Written last, the card is tied to every other file.
     assert card["sha256"] == {k: v for k, v in formats.digests(best).items() if k != "model_card.json"}
     # Each file in its own runtime, against model.keras on the backend that trained it.

@@ -128,7 +128,7 @@ def _save(model, card, dataset, format_names, folder):
     trained it), the chosen formats (made from it on TensorFlow), and the
     card with each file's held-out accuracy, measured in its own runtime."""
     with native_stderr_silenced():
-        model.save(os.path.join(folder, formats.KERAS_FILE))
+        formats.save_keras_model(model, os.path.join(folder, formats.KERAS_FILE))
     card["formats"] = tf_export.write(folder, format_names, dataset, model)
     # Ties the card to the files: predict checks them before loading any.
     card["sha256"] = formats.digests(folder)

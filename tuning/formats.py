@@ -11,8 +11,10 @@ wrote instead of trusting that it exists.
 import dataclasses
 import hashlib
 import importlib.util
+import json
 import os
 import tempfile
+import zipfile
 
 import numpy as np
 
@@ -207,6 +209,35 @@ def _load_saved_model(path, threads):
         return served.serve(np.asarray(batch, "float32")).numpy()
 
     return _served(run, spec.shape.as_list(), output.shape.as_list())
+
+
+def save_keras_model(model, path):
+    """`model` saved as a .keras file at `path` that loads on every backend.
+
+    On PyTorch, Keras 3.15 records a compiled model's optimizer under the
+    module of its PyTorch class (`keras.src.backend.torch.optimizers.
+    torch_adam`), so loading the file on TensorFlow or JAX imports torch
+    (6 s here) and fails where torch is not installed. The file is
+    rewritten to name the optimizer's public class (`keras.optimizers.Adam`),
+    which each backend resolves to its own, as it does for a file saved on
+    TensorFlow or JAX."""
+    import keras
+
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+        optimizer = (config.get("compile_config") or {}).get("optimizer")
+        if not (isinstance(optimizer, dict)
+                and str(optimizer.get("module", "")).startswith("keras.src.backend.")
+                and isinstance(getattr(keras.optimizers, str(optimizer.get("class_name")), None), type)):
+            return
+        optimizer["module"] = "keras.optimizers"
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    rewritten = f"{path}.tmp"
+    with zipfile.ZipFile(rewritten, "w") as archive:
+        for info, data in members:
+            archive.writestr(info, json.dumps(config) if info.filename == "config.json" else data)
+    os.replace(rewritten, path)
 
 
 def load_keras_model(path):
