@@ -15,13 +15,19 @@ BENCHMARKS = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks")
 pytestmark = pytest.mark.slow
 
 
-def _run(script, args, results, backend="tensorflow"):
-    """Runs benchmarks/SCRIPT in a new interpreter under `backend`; returns its stdout."""
-    env = dict(SUBPROCESS_ENV, KERAS_LRELU_BENCH_RESULTS=str(results), KERAS_BACKEND=backend)
-    result = subprocess.run(
-        [sys.executable, os.path.join(BENCHMARKS, script), *args],
-        env=env, capture_output=True, text=True, timeout=600,
+def _run(scripts, results, backend):
+    """Runs each `(script, args)` of benchmarks/ as a program (`__main__`),
+    one after another in one new interpreter under `backend` (one start of
+    its framework for all); returns their stdout."""
+    code = (
+        "import runpy, sys\n"
+        f"sys.path.insert(0, {BENCHMARKS!r})\n"
+        f"for script, args in {[(os.path.join(BENCHMARKS, script), args) for script, args in scripts]!r}:\n"
+        "    sys.argv = [script, *args]\n"
+        "    runpy.run_path(script, run_name='__main__')\n"
     )
+    env = dict(SUBPROCESS_ENV, KERAS_LRELU_BENCH_RESULTS=str(results), KERAS_BACKEND=backend)
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
@@ -85,11 +91,11 @@ def test_cnn_step_times_both_modes_and_peak_memory(tmp_path, run_here):
 
 def test_layer_and_cnn_benchmarks_run_under_pytorch(tmp_path):
     """Under KERAS_BACKEND=torch: one mode, eager; rows and file names say so."""
-    _run("layer_speed.py", ["--sizes", "2x6x6x3", "--repeats", "1"], tmp_path, backend="torch")
+    stdout = _run([("layer_speed.py", ["--sizes", "2x6x6x3", "--repeats", "1"]),
+                   ("cnn_step.py", ["--steps", "5", "--batch-size", "8", "--rectifiers", "channelwise,randomized",
+                                    "--memory-modes", "none"])], tmp_path, backend="torch")
     layers = pd.read_csv(tmp_path / "layer_speed_torch.csv")
     assert set(layers["backend"]) == {"torch"} and set(layers["mode"]) == {"eager"} and len(layers) == 9
-    stdout = _run("cnn_step.py", ["--steps", "5", "--batch-size", "8", "--rectifiers", "channelwise,randomized",
-                                  "--memory-modes", "none"], tmp_path, backend="torch")
     steps = pd.read_csv(tmp_path / "cnn_step_torch.csv")
     assert set(steps["backend"]) == {"torch"} and set(steps["mode"]) == {"eager"}
     assert set(steps["rectifier"]) == {"keras LeakyReLU", "keras PReLU channel", "channelwise", "randomized"}

@@ -35,20 +35,43 @@ def trained(tmp_path_factory):
     return model, folder, x[:5]
 
 
-def test_keras_file_loads_in_a_new_process(trained):
-    model, folder, x = trained
+@pytest.fixture(scope="module")
+def in_a_new_process(trained):
+    """The trained model saved as model.keras and exported as a SavedModel,
+    then used by one new interpreter (one TensorFlow start for both): first
+    the SavedModel, served while keras_lrelu cannot be imported, then
+    model.keras, loaded once the plugin is let back in."""
+    model, folder, _ = trained
     model.save(folder / "model.keras")
+    model.export(str(folder / "exported"), verbose=False)
     run_python(
         """
         import json
-        import numpy as np, keras, keras_lrelu
+        import numpy as np, tensorflow as tf, keras
+        x = np.load("x.npy")
+        loaded = tf.saved_model.load("exported")
+        np.save("served.npy", loaded.serve(x).numpy())
+        layer = keras.layers.TFSMLayer("exported", call_endpoint="serve")
+        np.save("tfsm.npy", np.asarray(layer(x)))
+        # Any image size: the learned slopes only fix the channel axis.
+        assert loaded.serve(np.zeros((1, 17, 6, 3), "float32")).shape == (1, 2)
+        assert not [name for name, module in sys.modules.items() if name.startswith("keras_lrelu") and module]
+
+        del sys.modules["keras_lrelu"]  # the plugin, let back in
+        import keras_lrelu
         model = keras.models.load_model("model.keras")
-        np.save("loaded_out.npy", model.predict(np.load("x.npy"), verbose=0))
+        np.save("loaded_out.npy", model.predict(x, verbose=0))
         alphas = {k: np.asarray(v).tolist() for k, v in keras_lrelu.get_alphas(model).items()}
         json.dump(alphas, open("loaded_alphas.json", "w"))
         """,
         cwd=folder,
+        block_plugin=True,
     )
+    return folder
+
+
+def test_keras_file_loads_in_a_new_process(trained, in_a_new_process):
+    model, folder, x = trained
     np.testing.assert_array_equal(np.load(folder / "loaded_out.npy"), model.predict(x, verbose=0))
     loaded = json.loads((folder / "loaded_alphas.json").read_text())
     for name, value in keras_lrelu.get_alphas(model).items():
@@ -65,23 +88,8 @@ def test_keras_file_loads_in_process_with_layers_intact(trained, tmp_path):
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
-def test_savedmodel_serves_without_the_plugin(trained):
+def test_savedmodel_serves_without_the_plugin(trained, in_a_new_process):
     model, folder, x = trained
-    model.export(str(folder / "exported"), verbose=False)
-    run_python(
-        """
-        import numpy as np, tensorflow as tf, keras
-        x = np.load("x.npy")
-        loaded = tf.saved_model.load("exported")
-        np.save("served.npy", loaded.serve(x).numpy())
-        layer = keras.layers.TFSMLayer("exported", call_endpoint="serve")
-        np.save("tfsm.npy", np.asarray(layer(x)))
-        # Any image size: the learned slopes only fix the channel axis.
-        assert loaded.serve(np.zeros((1, 17, 6, 3), "float32")).shape == (1, 2)
-        """,
-        cwd=folder,
-        block_plugin=True,
-    )
     expected = model.predict(x, verbose=0)
     np.testing.assert_allclose(np.load(folder / "served.npy"), expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.load(folder / "tfsm.npy"), expected, rtol=1e-5, atol=1e-6)

@@ -115,29 +115,6 @@ def test_search_writes_table_plot_and_export(default_search):
     assert card["formats"]["model_int8.tflite"]["bytes"] < card["formats"]["model.tflite"]["bytes"] / 2
 
 
-def test_export_serves_raw_pixels_without_the_plugin(default_search):
-    cwd, _ = default_search
-    best = cwd / "saved_models" / "alpha-mnist5k" / "best"
-    x = data.load("mnist5k", seed=0).x_test[:16]
-    np.save(cwd / "x.npy", x)
-    run_python(
-        f"""
-        import numpy as np, tensorflow as tf, keras
-        x = np.load("x.npy")
-        served = tf.saved_model.load({str(best)!r})
-        np.save("served.npy", served.serve(x).numpy())
-        np.save("tfsm.npy", np.asarray(keras.layers.TFSMLayer({str(best)!r}, call_endpoint="serve")(x)))
-        """,
-        cwd=cwd, block_plugin=True,
-    )
-    expected = keras.models.load_model(best / "model.keras").predict(x, verbose=0)
-    for name in ("served.npy", "tfsm.npy"):
-        probabilities = np.load(cwd / name)
-        assert probabilities.shape == (16, 10)
-        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
-        np.testing.assert_allclose(probabilities, expected, rtol=1e-4, atol=1e-6)
-
-
 def _digit_pngs(folder, count):
     """The first `count` held-out mnist5k digits as PNG files in `folder`;
     returns their names and the dataset."""
@@ -148,44 +125,84 @@ def _digit_pngs(folder, count):
     return names, dataset
 
 
-def test_predict_names_a_class_per_image_without_the_plugin(default_search):
+@pytest.fixture(scope="session")
+def used_without_the_plugin(default_search):
+    """The default search's export used as a user without keras_lrelu
+    would, all in one new interpreter (one TensorFlow start) where
+    keras_lrelu cannot be imported: the SavedModel served by TensorFlow and
+    through Keras's TFSMLayer on 16 held-out images; `python -m tuning
+    predict` (the package run as a program) with the export folder on 8
+    digit PNGs; then the command line's main() with the LiteRT float and
+    int8 and ONNX files on the same PNGs. Returns the folder of what each
+    wrote, the images, and the models in that order."""
     cwd, _ = default_search
     best = cwd / "saved_models" / "alpha-mnist5k" / "best"
-    names, dataset = _digit_pngs(cwd, 3)
-    stdout = run_python(
+    folder = cwd / "without_the_plugin"
+    folder.mkdir()
+    names, dataset = _digit_pngs(folder, 8)
+    np.save(folder / "x.npy", dataset.x_test[:16])
+    models = [best, *(best / name for name in ("model.tflite", "model_int8.tflite", "model.onnx"))]
+    run_python(
         f"""
-        import runpy, sys
+        import contextlib, io, runpy
+        import numpy as np, tensorflow as tf, keras
+        x = np.load("x.npy")
+        served = tf.saved_model.load({str(best)!r})
+        np.save("served.npy", served.serve(x).numpy())
+        np.save("tfsm.npy", np.asarray(keras.layers.TFSMLayer({str(best)!r}, call_endpoint="serve")(x)))
+
         sys.argv = ["tuning", "predict", {str(best)!r}, *{names!r}]
-        runpy.run_module("tuning", run_name="__main__")
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            try:
+                runpy.run_module("tuning", run_name="__main__")
+            except SystemExit as exit:
+                assert exit.code == 0, exit.code
+        open("predict.txt", "w").write(out.getvalue())
+
+        from tuning.__main__ import main
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            for model in {[str(m) for m in models[1:]]!r}:
+                assert main(["predict", model, *{names!r}]) == 0
+        open("predict_files.txt", "w").write(out.getvalue())
         """,
-        cwd=cwd, block_plugin=True,
+        cwd=folder, block_plugin=True,
     )
-    lines = [line.split("\t") for line in stdout.strip().splitlines()]
+    return folder, names, dataset, models
+
+
+def test_export_serves_raw_pixels_without_the_plugin(default_search, used_without_the_plugin):
+    cwd, _ = default_search
+    folder, _, dataset, _ = used_without_the_plugin
+    best = cwd / "saved_models" / "alpha-mnist5k" / "best"
+    expected = keras.models.load_model(best / "model.keras").predict(dataset.x_test[:16], verbose=0)
+    for name in ("served.npy", "tfsm.npy"):
+        probabilities = np.load(folder / name)
+        assert probabilities.shape == (16, 10)
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+        np.testing.assert_allclose(probabilities, expected, rtol=1e-4, atol=1e-6)
+
+
+def _rows(path):
+    return [line.split("\t") for line in path.read_text().strip().splitlines()]
+
+
+def test_predict_names_a_class_per_image_without_the_plugin(default_search, used_without_the_plugin):
+    cwd, _ = default_search
+    folder, names, dataset, _ = used_without_the_plugin
+    lines = _rows(folder / "predict.txt")
     assert [line[0] for line in lines] == names
-    model = keras.models.load_model(best / "model.keras")
-    expected = model.predict(dataset.x_test[:3], verbose=0)
+    model = keras.models.load_model(cwd / "saved_models" / "alpha-mnist5k" / "best" / "model.keras")
+    expected = model.predict(dataset.x_test[:len(names)], verbose=0)
     for (_, label, probability), row in zip(lines, expected):
         assert label == str(row.argmax())
         assert float(probability) == pytest.approx(row.max(), abs=1e-4)
 
 
-def test_predict_with_litert_and_onnx_files_gives_the_savedmodels_classes(default_search):
-    cwd, _ = default_search
-    best = cwd / "saved_models" / "alpha-mnist5k" / "best"
-    names, _ = _digit_pngs(cwd, 8)
-    models = [best, *(best / name for name in ("model.tflite", "model_int8.tflite", "model.onnx"))]
-    stdout = run_python(  # one interpreter, the command line's main() once per model
-        f"""
-        from tuning.__main__ import main
-        for model in {[str(m) for m in models]!r}:
-            assert main(["predict", model, *{names!r}]) == 0
-        """,
-        cwd=cwd, block_plugin=True,
-    )
-    rows = [line.split("\t") for line in stdout.strip().splitlines()]
-    assert len(rows) == len(models) * len(names)
-    served = rows[:len(names)]
-    for index, model in enumerate(models[1:], start=1):
+def test_predict_with_litert_and_onnx_files_gives_the_savedmodels_classes(used_without_the_plugin):
+    folder, names, _, models = used_without_the_plugin
+    served, rows = _rows(folder / "predict.txt"), _rows(folder / "predict_files.txt")
+    assert len(rows) == len(models[1:]) * len(names)
+    for index, model in enumerate(models[1:]):
         other = rows[index * len(names):(index + 1) * len(names)]
         assert [row[:2] for row in other] == [row[:2] for row in served], model.name
         tolerance = 0.05 if "int8" in model.name else 1e-4
