@@ -1,7 +1,7 @@
 """The layers on any Keras backend: `make test` runs this file under
 TensorFlow, JAX (KERAS_BACKEND=jax) and PyTorch (KERAS_BACKEND=torch); the
-last test trains under JAX or PyTorch in a subprocess and loads the file
-under TensorFlow (and JAX)."""
+last test trains under PyTorch and under JAX in subprocesses and loads the
+files under TensorFlow (and PyTorch's under JAX)."""
 
 import os
 import subprocess
@@ -112,28 +112,39 @@ def _run_under(backend, code, cwd):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+@pytest.fixture(scope="module")
+def trained_elsewhere(tmp_path_factory):
+    """The model trained and saved under PyTorch, then under JAX, each in a
+    process of its own; the JAX one also loads PyTorch's file (one JAX
+    start for both)."""
+    folder = tmp_path_factory.mktemp("trained")
+    _run_under("torch", TRAINING, folder)
+    _run_under("jax", TRAINING + LOADING.format(trained="torch"), folder)
+    return folder
+
+
 @pytest.mark.tensorflow_only
 @pytest.mark.slow
 @pytest.mark.parametrize("trained_under", ["jax", "torch"])
-def test_a_model_trained_under_another_backend_loads_and_exports_under_tensorflow(trained_under, tmp_path):
+def test_a_model_trained_under_another_backend_loads_and_exports_under_tensorflow(trained_under, trained_elsewhere):
     """Learned slopes moved and an RReLU inside: the .keras file predicts
     the same under TensorFlow (and, trained under PyTorch, under JAX), and
     TensorFlow exports it as a SavedModel that serves the same."""
     import tensorflow as tf
 
-    _run_under(trained_under, TRAINING, tmp_path)
-    expected = np.load(tmp_path / f"{trained_under}_outputs.npy")
+    folder = trained_elsewhere
+    expected = np.load(folder / f"{trained_under}_outputs.npy")
     if trained_under == "torch":
-        _run_under("jax", LOADING.format(trained="torch"), tmp_path)
-        np.testing.assert_allclose(np.load(tmp_path / "torch_under_jax.npy"), expected, rtol=1e-5, atol=1e-5)
-    model = keras.models.load_model(tmp_path / f"{trained_under}.keras")
-    x = np.load(tmp_path / "x.npy")
+        np.testing.assert_allclose(np.load(folder / "torch_under_jax.npy"), expected, rtol=1e-5, atol=1e-5)
+    model = keras.models.load_model(folder / f"{trained_under}.keras")
+    x = np.load(folder / "x.npy")
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
     assert not np.allclose(next(iter(keras_lrelu.get_alphas(model).values())), 0.25)
-    model.export(str(tmp_path / "exported"), format="tf_saved_model", verbose=False)
-    served = tf.saved_model.load(str(tmp_path / "exported"))
+    exported = folder / f"exported_{trained_under}"
+    model.export(str(exported), format="tf_saved_model", verbose=False)
+    served = tf.saved_model.load(str(exported))
     np.testing.assert_allclose(served.serve(x).numpy(), expected, rtol=1e-5, atol=1e-5)
-    assert os.path.isfile(tmp_path / "exported" / "saved_model.pb")
+    assert os.path.isfile(exported / "saved_model.pb")
 
 
 @pytest.mark.skipif(keras.backend.backend() == "tensorflow",
