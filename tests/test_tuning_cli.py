@@ -134,7 +134,8 @@ def used_without_the_plugin(default_search):
     predict` (the package run as a program) with the export folder on 8
     digit PNGs; then the command line's main() with the LiteRT float and
     int8 and ONNX files on the same PNGs. Returns the folder of what each
-    wrote, the images, and the models in that order."""
+    wrote, the PNGs' names, the dataset, and the models (the export folder
+    first)."""
     cwd, _ = default_search
     best = cwd / "saved_models" / "alpha-mnist5k" / "best"
     folder = cwd / "without_the_plugin"
@@ -170,10 +171,8 @@ def used_without_the_plugin(default_search):
     return folder, names, dataset, models
 
 
-def test_export_serves_raw_pixels_without_the_plugin(default_search, used_without_the_plugin):
-    cwd, _ = default_search
-    folder, _, dataset, _ = used_without_the_plugin
-    best = cwd / "saved_models" / "alpha-mnist5k" / "best"
+def test_export_serves_raw_pixels_without_the_plugin(used_without_the_plugin):
+    folder, _, dataset, (best, *_) = used_without_the_plugin
     expected = keras.models.load_model(best / "model.keras").predict(dataset.x_test[:16], verbose=0)
     for name in ("served.npy", "tfsm.npy"):
         probabilities = np.load(folder / name)
@@ -186,12 +185,11 @@ def _rows(path):
     return [line.split("\t") for line in path.read_text().strip().splitlines()]
 
 
-def test_predict_names_a_class_per_image_without_the_plugin(default_search, used_without_the_plugin):
-    cwd, _ = default_search
-    folder, names, dataset, _ = used_without_the_plugin
+def test_predict_names_a_class_per_image_without_the_plugin(used_without_the_plugin):
+    folder, names, dataset, (best, *_) = used_without_the_plugin
     lines = _rows(folder / "predict.txt")
     assert [line[0] for line in lines] == names
-    model = keras.models.load_model(cwd / "saved_models" / "alpha-mnist5k" / "best" / "model.keras")
+    model = keras.models.load_model(best / "model.keras")
     expected = model.predict(dataset.x_test[:len(names)], verbose=0)
     for (_, label, probability), row in zip(lines, expected):
         assert label == str(row.argmax())

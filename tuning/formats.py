@@ -221,23 +221,31 @@ def save_keras_model(model, path):
     rewritten to name the optimizer's public class (`keras.optimizers.Adam`),
     which each backend resolves to its own, as it does for a file saved on
     TensorFlow or JAX."""
-    import keras
-
     model.save(path)
     with zipfile.ZipFile(path) as archive:
         config = json.loads(archive.read("config.json"))
-        optimizer = (config.get("compile_config") or {}).get("optimizer")
-        if not (isinstance(optimizer, dict)
-                and str(optimizer.get("module", "")).startswith("keras.src.backend.")
-                and isinstance(getattr(keras.optimizers, str(optimizer.get("class_name")), None), type)):
+        if not _name_the_public_optimizer(config):
             return
-        optimizer["module"] = "keras.optimizers"
         members = [(info, archive.read(info)) for info in archive.infolist()]
     rewritten = f"{path}.tmp"
     with zipfile.ZipFile(rewritten, "w") as archive:
         for info, data in members:
             archive.writestr(info, json.dumps(config) if info.filename == "config.json" else data)
     os.replace(rewritten, path)
+
+
+def _name_the_public_optimizer(config):
+    """Points a .keras config's optimizer at `keras.optimizers` where Keras
+    named one backend's own class of it; returns whether it did."""
+    import keras
+
+    optimizer = (config.get("compile_config") or {}).get("optimizer")
+    if not isinstance(optimizer, dict) or not str(optimizer.get("module")).startswith("keras.src.backend."):
+        return False
+    if not isinstance(getattr(keras.optimizers, str(optimizer.get("class_name")), None), type):
+        return False
+    optimizer["module"] = "keras.optimizers"
+    return True
 
 
 def load_keras_model(path):
