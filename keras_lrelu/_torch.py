@@ -7,10 +7,15 @@ Eager PyTorch runs one kernel, one pass over memory, per op. Autograd of
 So the learned slope runs torch's fused PReLU kernel forward (one pass, any
 broadcastable slope, so any channel axis) and a backward pass of arithmetic
 kernels only, keeping only `x` and the slope; torch's own fused backward
-kernel is ~10 ms at that size. RReLU draws its slopes from the layer's seed
-generator (NumPy's SFC64 on the CPU, torch's generator on other devices) and
-keeps only the factor its backward pass needs (1 where `x > 0`, the slope
-elsewhere), not `x`.
+kernel is ~10 ms at that size.
+
+RReLU on the CPU draws each element's slope from a counter-based hash of
+its index and the layer's seed, inside one loop with the rectifier that
+torch.compile generates (keras_lrelu/_torch_hash.py): no random numbers are
+stored, and the backward pass hashes again. Where torch.compile cannot run,
+and on other devices, it draws the slopes into memory (NumPy's SFC64 on the
+CPU, torch's generator elsewhere) and keeps only the factor its backward
+pass needs (1 where `x > 0`, the slope elsewhere), not `x`.
 
 Values and gradients are those of the plain formula, exactly: every factor
 used is 0, 1 or the slope itself, so no rounding differs.
@@ -18,6 +23,8 @@ used is 0, 1 or the slope itself, so no rounding differs.
 
 import numpy as np
 import torch
+
+from keras_lrelu import _torch_hash
 
 
 def _positive(x):
@@ -85,6 +92,8 @@ class _RandomSlope(torch.autograd.Function):
 def randomized_leaky_relu(x, seed, lower, upper):
     """`where(x > 0, x, a * x)` with `a ~ U(lower, upper)` per element,
     drawn from `seed`, a Keras seed (two integers)."""
+    if x.device.type == "cpu" and _torch_hash.fused_here():
+        return _torch_hash.randomized_leaky_relu(x, seed, lower, upper)
     return _RandomSlope.apply(x, tuple(int(part) for part in seed), float(lower), float(upper))
 
 

@@ -1,3 +1,5 @@
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -143,15 +145,29 @@ def test_training_gradient_uses_the_slopes_of_the_forward_pass(jit_compile):
     np.testing.assert_allclose(dx, slopes * upstream, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
-@pytest.mark.parametrize("upper", [1 / 3, 1.5], ids=["upper<=1", "upper>1"])
-def test_pytorch_gradient_uses_the_slopes_of_the_forward_pass(upper, dtype):
-    """PyTorch's autograd Function (keras_lrelu/_torch.py): y and dx are
-    exactly the plain formula's with the slopes of the forward pass (read
-    from a twin layer with the same seed, on -1s), zeros included, in every
-    dtype; with upper > 1 the factor of a positive x is still 1."""
+@pytest.fixture(params=["fused", "unfused"])
+def pytorch_path(request, monkeypatch):
+    """PyTorch's two training paths on the CPU: the loop torch.compile
+    fuses (keras_lrelu/_torch_hash.py), and the slopes drawn into memory
+    (keras_lrelu/_torch.py) where torch.compile cannot run."""
     if keras.backend.backend() != "torch":
         pytest.skip("PyTorch's training path; TensorFlow's is tested above")
+    from keras_lrelu import _torch_hash
+
+    if request.param == "unfused":
+        monkeypatch.setattr(_torch_hash, "_kernels", False)
+    else:
+        assert _torch_hash.fused_here()
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("upper", [1 / 3, 1.5], ids=["upper<=1", "upper>1"])
+def test_pytorch_gradient_uses_the_slopes_of_the_forward_pass(upper, dtype, pytorch_path):
+    """PyTorch's autograd Functions: y and dx are exactly the plain
+    formula's with the slopes of the forward pass (read from a twin layer
+    with the same seed, on -1s), zeros included, in every dtype; with
+    upper > 1 the factor of a positive x is still 1."""
     import torch
 
     torch_dtype = getattr(torch, dtype)
@@ -174,3 +190,51 @@ def test_pytorch_gradient_uses_the_slopes_of_the_forward_pass(upper, dtype):
     factor = np.where(x > 0, 1.0, slopes)
     np.testing.assert_array_equal(y, round_to(factor * x, dtype))
     np.testing.assert_array_equal(dx, round_to(factor * upstream, dtype))
+
+
+def test_pytorch_fused_path_traces_whole_and_draws_as_in_eager_mode():
+    """Under torch.compile (Keras's jit_compile=True) the fused path adds no
+    graph break (Keras's SeedGenerator has its own) and hashes the slopes
+    it hashes in eager mode: the same seed, the same slopes."""
+    if keras.backend.backend() != "torch":
+        pytest.skip("PyTorch's training path")
+    import torch
+
+    from keras_lrelu import _torch
+    from keras_lrelu import _torch_hash
+
+    assert _torch_hash.fused_here()
+    x = -torch.ones(4, 33)
+    compiled = torch.compile(lambda t, seed: _torch.randomized_leaky_relu(t, seed, 1 / 8, 1 / 3), fullgraph=True)
+    for seed in ([5, 0], [5, 1]):
+        seed = torch.tensor(seed, dtype=torch.int32)
+        in_graph, eager = compiled(x, seed), _torch.randomized_leaky_relu(x, seed, 1 / 8, 1 / 3)
+        assert torch.equal(in_graph, eager) and eager.unique().numel() > 100
+
+
+def test_pytorch_without_a_compiler_warns_once_and_draws_into_memory(monkeypatch):
+    if keras.backend.backend() != "torch":
+        pytest.skip("PyTorch's training path")
+    import torch
+
+    from keras_lrelu import _torch_hash
+
+    def no_compiler(loop, **options):
+        def fails(*args):
+            raise RuntimeError("InvalidCxxCompiler: No working C++ compiler found\nmore detail")
+        return fails
+
+    monkeypatch.setattr(torch, "compile", no_compiler)
+    monkeypatch.setattr(_torch_hash, "_kernels", None)
+    layer = keras_lrelu.RandomizedLeakyReLU(seed=0)
+    x = -np.ones((8, 16), "float32")
+    expected = (
+        r"torch\.compile cannot build its fused CPU loop here \(RuntimeError: InvalidCxxCompiler: "
+        r"No working C\+\+ compiler found\); training draws the slopes into memory instead"
+    )
+    with pytest.warns(RuntimeWarning, match=expected):
+        slopes = _slopes_drawn(layer, x)
+    assert slopes.min() >= 1 / 8 - 1e-6 and slopes.max() <= 1 / 3 + 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert not np.array_equal(_slopes_drawn(layer, x), slopes)
