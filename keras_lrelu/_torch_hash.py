@@ -64,7 +64,8 @@ def _keys(seed):
     traced = torch.compiler.is_compiling()
     first, second = ((part.to(torch.int64) if traced else int(part)) & _M32 for part in seed)
     key = _mix(first ^ _mix(second ^ 0x9E3779B9))
-    keys = (key, _mix(key ^ second))
+    # Not _mix(key ^ second): for second == 0, index 0 would hash to _mix(0) == 0.
+    keys = (key, _mix(_mix(key) ^ 0x85EBCA6B))
     return torch.stack(keys) if traced else torch.tensor(keys, dtype=torch.int64)
 
 
@@ -110,16 +111,14 @@ def fused_here():
 
 
 def _compile():
-    import torch._dynamo
-
-    if torch._dynamo.config.disable:  # TORCHDYNAMO_DISABLE: it would run unfused
-        return False
     # Rounded as eager PyTorch rounds: the slope to x's dtype, then the product.
     options = {"emulate_precision_casts": True}
     probe = torch.linspace(-1.0, 1.0, 8)
     keys = _keys((0, 0))
     try:
         kernels = tuple(torch.compile(loop, dynamic=True, options=options) for loop in (_forward, _backward))
+        if kernels[0] is _forward or torch._dynamo.config.disable:
+            return False  # TorchDynamo is switched off here: the loop would run unfused
         kernels[0](probe, keys, 0.125, 1 / 3)
         kernels[1](probe, probe, keys, 0.125, 1 / 3)
     except Exception as error:  # whatever stops the compiler, the unfused path still trains

@@ -63,6 +63,15 @@ def test_same_seed_draws_the_same_slopes():
     assert not np.allclose(first, other)
 
 
+def test_no_element_has_a_slope_fixed_by_its_position():
+    """The first call of 32 layers seeded 0 to 31: each element's slopes
+    over the seeds are spread out (a keyed hash can pin an index's slope)."""
+    x = -np.ones((1, 4), "float32")
+    slopes = np.stack([_slopes_drawn(keras_lrelu.RandomizedLeakyReLU(seed=seed), x) for seed in range(32)])
+    for position in slopes.T:
+        assert len(np.unique(position)) == 32 and position.std() > 0.03
+
+
 def test_equal_bounds_make_a_fixed_slope():
     x = np.random.randn(5, 5).astype("float32")
     layer = keras_lrelu.RandomizedLeakyReLU(lower=0.2, upper=0.2, seed=0)
@@ -238,3 +247,17 @@ def test_pytorch_without_a_compiler_warns_once_and_draws_into_memory(monkeypatch
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         assert not np.array_equal(_slopes_drawn(layer, x), slopes)
+
+
+def test_pytorch_with_torchdynamo_switched_off_draws_into_memory(monkeypatch):
+    if keras.backend.backend() != "torch":
+        pytest.skip("PyTorch's training path")
+    import torch._dynamo
+
+    from keras_lrelu import _torch_hash
+
+    monkeypatch.setattr(torch._dynamo.config, "disable", True)
+    monkeypatch.setattr(_torch_hash, "_kernels", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # the user's choice: no warning
+        assert not _torch_hash.fused_here()
