@@ -1,4 +1,4 @@
-"""Every private Keras, TensorFlow and KerasTuner internal the project uses.
+"""Every private Keras, TensorFlow, PyTorch and KerasTuner internal the project uses.
 
 None of these is public API, so an upgrade may move or drop any of them.
 They live here, and only here, so that such an upgrade fails in
@@ -34,6 +34,15 @@ def in_xla_context():
     from tensorflow.python.ops.control_flow_util import GraphOrParentsInXlaContext
 
     return GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
+def torch_compile_switched_off():
+    """Whether TORCH_COMPILE_DISABLE switched torch.compile off, which then
+    runs a compiled function as it is (TORCHDYNAMO_DISABLE has torch.compile
+    hand the function back itself instead)."""
+    import torch._dynamo
+
+    return torch._dynamo.config.disable
 
 
 def _keras_tuner(module):

@@ -23,6 +23,8 @@ import warnings
 
 import torch
 
+from keras_lrelu import _compat
+
 _M32 = 0xFFFFFFFF
 _kernels = None  # (forward, backward) compiled, or False where they cannot be
 
@@ -117,7 +119,7 @@ def _compile():
     keys = _keys((0, 0))
     try:
         kernels = tuple(torch.compile(loop, dynamic=True, options=options) for loop in (_forward, _backward))
-        if kernels[0] is _forward or torch._dynamo.config.disable:
+        if kernels[0] is _forward or _compat.torch_compile_switched_off():
             return False  # TorchDynamo is switched off here: the loop would run unfused
         kernels[0](probe, keys, 0.125, 1 / 3)
         kernels[1](probe, probe, keys, 0.125, 1 / 3)

@@ -1,5 +1,5 @@
 """Every private internal the project relies on, by name: an upgrade of
-Keras, TensorFlow or KerasTuner that moves one fails here first."""
+Keras, TensorFlow, PyTorch or KerasTuner that moves one fails here first."""
 
 import keras
 import keras_tuner
@@ -31,6 +31,13 @@ def test_calls_finds_each_call_of_a_shared_layer_inside_the_model_only():
 @pytest.mark.tensorflow_only
 def test_in_xla_context_reads_false_outside_xla():
     assert compat.in_xla_context() is False
+
+
+def test_torch_compile_switched_off_reads_dynamos_flag(monkeypatch):
+    torch_dynamo = pytest.importorskip("torch._dynamo")
+    assert compat.torch_compile_switched_off() is False
+    monkeypatch.setattr(torch_dynamo.config, "disable", True)
+    assert compat.torch_compile_switched_off() is True
 
 
 def test_keras_tuner_internals_exist():
