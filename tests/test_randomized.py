@@ -8,6 +8,9 @@ from keras.src import testing
 import keras_lrelu
 from conftest import round_to
 
+# PyTorch's training paths (keras_lrelu/_torch.py, _torch_hash.py); TensorFlow's is tested too.
+pytorch_only = pytest.mark.skipif(keras.backend.backend() != "torch", reason="PyTorch's training path")
+
 
 class RandomizedLeakyReLUHarnessTest(testing.TestCase):
     def test_layer(self):
@@ -159,8 +162,6 @@ def pytorch_path(request, monkeypatch):
     """PyTorch's two training paths on the CPU: the loop torch.compile
     fuses (keras_lrelu/_torch_hash.py), and the slopes drawn into memory
     (keras_lrelu/_torch.py) where torch.compile cannot run."""
-    if keras.backend.backend() != "torch":
-        pytest.skip("PyTorch's training path; TensorFlow's is tested above")
     from keras_lrelu import _torch_hash
 
     if request.param == "unfused":
@@ -170,6 +171,7 @@ def pytorch_path(request, monkeypatch):
     return request.param
 
 
+@pytorch_only
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 @pytest.mark.parametrize("upper", [1 / 3, 1.5], ids=["upper<=1", "upper>1"])
 def test_pytorch_gradient_uses_the_slopes_of_the_forward_pass(upper, dtype, pytorch_path):
@@ -201,13 +203,12 @@ def test_pytorch_gradient_uses_the_slopes_of_the_forward_pass(upper, dtype, pyto
     np.testing.assert_array_equal(dx, round_to(factor * upstream, dtype))
 
 
+@pytorch_only
 def test_pytorch_fused_path_traces_whole_and_draws_as_in_eager_mode():
     """Under TorchDynamo (Keras's jit_compile=True on PyTorch) the fused
     path adds no graph break (Keras's SeedGenerator has one of its own) and
     hashes the slopes it hashes in eager mode, where the compiled loop gives
     exactly what the same torch ops give uncompiled."""
-    if keras.backend.backend() != "torch":
-        pytest.skip("PyTorch's training path")
     import torch
 
     from keras_lrelu import _torch
@@ -226,9 +227,8 @@ def test_pytorch_fused_path_traces_whole_and_draws_as_in_eager_mode():
         assert fused.unique().numel() > 100
 
 
+@pytorch_only
 def test_pytorch_without_a_compiler_warns_once_and_draws_into_memory(monkeypatch):
-    if keras.backend.backend() != "torch":
-        pytest.skip("PyTorch's training path")
     import torch
 
     from keras_lrelu import _torch_hash
@@ -248,15 +248,15 @@ def test_pytorch_without_a_compiler_warns_once_and_draws_into_memory(monkeypatch
     )
     with pytest.warns(RuntimeWarning, match=expected):
         slopes = _slopes_drawn(layer, x)
+    assert _torch_hash._kernels is False
     assert slopes.min() >= 1 / 8 - 1e-6 and slopes.max() <= 1 / 3 + 1e-6
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         assert not np.array_equal(_slopes_drawn(layer, x), slopes)
 
 
+@pytorch_only
 def test_pytorch_with_torchdynamo_switched_off_draws_into_memory(monkeypatch):
-    if keras.backend.backend() != "torch":
-        pytest.skip("PyTorch's training path")
     from keras_lrelu import _compat
     from keras_lrelu import _torch_hash
 
