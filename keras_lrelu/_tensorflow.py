@@ -40,6 +40,26 @@ def compiled(function, inline=None):
     return call
 
 
+def fixed_leaky_relu(x, alpha):
+    """`tf.nn.leaky_relu(x, alpha)` whose gradient reads the output, not the
+    input, as TensorFlow's own ReLU gradient does: for alpha >= 0 both have
+    the same sign, so the gradient is the same bit for bit. Grappler's
+    remapper fuses Conv2D + BiasAdd + LeakyRelu into one op and removes the
+    BiasAdd that the stock gradient still reads, then logs an `E0000 ...
+    remapper failed` line and runs the graph unfused."""
+
+    @tf.custom_gradient
+    def forward(x):
+        y = tf.nn.leaky_relu(x, alpha)
+
+        def grad(upstream):
+            return tf.raw_ops.LeakyReluGrad(gradients=upstream, features=y, alpha=alpha)
+
+        return y, grad
+
+    return forward(x)
+
+
 def _mix(h):
     """lowbias32 (C. Wellons): a well-avalanching 32-bit integer hash."""
     h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, 16))

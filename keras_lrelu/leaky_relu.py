@@ -6,6 +6,7 @@ from keras import ops
 from keras_lrelu.constraints import AlphaBounds
 from keras_lrelu.constraints import check_bounds
 from keras_lrelu.ops import check_slope
+from keras_lrelu.ops import fixed_leaky_relu_for_training
 from keras_lrelu.ops import leaky_relu
 from keras_lrelu.ops import leaky_relu_for_training
 
@@ -161,6 +162,8 @@ class LeakyReLU(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         if not self.trainable_alpha:
+            if training:
+                return fixed_leaky_relu_for_training(inputs, self.alpha)
             return leaky_relu(inputs, self.alpha)
         alpha = self.alpha_weight
         if self._alpha_broadcast_shape is not None:

@@ -69,6 +69,16 @@ def leaky_relu(x, alpha=0.3):
     return ops.relu(x) + ops.negative(alpha) * ops.relu(ops.negative(x))
 
 
+def fixed_leaky_relu_for_training(x, alpha):
+    """`leaky_relu(x, alpha)` for a float `alpha` in training: the same values
+    and gradients; on TensorFlow, a gradient that lets its graph optimizer
+    fuse a convolution with the rectifier (keras_lrelu/_tensorflow.py)."""
+    alpha = check_slope("alpha", alpha)
+    if _fixed_for_training is None:
+        return leaky_relu(x, alpha)
+    return _fixed_for_training(ops.convert_to_tensor(x), alpha)
+
+
 def leaky_relu_for_training(x, alpha):
     """`where(x > 0, x, alpha * x)` for a tensor `alpha`, fast to train.
 
@@ -175,8 +185,10 @@ def _partial_sums(contribution, padded_shape, fold_rows):
 
 
 _torch = None
+_fixed_for_training = None
 if keras.backend.backend() == "tensorflow":
     from keras_lrelu._tensorflow import compiled
+    from keras_lrelu._tensorflow import fixed_leaky_relu as _fixed_for_training
 
     _slope_forward = compiled(slope_forward)
     _slope_gradients = compiled(

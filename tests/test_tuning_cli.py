@@ -575,3 +575,12 @@ def test_every_python_block_of_the_readme_runs_as_written(default_search, tmp_pa
     for name in ("model.keras", "exported/saved_model.pb", "model.tflite", "model.onnx", "model_int8.tflite",
                  "first.png", "second.png", "third.png", "log.csv"):
         assert (tmp_path / name).stat().st_size > 0, name
+
+
+def test_a_fixed_slope_search_prints_no_tensorflow_error_line(tmp_path):
+    # Grappler's remapper logged `E0000 ... remapper failed` for Conv2D + BiasAdd + LeakyRelu
+    # whose gradient read the BiasAdd it fused away (keras_lrelu/_tensorflow.py).
+    result = cli(["search", "--dataset", "digits", "--tuner", "grid", "--modes", "fixed",
+                  "--max-trials", "1", "--epochs", "1", *QUICK], tmp_path)
+    ok(result)
+    assert "E0000" not in result.stderr and "remapper" not in result.stderr
