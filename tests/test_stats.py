@@ -1,6 +1,7 @@
 """The statistics of the search's verdict and the comparison study, against
-hand computations on known numbers."""
+hand computations and brute-force enumerations on known numbers."""
 
+import itertools
 import math
 
 import numpy as np
@@ -19,7 +20,6 @@ def test_interval_is_the_student_t_interval_by_hand():
     assert scipy_stats.t.ppf(0.975, 2) == pytest.approx(4.3027, abs=1e-4)
     assert (mean, std) == pytest.approx((hand_mean, hand_std))
     assert (low, high) == pytest.approx((hand_mean - half, hand_mean + half))
-    assert high - low == pytest.approx(2 * 4.3027 * 0.036056 / math.sqrt(3), abs=1e-4)
 
 
 def test_interval_of_one_value_has_no_spread():
@@ -27,25 +27,101 @@ def test_interval_of_one_value_has_no_spread():
     assert mean == 0.9 and np.isnan([std, low, high]).all()
 
 
-def test_paired_test_by_hand():
+def test_the_level_is_exactly_five_percent():
+    assert stats.LEVEL == 0.05 and repr(stats.LEVEL) == "0.05"
+    assert stats.fewest_pairs(1) == 6 and stats.fewest_pairs(2) == 7 and stats.fewest_pairs(6) == 8
+
+
+def _enumerated_p(differences):
+    """Two-sided sign-flip p by listing every sign pattern."""
+    observed = abs(sum(differences))
+    sums = [abs(sum(s * d for s, d in zip(signs, differences)))
+            for signs in itertools.product((1, -1), repeat=len(differences))]
+    return sum(total >= observed for total in sums) / len(sums)
+
+
+def test_sign_flip_p_by_hand_and_by_enumeration():
+    # d = 1, 2, 3: only the pattern and its mirror reach |sum| = 6 of 8.
+    assert stats.sign_flip([1, 2, 3])["p"] == pytest.approx(2 / 8)
+    rng = np.random.default_rng(0)
+    for k in (2, 4, 5, 7):
+        for _ in range(20):
+            d = rng.integers(-4, 7, k)
+            assert stats.sign_flip(d)["p"] == pytest.approx(min(1.0, _enumerated_p(d))), d
+
+
+def test_no_spread_is_a_defined_test_not_a_certainty():
+    # One validation image better in every repeat: the issue's 781/761/791 against 780/760/790.
+    ours, theirs = np.array([781, 761, 791]), np.array([780, 760, 790])
+    result = stats.sign_flip(ours - theirs, margin=8)
+    assert result["p"] == pytest.approx(0.25) and result["decision"] == "undecided"
+    assert result["low"] == -math.inf and result["high"] == math.inf  # 3 pairs bound nothing at 5%
+    six = stats.sign_flip([1] * 6)
+    assert six["p"] == pytest.approx(2 / 64) and (six["low"], six["high"]) == (1, 1)
+    assert six["decision"] == "better"
+    assert stats.sign_flip([1] * 6, margin=8)["decision"] == "equivalent"  # within 8 images
+    assert stats.sign_flip([0] * 6)["p"] == 1.0
+
+
+def test_the_interval_is_the_set_of_shifts_the_test_does_not_reject():
+    rng = np.random.default_rng(1)
+    for k, tests in ((6, 1), (7, 2), (8, 3)):
+        d = rng.integers(-5, 9, k)
+        result = stats.sign_flip(d, tests=tests)
+        side = stats.LEVEL / (2 * tests)
+        for shift in np.arange(-8, 12, 0.25):
+            e = d - shift
+            p_above = np.mean([sum(s * x for s, x in zip(signs, e)) >= e.sum() - 1e-9
+                               for signs in itertools.product((1, -1), repeat=k)])
+            p_below = np.mean([sum(s * x for s, x in zip(signs, e)) <= e.sum() + 1e-9
+                               for signs in itertools.product((1, -1), repeat=k)])
+            inside = result["low"] <= shift <= result["high"]
+            assert inside == (p_above > side and p_below > side), (d, tests, shift)
+
+
+def test_decisions_follow_the_interval_equivalence_first():
+    assert stats.sign_flip([20, 22, 25, 19, 30, 24, 21], margin=8)["decision"] == "better"
+    assert stats.sign_flip([-20, -22, -25, -19, -30, -24, -21], margin=8)["decision"] == "worse"
+    near = stats.sign_flip([1, 2, 1, 3, 2, 1, 2], margin=8)
+    assert near["decision"] == "equivalent" and near["low"] > 0  # above 0, but by less than the margin
+    assert stats.sign_flip([10, -12, 8, -9, 11, -7, 9], margin=8)["decision"] == "undecided"
+    adjusted = stats.sign_flip([1, 2, 1, 3, 2, 1, 2], tests=3)
+    assert adjusted["p_adjusted"] == pytest.approx(min(1, 3 * adjusted["p"]))
+
+
+def test_many_pairs_draw_random_subsets_reproducibly():
+    d = np.array([3, -1, 2, 4, 0, 1, 2, 5, -2, 3, 1, 2, 4, 0, 3, 2, 1, 2, 3, 1])  # 20 pairs
+    first, second = stats.sign_flip(d), stats.sign_flip(d)
+    assert first == second and first["p"] < 0.001 and first["decision"] == "better"
+    t_low, t_high = stats.interval(d)[2:]
+    assert abs(first["low"] - t_low) < 0.5 and abs(first["high"] - t_high) < 0.5  # close to the t interval
+
+
+def test_pairs_to_settle_by_the_normal_approximation():
+    d = np.array([2.0, -1.0, 3.0, 0.0, 1.0, 1.0])
+    z = scipy_stats.norm.ppf(1 - 0.05 / 2) + scipy_stats.norm.ppf(0.8)
+    by_hand = math.ceil((z * d.std(ddof=1) / (8 - d.mean())) ** 2)
+    assert stats.pairs_to_settle(d, margin=8) == max(by_hand, 7)  # more than the 6 it has
+    assert stats.pairs_to_settle([1, 1, 1], margin=8) is None  # no spread to go on
+
+
+def test_wilson_interval_by_hand():
+    low, high = stats.wilson(50, 100)
+    assert (low, high) == pytest.approx((0.4038, 0.5962), abs=1e-4)
+    assert stats.wilson(100, 100)[1] == 1.0 and stats.wilson(100, 100)[0] == pytest.approx(0.9630, abs=1e-4)
+
+
+def test_paired_t_test_by_hand():
     ours = [0.95, 0.96, 0.97, 0.99]
     theirs = [0.94, 0.94, 0.96, 0.96]
     differences = np.array([0.01, 0.02, 0.01, 0.03])
     d_mean, d_std = differences.mean(), differences.std(ddof=1)
     t = d_mean / (d_std / 2)  # sqrt(4 pairs)
     p = 2 * scipy_stats.t.sf(abs(t), 3)
-    half = scipy_stats.t.ppf(0.975, 3) * d_std / 2
-    result = stats.paired_test(ours, theirs)
+    result = stats.paired_t_test(ours, theirs)
     assert result["difference"] == pytest.approx(0.0175)
-    assert result["p"] == pytest.approx(p) and result["p"] == pytest.approx(0.0354, abs=1e-4)  # t = 3.656, 3 df
-    assert (result["low"], result["high"]) == pytest.approx((d_mean - half, d_mean + half))
-    assert stats.paired_test(theirs, ours)["difference"] == pytest.approx(-0.0175)
-
-
-def test_paired_test_is_undefined_without_spread_or_pairs():
-    assert np.isnan(stats.paired_test([0.9, 0.95], [0.9, 0.95])["p"])  # identical runs
-    assert np.isnan(stats.paired_test([0.91, 0.96], [0.9, 0.95])["p"])  # a constant gap
-    assert np.isnan(stats.paired_test([0.91], [0.9])["p"])
+    assert result["p"] == pytest.approx(p) and result["p"] == pytest.approx(0.0354, abs=1e-4)
+    assert np.isnan(stats.paired_t_test([0.91, 0.96], [0.9, 0.95])["p"])  # a constant gap
 
 
 def test_holm_by_hand():

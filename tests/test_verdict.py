@@ -1,101 +1,189 @@
 """The search's verdict on results tables made by hand: its numbers against
-tuning/stats.py's tests, and its wording when a difference is beyond noise
-and when none is."""
+tuning/stats.py's test, its four decisions and their wording, the repeats
+it is computed on, and `python -m tuning verdict` on a results.csv."""
+
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import SUBPROCESS_ENV
+from conftest import assert_one_error_line
 from tuning import results
 from tuning import stats
 from tuning import verdict
+from tuning.errors import UsageError
 
-K = 3
+SIZE = 800
+BASE = np.array([760, 771, 765, 780, 758, 769, 774])  # ReLU's correct images in 7 repeats
 
 
-def _frame(runs, statuses=None):
-    """A results table: {trial_id: (mode, alpha, [val_accuracy per repeat])}."""
+def _frame(runs, statuses=None, confirm=None):
+    """A results table: {trial_id: (mode, alpha, [correct images per repeat])},
+    with `confirm` {trial_id: [correct images per confirmation repeat]}."""
     rows = []
-    for trial_id, (mode, alpha, values) in runs.items():
+    for trial_id, (mode, alpha, counts) in runs.items():
+        values = np.asarray(counts) / SIZE
         row = {"trial_id": trial_id, "status": (statuses or {}).get(trial_id, "COMPLETED"),
-               "mode": mode, "alpha": alpha, "val_accuracy": float(np.mean(values))}
-        row.update(zip(results.repeat_columns(len(values)), values))
+               "mode": mode, "alpha": alpha, "val_accuracy": float(np.nanmean(values)), "validation_size": SIZE}
+        row.update(zip(verdict.repeat_columns(len(values)), values))
+        for extra in (confirm or {}).get(trial_id, ()), :
+            row.update(zip(verdict.repeat_columns(len(extra), verdict.CONFIRM), np.asarray(extra) / SIZE))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 CLEAR = {  # per-channel alpha beats ReLU in every repeat by about 3 points
-    "0": ("relu", 0.0, [0.900, 0.920, 0.910]),
-    "1": ("channelwise", 0.1, [0.930, 0.951, 0.939]),
-    "2": ("fixed", 0.01, [0.905, 0.921, 0.911]),
-}
-NOISE = {  # the differences change sign from repeat to repeat
-    "0": ("relu", 0.0, [0.900, 0.930, 0.910]),
-    "1": ("channelwise", 0.1, [0.915, 0.925, 0.912]),
-    "2": ("fixed", 0.01, [0.890, 0.935, 0.905]),
+    "0": ("relu", 0.0, BASE),
+    "1": ("channelwise", 0.1, BASE + [22, 25, 24, 20, 27, 23, 26]),
+    "2": ("fixed", 0.01, BASE + [1, -1, 0, 2, -1, 1, 0]),
 }
 
 
-def test_a_difference_beyond_noise_is_named_with_its_interval_and_p():
-    found = verdict.decide(_frame(CLEAR), results.repeat_columns(K))
-    relu = found["against_relu"]["comparisons"]
-    assert [c["trial_id"] for c in relu] == ["1", "2"]  # best leaky first
-    expected = stats.paired_test(CLEAR["1"][2], CLEAR["0"][2])
-    assert relu[0]["difference"] == pytest.approx(expected["difference"])
-    assert relu[0]["p"] == pytest.approx(expected["p"])
-    others = stats.paired_test(CLEAR["2"][2], CLEAR["0"][2])["p"]
-    assert relu[0]["p_adjusted"] == pytest.approx(min(1, 2 * min(expected["p"], others)))
-    assert relu[0]["p_adjusted"] < 0.05
+def test_a_clear_difference_is_better_with_its_bonferroni_interval():
+    found = verdict.decide(_frame(CLEAR), 7)
+    relu = found["against_relu"]
+    assert relu["on"] == "search" and relu["tests"] == 2
+    first, second = relu["comparisons"]
+    expected = stats.sign_flip(CLEAR["1"][2] - BASE, tests=2, margin=8)
+    assert first["trial_id"] == "1" and first["decision"] == "better" == found["decision"]
+    assert first["p"] == pytest.approx(expected["p"]) and first["p_adjusted"] == pytest.approx(2 * expected["p"])
+    assert (first["low"], first["high"]) == pytest.approx((100 * expected["low"] / SIZE, 100 * expected["high"] / SIZE))
+    assert second["trial_id"] == "2" and second["decision"] == "equivalent"
     text = found["text"]
-    assert text.splitlines()[0] == (
-        "Best: trial 1 (learned α per channel from 0.1), val_accuracy 94.0% ± "
-        f"{100 * (found['best']['high'] - found['best']['val_accuracy']):.1f} (95% CI over 3 repeats)."
-    )
-    low, high = 100 * relu[0]["low"], 100 * relu[0]["high"]
-    assert (
-        "Against ReLU: trial 1 (learned α per channel from 0.1) beats ReLU by +3.0 points, "
-        f"95% CI [{low:+.1f}, {high:+.1f}], p = {relu[0]['p']:.3g}; Holm-Bonferroni over 2 leaky "
-        f"configurations: p = {relu[0]['p_adjusted']:.3g}."
-    ) in text
-    assert "0 of the other 2 finished configurations cannot be told from it" in text
-    assert "\nBelow it beyond noise: trials 2, 0.\n" in text
-    assert found["best"]["trial_id"] == "1" and found["configurations"] == 3
+    assert (f"  trial 1 (learned α per channel from 0.1): better than ReLU: +{100 * 23.857 / SIZE:.2f} points, "
+            f"95% CI [+{first['low']:.2f}, +{first['high']:.2f}], p = 0.0156 (Bonferroni: 0.0312).") in text
+    assert "  trial 2 (fixed α = 0.01): equivalent within ±1 point: +0.04 points" in text
+    assert "Against ReLU, on the 7 repeats that chose the best (optimistic: --confirm K retests" in text
+    assert text.splitlines()[-1] == "Decision: better: trial 1 (learned α per channel from 0.1) is better than ReLU beyond noise."
+    assert "Against the best, on the 7 repeats that chose it (in its favour; exact sign-flip test across " \
+           "repeats, Bonferroni over 2, margin ±1 point): below it: trials 2, 0." in text
 
 
-def test_no_difference_beyond_noise_says_so():
-    found = verdict.decide(_frame(NOISE), results.repeat_columns(K))
-    text = found["text"]
-    assert "Against ReLU: no configuration differs from ReLU beyond noise at K = 3; the best leaky " \
-           "one, trial 1 (learned α per channel from 0.1), differs by +0.4 points" in text
-    assert "2 of the other 2 finished configurations cannot be told from it (paired t-test across " \
-           "repeats, Holm-Bonferroni-corrected over 2 comparisons, p >= 0.05): trials 0, 2." in text
-    assert all(c["p_adjusted"] >= 0.05 for c in found["against_best"])
+def test_a_small_difference_is_equivalent_within_the_margin_and_says_it_clears_zero():
+    runs = {"0": ("relu", 0.0, BASE), "1": ("fixed", 0.1, BASE + [2, 3, 1, 2, 3, 2, 1])}
+    found = verdict.decide(_frame(runs), 7)
+    (only,) = found["against_relu"]["comparisons"]
+    assert only["decision"] == "equivalent" == found["decision"] and only["low"] > 0
+    assert "above ReLU beyond noise but by less than the margin" in found["text"]
+    assert found["text"].endswith("Decision: equivalent: the best leaky configuration, trial 1 (fixed α = 0.1), "
+                                  "is within ±1 point of ReLU here.")
+    assert verdict.decide(_frame(runs), 7, margin=0.2)["decision"] == "better"  # 1.6 images: outside 0.2 points
 
 
-def test_pruned_failed_and_unfinished_configurations_are_left_out():
-    runs = dict(CLEAR, **{"3": ("fixed", 0.3, [0.99, float("nan"), float("nan")]),
-                          "4": ("fixed", 0.5, [0.99, 0.99, 0.99])})
-    found = verdict.decide(_frame(runs, statuses={"3": "COMPLETED", "4": "PRUNED"}), results.repeat_columns(K))
-    assert found["best"]["trial_id"] == "1" and found["configurations"] == 3
-    assert verdict.decide(_frame(runs, statuses={k: "PRUNED" for k in runs}), results.repeat_columns(K)) is None
+def test_noise_is_undecided_with_what_would_decide_it():
+    runs = {"0": ("relu", 0.0, BASE), "1": ("fixed", 0.1, BASE + [12, -9, 10, -11, 13, -8, 9])}
+    found = verdict.decide(_frame(runs), 7)
+    (only,) = found["against_relu"]["comparisons"]
+    assert only["decision"] == "undecided" and only["repeats_to_settle"] > 7
+    assert f"about {only['repeats_to_settle']} repeats would settle it at the observed spread" in found["text"]
+    assert f"(--confirm {only['repeats_to_settle']}) would decide it." in found["text"]
 
 
-def test_one_repeat_gives_no_verdict_only_a_warning():
-    frame = _frame({"0": ("relu", 0.0, [0.9]), "1": ("fixed", 0.01, [0.95])})
-    text = verdict.decide(frame, results.repeat_columns(1))["text"]
-    assert text.startswith("Verdict: trial 1 (fixed α = 0.01) scored highest, but with one run per "
-                           "configuration (--repeats 1) nothing tells it from luck.")
+def test_three_repeats_decide_nothing_and_say_how_many_would():
+    runs = {k: (mode, alpha, counts[:3]) for k, (mode, alpha, counts) in CLEAR.items()}
+    found = verdict.decide(_frame(runs), 3)
+    assert all(c["decision"] == "undecided" for c in found["against_relu"]["comparisons"])
+    assert "(3 repeats: no exact test decides anything at 5% with Bonferroni over 2; it needs 7)" in found["text"]
+
+
+def test_the_verdict_against_relu_is_computed_on_the_confirmation_repeats():
+    runs = dict(CLEAR, **{"3": ("fixed", 0.3, BASE - 30)})
+    fresh = {"0": BASE + 3, "1": BASE + 3 + [1, 0, -1, 2, 0, 1, -2], "2": BASE + 4}  # the winner was lucky
+    frame = _frame(runs, confirm=fresh)
+    assert verdict.to_confirm(frame, 7) == ["1", "2", "0"]
+    found = verdict.decide(frame, 7, confirm=7)
+    against = found["against_relu"]
+    assert against["on"] == "confirmation" and against["tests"] == 2
+    assert [c["trial_id"] for c in against["comparisons"]] == ["1", "2"]
+    assert found["decision"] == "equivalent"
+    assert "Against ReLU, on 7 fresh repeats of each (seeds no choice used;" in found["text"]
+    assert "trial 3" not in found["text"].split("Against ReLU")[1]  # not confirmed, not in that family
+    half = _frame(runs, confirm={"1": fresh["1"][:7], "2": fresh["2"]})  # ReLU's confirmation missing
+    assert verdict.decide(half, 7, confirm=7)["against_relu"]["on"] == "search"
+
+
+def test_pruned_configurations_are_named_not_tested():
+    runs = dict(CLEAR, **{"3": ("fixed", 0.3, list(BASE[:1]) + [np.nan] * 6), "4": ("fixed", 0.5, BASE + 50)})
+    found = verdict.decide(_frame(runs, statuses={"3": "PRUNED", "4": "PRUNED"}), 7)
+    assert found["configurations"] == 3 and found["best"]["trial_id"] == "1"
+    assert "Pruned, not tested: trials 3, 4." in found["text"]
+    assert verdict.decide(_frame(runs, statuses={k: "PRUNED" for k in runs}), 7) is None
+
+
+def test_one_repeat_tests_nothing_and_says_so():
+    frame = _frame({"0": ("relu", 0.0, [720]), "1": ("fixed", 0.01, [760])})
+    found = verdict.decide(frame, 1)
+    assert found["against_best"] is None and found["decision"] is None
+    assert "in one run (--repeats 1): one run per configuration cannot tell them from luck." in found["text"]
+    assert "Against ReLU: nothing is tested with one run per configuration" in found["text"]
+
+
+def test_accuracies_that_are_not_whole_images_are_refused():
+    frame = _frame(CLEAR)
+    frame.loc[1, "val_accuracy_2"] += 0.0003
+    with pytest.raises(UsageError, match=r"trial 1: val_accuracy_1, .* are not whole numbers of the 800 validation"):
+        verdict.decide(frame, 7)
+    with pytest.raises(UsageError, match="no validation_size"):
+        verdict.decide(_frame(CLEAR).drop(columns="validation_size"), 7)
 
 
 def test_summary_shows_mean_and_interval_half_width_best_first():
     frame = _frame(CLEAR)
-    for trial_id, (_, _, values) in CLEAR.items():
+    for trial_id, (_, _, counts) in CLEAR.items():
         index = frame["trial_id"] == trial_id
-        _, _, frame.loc[index, "val_accuracy_low"], frame.loc[index, "val_accuracy_high"] = stats.interval(values)
+        _, _, frame.loc[index, "val_accuracy_low"], frame.loc[index, "val_accuracy_high"] = stats.interval(counts / SIZE)
     for column in set(results.SUMMARY_COLUMNS) - set(frame.columns):
         frame[column] = None
     lines = results.summary(frame).splitlines()
     assert "val_accuracy (95% CI)" in lines[0]
-    half = frame.set_index("trial_id").loc["1", "val_accuracy_high"] - frame.set_index("trial_id").loc["1", "val_accuracy"]
-    assert lines[1].split()[0] == "1" and f"0.94 ± {half:.2g}" in lines[1]
     assert [line.split()[0] for line in lines[1:]] == ["1", "2", "0"]
+
+
+def _verdict_command(args, cwd):
+    return subprocess.run([sys.executable, "-m", "tuning", "verdict", *args], cwd=cwd, env=SUBPROCESS_ENV,
+                          capture_output=True, text=True, timeout=60)
+
+
+# Runs the command line's main() as `python -m tuning` would, then names what it imported.
+IMPORTS_AFTER = """
+import sys
+from tuning.__main__ import main
+code = main(sys.argv[1:])
+heavy = sorted(name for name in ("tensorflow", "keras", "keras_tuner", "torch", "jax") if name in sys.modules)
+print("imported:", ",".join(heavy) or "none", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_the_verdict_command_recomputes_from_results_csv_without_tensorflow_or_keras(tmp_path):
+    csv = tmp_path / "results.csv"
+    results.write_csv(_frame(CLEAR), str(csv))
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", IMPORTS_AFTER, "verdict", str(csv), "--margin", "0.5"],
+                          cwd=tmp_path, env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=60)
+    seconds = time.perf_counter() - start
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == verdict.decide(_frame(CLEAR), 7, margin=0.5)["text"]
+    assert done.stderr.strip().splitlines()[-1] == "imported: none"
+    assert [p.name for p in tmp_path.iterdir()] == ["results.csv"]  # wrote nothing
+    assert seconds < 10  # the measured time is in the closing note; this only catches a TensorFlow import
+    written = _verdict_command([str(csv), "--json", "v.json"], tmp_path)
+    assert written.returncode == 0 and '"decision": "better"' in (tmp_path / "v.json").read_text()
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, r"error: .*missing\.csv is not a file$"),
+    ("a,b\n1,2\n", r"error: .*bad\.csv is not a search's results\.csv: it has no column trial_id, status, mode, "
+                   r"alpha, validation_size, val_accuracy_1$"),
+    ("trial_id,status,mode,alpha,validation_size,val_accuracy_1\n0,COMPLETED,relu,0,800,x\n",
+     r"error: .*bad\.csv: column val_accuracy_1 holds something other than numbers$"),
+])
+def test_a_bad_results_file_is_one_error_line(tmp_path, content, message):
+    name = "missing.csv" if content is None else "bad.csv"
+    if content is not None:
+        (tmp_path / name).write_text(content)
+    assert_one_error_line(_verdict_command([name], tmp_path), message)

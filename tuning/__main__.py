@@ -6,6 +6,7 @@ import shlex
 import sys
 
 from tuning import keras_backend
+from tuning import stats
 from tuning.errors import SearchStopped
 from tuning.errors import UsageError
 from tuning.formats import FORMATS
@@ -18,6 +19,7 @@ from tuning.quiet import native_stderr_silenced
 from tuning.limits import WORKERS_MAX
 from tuning.limits import check_numbers
 from tuning.search_command import run_search
+from tuning.verdict import MARGIN_POINTS
 
 
 # Keras and TensorFlow keep 12-15 MB per trained model (benchmarks/search_memory.py).
@@ -40,6 +42,17 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_search(commands)
     _add_studies(commands)
+    verdict = commands.add_parser(
+        "verdict", help="recompute and print the verdict of a search from its results.csv",
+        description="The search's verdict from its results.csv, with the search's own code; imports neither "
+        "TensorFlow nor Keras. Reads the columns trial_id, status, mode, alpha, validation_size, "
+        "val_accuracy_1..K and confirm_val_accuracy_1..C.",
+    )
+    verdict.add_argument("results", metavar="RESULTS.csv")
+    verdict.add_argument("--margin", type=float, default=MARGIN_POINTS, metavar="POINTS",
+                         help=f"the equivalence margin in accuracy points; default: {MARGIN_POINTS:g}")
+    verdict.add_argument("--json", metavar="FILE", help="also write the verdict's numbers to FILE")
+    verdict.set_defaults(run=run_verdict)
     predict = commands.add_parser(
         "predict", help="classify PNG/JPEG/BMP/GIF images with an exported model (no keras_lrelu needed)",
         description="Classify images with an export of `search`. A model file is a program: loading it runs "
@@ -78,11 +91,19 @@ def _add_search(commands):
                         help="train every configuration K times, repeat j from the same seed in every "
                         "configuration; the table gets means with 95%% intervals and a verdict "
                         "(paired tests); default: 1")
+    search.add_argument("--confirm", type=int, default=0, metavar="K",
+                        help="after the search, train the two best leaky configurations and ReLU K more times "
+                        "from seeds no choice used, and decide against ReLU on those runs (at least "
+                        f"{stats.fewest_pairs(2)} to decide anything); default: 0 (the verdict is then computed "
+                        "on the repeats that chose the best, and says so)")
+    search.add_argument("--margin", type=float, default=MARGIN_POINTS, metavar="POINTS",
+                        help="accuracy points within which two configurations count as equivalent, and by which "
+                        f"a pruned one must trail the median; default: {MARGIN_POINTS:g}")
     search.add_argument("--prune", default="none", choices=PRUNERS,
                         help="median: stop a configuration after an epoch where its mean val_accuracy over "
-                        "its repeats so far is below the median of the finished configurations' (from the "
-                        f"2nd epoch, once {PRUNE_STARTUP_CONFIGURATIONS} finished); pruned ones are never "
-                        "exported; default: none")
+                        "its repeats so far is below the median of the finished configurations' by more than "
+                        f"--margin (from the 2nd epoch, once {PRUNE_STARTUP_CONFIGURATIONS} finished); pruned "
+                        "ones are never tested or exported; default: none")
     search.add_argument("--batch-size", type=int, default=64, metavar="N", help="default: 64")
     search.add_argument("--directory", default="runs", help="where trials live; default: runs")
     search.add_argument("--project", help="project name; default: alpha-<dataset>")
@@ -195,6 +216,12 @@ def _numbers(kind):
 
     parse.__name__ = f"comma list of {kind.__name__}"  # argparse names it in its error
     return parse
+
+
+def run_verdict(args, command):
+    from tuning.verdict_command import run
+
+    return run(args.results, args.margin, args.json)
 
 
 def run_predict(args, command):

@@ -18,10 +18,11 @@ THREADS_MAX = 1_024
 # option -> (smallest, largest), both allowed; per command. A float bound
 # of 0.0 as the smallest excludes 0 itself where the option says "> 0".
 OPTIONS = {
+    "verdict": {"margin": (0.0, 100.0)},
     "search": {
         "max_trials": (1, 10_000), "epochs": (1, 10_000), "batch_size": (1, 65_536),
         "alpha_min": (0.0, 1.0), "alpha_max": (0.0, 1.0), "seed": (0, SEED_MAX),
-        "repeats": (1, 100), "export_top": (1, 100), "trials_per_process": (0, 10_000),
+        "repeats": (1, 100), "confirm": (0, 100), "margin": (0.0, 100.0), "export_top": (1, 100), "trials_per_process": (0, 10_000),
         "workers": (0, WORKERS_MAX), "chief_timeout": (0.0, 86_400.0), "threads": (1, THREADS_MAX),
         "image_size": (1, IMAGE_SIDE_MAX),
     },
@@ -35,7 +36,7 @@ OPTIONS = {
     },
 }
 # Positive, not merely non-negative (the lower bound itself is refused).
-EXCLUSIVE_LOW = {"alpha_min", "alpha_max", "chief_timeout"}
+EXCLUSIVE_LOW = {"alpha_min", "alpha_max", "chief_timeout", "margin"}
 PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 

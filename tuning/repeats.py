@@ -21,6 +21,9 @@ from tuning.names import PRUNE_STARTUP_CONFIGURATIONS
 RECORD_NAME = "repeats.json"
 # Seeds of repeats lie this far apart; the model adds 0..2 per layer.
 SEED_STRIDE = 1000
+# Confirmation repeats (tuning/confirm.py) are numbered from here, past any
+# --repeats, so no seed that chose a configuration confirms it.
+CONFIRM_FIRST_REPEAT = 100
 # Median pruning (as Optuna's MedianPruner) waits for
 # PRUNE_STARTUP_CONFIGURATIONS finished configurations, so the median is of
 # something, and never stops a repeat at the end of its first epoch, whose
@@ -79,6 +82,12 @@ def ordered(record):
     return [record["repeats"][key] for key in sorted(record["repeats"], key=int)]
 
 
+def ordered_confirmation(record):
+    """The recorded confirmation repeats, in order."""
+    runs = record.get("confirm", {})
+    return [runs[key] for key in sorted(runs, key=int)]
+
+
 def best_repeat(record):
     """The repeat (0-based) whose best epoch had the highest val_accuracy;
     the first of equals; None before any repeat ended."""
@@ -132,6 +141,20 @@ def finished_curves(project_dir, repeat, exclude):
     return found
 
 
+def prune_reason(ours, others, margin):
+    """Why a configuration whose mean accuracy so far is `ours` stops, given
+    the same mean of the finished configurations (`others`), or None: only
+    below their median by more than `margin` (a fraction), so that one
+    repeat's luck, a validation image or two, never prunes."""
+    if len(others) < PRUNE_STARTUP_CONFIGURATIONS:
+        return None
+    median = float(np.median(others))
+    if ours < median - margin:
+        return (f"{ours:.4f} below the median {median:.4f} of {len(others)} finished configurations "
+                f"by more than the margin ({100 * margin:g} points)")
+    return None
+
+
 def mean_at(curves, epoch):
     """The mean of the curves' values at `epoch` (1-based); None if one lacks it."""
     values = [curve.get(str(epoch)) for curve in curves]
@@ -143,17 +166,17 @@ class RepeatMonitor(keras.callbacks.Callback):
     stops it after epoch e when the configuration's mean accuracy at epoch e
     over its repeats so far (the `earlier` curves and this one) is below the
     median of the same mean, over the same repeats, of the finished
-    configurations. Repeat j shares its seed across configurations, so this
+    configurations by more than `margin` (a fraction; see `prune_reason`). Repeat j shares its seed across configurations, so this
     compares like with like, and averaging the repeats that ran keeps one
     unlucky repeat from pruning a good configuration. Strictly below. At the
     last epoch of a repeat that is not the `last` one, pruning means running
     no further repeats; at the last epoch of the last repeat it never
     prunes, so a configuration that ran every repeat is finished."""
 
-    def __init__(self, project_dir, trial_id, repeat, earlier=(), prune=False, last=True):
+    def __init__(self, project_dir, trial_id, repeat, earlier=(), prune=False, last=True, margin=0.0):
         super().__init__()
         self.project_dir, self.trial_id, self.repeat = project_dir, trial_id, repeat
-        self.earlier, self.prune, self.last = list(earlier), prune, last
+        self.earlier, self.prune, self.last, self.margin = list(earlier), prune, last, margin
         self.curve = {}
         self.pruned_message = None
 
@@ -169,14 +192,9 @@ class RepeatMonitor(keras.callbacks.Callback):
         ours = mean_at([*self.earlier, self.curve], number)
         others = [mean_at(curves, number) for curves in finished_curves(self.project_dir, self.repeat, self.trial_id)]
         others = [value for value in others if value is not None]
-        if ours is None or len(others) < PRUNE_STARTUP_CONFIGURATIONS:
-            return
-        median = float(np.median(others))
-        if ours < median:
+        reason = None if ours is None else prune_reason(ours, others, self.margin)
+        if reason:
             over = f"over repeats 1-{self.repeat + 1} " if self.repeat else ""
             where = f"after repeat {self.repeat + 1}" if at_end else f"in repeat {self.repeat + 1}, epoch {number}"
-            self.pruned_message = (
-                f"pruned {where}: mean val_accuracy {over}{ours:.4f} "
-                f"below the median {median:.4f} of {len(others)} finished configurations"
-            )
+            self.pruned_message = f"pruned {where}: mean val_accuracy {over}{reason}"
             self.model.stop_training = True

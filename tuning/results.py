@@ -16,7 +16,8 @@ from tuning.distributed import read_workers
 COLUMNS = [
     "trial_id", "status", "worker", "backend", "mode", "alpha", "learned_alpha", "inactive_fraction",
     "val_accuracy", "val_accuracy_std", "val_accuracy_low", "val_accuracy_high", "repeats",
-    "val_loss", "accuracy", "loss", "seconds", "filters", "learning_rate", "message", "command",
+    "validation_size", "val_loss", "accuracy", "loss", "seconds", "filters", "learning_rate", "message",
+    "command",
 ]
 # Means over a trial's repeats (seconds: their sum), as the oracle holds them.
 METRICS = [
@@ -35,9 +36,7 @@ VERDICT_NAME = "verdict.json"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def repeat_columns(k, metric="val_accuracy"):
-    """`val_accuracy_1` ... `val_accuracy_K`: one column per repeat."""
-    return [f"{metric}_{j}" for j in range(1, k + 1)]
+repeat_columns = verdict.repeat_columns
 
 
 def trial_row(trial, command="", worker=None, record=None, outside=""):
@@ -62,6 +61,7 @@ def trial_row(trial, command="", worker=None, record=None, outside=""):
         "filters": values.get("filters"),
         "learning_rate": values.get("learning_rate"),
         "repeats": len(runs),
+        "validation_size": record.get("validation_size"),
         "message": (f"hyperparameters outside the search space: {outside}" if outside else None)
         or next((run["message"] for run in runs if run["pruned"]), None) or last_line(trial.message),
         "command": command,
@@ -75,12 +75,15 @@ def trial_row(trial, command="", worker=None, record=None, outside=""):
     for j, run in enumerate(runs, start=1):
         row[f"val_accuracy_{j}"] = run["metrics"]["val_accuracy"]
         row[f"val_loss_{j}"] = run["metrics"]["val_loss"]
+    for j, run in enumerate(repeats.ordered_confirmation(record), start=1):
+        row[f"{verdict.CONFIRM}_{j}"] = run["metrics"]["val_accuracy"]
     return row
 
 
-def to_frame(trials, command="", workers=None, project_dir=None, k=1, outside_space=None):
+def to_frame(trials, command="", workers=None, project_dir=None, k=1, outside_space=None, confirm=0):
     """The trials of an oracle (a dict id -> Trial) as a DataFrame with
-    `k` per-repeat columns; `workers` maps trial ids to who ran them, the
+    `k` per-repeat columns and `confirm` confirmation columns; `workers`
+    maps trial ids to who ran them, the
     repeats are read from the trial folders under `project_dir`, and
     `outside_space(values)` names values the search space does not hold."""
     workers = workers or {}
@@ -91,7 +94,7 @@ def to_frame(trials, command="", workers=None, project_dir=None, k=1, outside_sp
                   outside_space(t.hyperparameters.values) if outside_space else "")
         for t in ordered
     ]
-    per_repeat = repeat_columns(k) + repeat_columns(k, "val_loss")
+    per_repeat = repeat_columns(k) + repeat_columns(k, "val_loss") + repeat_columns(confirm, verdict.CONFIRM)
     columns = COLUMNS[:-2] + per_repeat + COLUMNS[-2:]
     return pd.DataFrame(rows, columns=columns)
 
@@ -100,10 +103,10 @@ def write(tuner, command=""):
     """Rewrites results.csv, verdict.json and results.png in the tuner's
     project folder; returns (frame, verdict)."""
     frame = to_frame(tuner.oracle.trials, command, read_workers(tuner.project_dir),
-                     tuner.project_dir, tuner.repeats, tuner.hypermodel.outside_space)
+                     tuner.project_dir, tuner.repeats, tuner.hypermodel.outside_space, tuner.confirm)
     csv_path = os.path.join(tuner.project_dir, "results.csv")
     write_csv(frame, csv_path)
-    found = verdict.decide(frame, repeat_columns(tuner.repeats))
+    found = verdict.decide(frame, tuner.repeats, tuner.margin, tuner.confirm)
     if found:  # finished configurations stay finished, so a verdict is never stale
         atomic.write_text(os.path.join(tuner.project_dir, VERDICT_NAME), to_json(dict(found, command=command)))
     plot(csv_path, os.path.join(tuner.project_dir, "results.png"))

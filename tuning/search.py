@@ -14,6 +14,7 @@ from tuning import atomic
 from tuning import distributed
 from tuning import repeats
 from tuning import results
+from tuning import verdict
 from tuning.errors import UsageError
 from tuning.names import TUNER_NAMES
 
@@ -38,13 +39,15 @@ class _Reporting:
     after every trial, so a stopped search still has its table."""
 
     def __init__(self, *args, command="", quiet=False, trials_per_process=None,
-                 repeats=1, prune="none", **kwargs):
+                 repeats=1, prune="none", confirm=0, margin=verdict.MARGIN_POINTS, **kwargs):
         super().__init__(*args, **kwargs)
         self.command = command
         self.quiet = quiet
         self.trials_per_process = trials_per_process
         self.repeats = repeats
         self.prune = prune
+        self.confirm = confirm
+        self.margin = margin
         self._search_start = None
         self._ended_before = 0  # trials this run of the command did not run
         self._trials_here = 0
@@ -95,6 +98,7 @@ class _Reporting:
         record = repeats.load(self.project_dir, trial.trial_id)
         record["planned"] = self.repeats
         record["backend"] = keras.backend.backend()
+        record["validation_size"] = len(kwargs["validation_data"][1])
         for repeat in range(self.repeats):
             if repeats.pruned(record):
                 break
@@ -108,7 +112,7 @@ class _Reporting:
     def _run_repeat(self, trial, repeat, earlier, callbacks, args, kwargs):
         monitor = repeats.RepeatMonitor(
             self.project_dir, trial.trial_id, repeat, earlier, prune=self.prune == "median",
-            last=repeat == self.repeats - 1,
+            last=repeat == self.repeats - 1, margin=self.margin / 100,
         )
         weights = repeats.weights_path(self.project_dir, trial.trial_id, repeat)
         callbacks = compat.execution_callbacks(self, trial, callbacks, repeat, weights)
@@ -137,13 +141,13 @@ class _Reporting:
         hyperparameters = describe(trial.hyperparameters.values)
         if distributed.role() == "worker":  # its client knows no other trials
             # Trial ids count from 0; progress counts from 1, as in one process.
-            line = f"trial {int(trial.trial_id) + 1} (of {total})  {hyperparameters}  elapsed {_clock(elapsed)}"
+            line = f"trial {int(trial.trial_id) + 1} (of {total})  {hyperparameters}  elapsed {clock(elapsed)}"
         else:
             number = len(self.oracle.trials)
-            line = f"trial {number}/{total or '?'}  {hyperparameters}  elapsed {_clock(elapsed)}"
+            line = f"trial {number}/{total or '?'}  {hyperparameters}  elapsed {clock(elapsed)}"
             ended_here = number - 1 - self._ended_before  # by this run of the command
             if total and ended_here > 0:
-                line += f", about {_clock(elapsed / ended_here * (total - number + 1))} left"
+                line += f", about {clock(elapsed / ended_here * (total - number + 1))} left"
         if self._trials_here == 0 and os.environ.get(STARTED_ENV):
             line += "  (fresh process)"
         return line
@@ -199,9 +203,11 @@ def check_project(directory, project, repeats_wanted=1, backend="tensorflow"):
 
 def make_tuner(name, hypermodel, max_trials, epochs, seed, directory, project,
                overwrite=False, command="", quiet=False, trials_per_process=None,
-               repeats=1, prune="none"):
+               repeats=1, prune="none", confirm=0, margin=verdict.MARGIN_POINTS):
     """A KerasTuner tuner maximising the mean val_accuracy over `repeats`
-    runs per configuration (pruned by `prune`); reloads an existing project
+    runs per configuration (pruned by `prune`, below the median by more than
+    `margin` points), of which `confirm` retrains the best (tuning/confirm.py),
+    and reloads an existing project
     unless `overwrite`. With `trials_per_process`, it raises FreshProcess
     after that many trials if more are to come."""
     common = dict(
@@ -210,7 +216,7 @@ def make_tuner(name, hypermodel, max_trials, epochs, seed, directory, project,
         hypermodel=hypermodel, objective="val_accuracy", seed=seed + 1,
         directory=directory, project_name=project, overwrite=overwrite,
         command=command, quiet=quiet, trials_per_process=trials_per_process,
-        repeats=repeats, prune=prune,
+        repeats=repeats, prune=prune, confirm=confirm, margin=margin,
     )
     if name == "random":
         return RandomSearch(max_trials=max_trials, **common)
@@ -259,7 +265,7 @@ def _serve_until_done(tuner, tls):
             reported.update(ended)
             results.write(tuner, tuner.command)
             total = tuner.oracle.max_trials or "?"
-            print(f"chief: {len(ended)}/{total} trials ended, elapsed {_clock(time.monotonic() - start)}",
+            print(f"chief: {len(ended)}/{total} trials ended, elapsed {clock(time.monotonic() - start)}",
                   flush=True)
 
     distributed.serve(tuner, tick, tls)
@@ -275,6 +281,6 @@ def describe(values):
     )
 
 
-def _clock(seconds):
+def clock(seconds):
     minutes, seconds = divmod(int(round(seconds)), 60)
     return f"{minutes}:{seconds:02d}"

@@ -8,6 +8,7 @@ import os
 import sys
 
 from tuning import limits
+from tuning import pairing
 from tuning import paths
 from tuning import relaunch
 from tuning import tls
@@ -43,6 +44,12 @@ def check_search_args(args):
         warning = tls.check_exposure(*parse_address(args.oracle_address), args.tls, args.insecure)
         if warning:
             print(warning, file=sys.stderr, flush=True)
+    if args.tuner == "hyperband" and args.repeats > 1:
+        raise UsageError(
+            f"--repeats {args.repeats} with --tuner hyperband: a continued Hyperband trial starts from its "
+            "parent's best repeat, so its repeats would share one starting point; use --repeats 1 with "
+            "hyperband (--confirm K still retests the winner on fresh repeats), or another tuner"
+        )
     if not args.alpha_min < args.alpha_max:
         raise UsageError(f"need --alpha-min < --alpha-max, got {args.alpha_min} and {args.alpha_max}")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -97,23 +104,31 @@ def run_search(args, command):
         from tuning import distributed
 
         distributed.configure(args.role, args.oracle_address, args.worker_id, args.chief_timeout)
+    from tuning import confirm
     from tuning import data
     from tuning import export
     from tuning import results
     from tuning import search
 
+    resuming = not args.overwrite
     if args.role == "worker" or os.environ.get(search.STARTED_ENV):
         args.overwrite = False  # only the chief may clear the shared project; a fresh process resumes
-    elif not args.overwrite:
+        resuming = False  # checked by the process that started the search
+    elif resuming:
         search.check_project(args.directory, args.project, args.repeats, args.backend)
     dataset = data.load(args.dataset, image_size=args.image_size, seed=args.seed)
+    paired_by = pairing.settings(args, dataset, None if args.backend == "jax" else threads)
+    if resuming:
+        pairing.check(os.path.join(args.directory, args.project), paired_by)
     try:
-        tuner = _run_tuner(args, dataset, command)
+        tuner = _run_tuner(args, dataset, command, paired_by)
     except search.FreshProcess as fresh:
         _continue_in_fresh_process(args.argv, fresh.args[0])
     if args.role == "worker":
         print(f"{args.worker_id}: the chief has no more trials; done", flush=True)
         return 0
+    if args.confirm:
+        confirm.run(tuner, dataset, args.epochs, args.batch_size, args.confirm, quiet=args.quiet)
     frame, verdict = results.write(tuner, command)
     refused = frame[frame["status"] == "REFUSED"]
     for row in refused.to_dict("records"):  # a client of the chief that is not our worker
@@ -133,9 +148,10 @@ def run_search(args, command):
         print(f"exported: {folder}")
     return 1 if len(refused) else 0  # a tampered trial is news, even with an export made
 
-def _run_tuner(args, dataset, command):
-    """Builds the tuner (reloading the project unless --overwrite) and runs
-    this process's part of the search."""
+def _run_tuner(args, dataset, command, paired_by):
+    """Builds the tuner (reloading the project unless --overwrite), records
+    the settings its trials pair by, and runs this process's part of the
+    search."""
     import grpc
     import keras
 
@@ -155,10 +171,13 @@ def _run_tuner(args, dataset, command):
             tuner = search.make_tuner(
                 args.tuner, hypermodel, args.max_trials, args.epochs, args.seed,
                 args.directory, args.project, overwrite=args.overwrite, command=command,
-                quiet=args.quiet, repeats=args.repeats, prune=args.prune,
+                quiet=args.quiet, repeats=args.repeats, prune=args.prune, confirm=args.confirm,
+                margin=args.margin,
                 # Only a real command line may replace its process, not a caller of main().
                 trials_per_process=args.trials_per_process if args.from_command_line else None,
             )
+        if args.role != "worker":
+            pairing.record(tuner.project_dir, paired_by)
         search.run(tuner, dataset, args.epochs, args.batch_size, quiet=args.quiet, tls=args.tls)
     except RuntimeError as error:
         _raise_keras_tuner_error(error, args)

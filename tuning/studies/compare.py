@@ -99,7 +99,7 @@ def paired_test(frame, name, baseline):
     """Paired t-test of test error across seeds: `name` against `baseline`.
     Returns (mean difference, p-value); p is NaN when it cannot be computed."""
     pivot = frame.pivot(index="seed", columns="activation", values="test_error")
-    result = stats.paired_test(pivot[name], pivot[baseline])
+    result = stats.paired_t_test(pivot[name], pivot[baseline])
     return result["difference"], result["p"]
 
 
@@ -122,24 +122,29 @@ def markdown_report(frame, dataset_name, epochs, command):
             f"| {_percent(row[('inactive_fraction', 'mean')])} "
             f"| {'' if pd.isna(alpha) else f'{alpha:.3f}'} |"
         )
-    lines += ["", "Test error, paired t-test across seeds:", ""]
-    significant = []
     pairs = [(name, "ReLU") for name in table.index if name != "ReLU"]
     pairs.append(("Leaky ReLU 1/5.5", "Leaky ReLU 0.01"))  # Xu et al.: the larger slope wins
-    for name, baseline in pairs:
-        if name not in table.index or baseline not in table.index:
-            continue
-        difference, p = paired_test(frame, name, baseline)
-        beyond = p < 0.05
+    pairs = [(name, baseline) for name, baseline in pairs if name in table.index and baseline in table.index]
+    tests = [paired_test(frame, name, baseline) for name, baseline in pairs]
+    adjusted = stats.holm([p for _, p in tests])
+    tested = int((~np.isnan(adjusted)).sum())
+    lines += ["", f"Test error, paired t-test across seeds, Holm-corrected over the {tested} comparisons "
+              f"(beyond seed noise: adjusted p <= {stats.LEVEL:g}):", ""]
+    significant = []
+    for (name, baseline), (difference, p), p_adjusted in zip(pairs, tests, adjusted):
+        beyond = bool(p_adjusted <= stats.LEVEL)  # NaN compares False
         if beyond:
             significant.append(f"{name} vs {baseline}")
+        verdict = "undefined: no spread across seeds" if np.isnan(p) else \
+            "beyond seed noise" if beyond else "not detected"
         lines.append(
-            f"- {name} vs {baseline}: {100 * difference:+.2f} points, p = {p:.3f} "
-            f"({'beyond' if beyond else 'within'} seed noise)"
+            f"- {name} vs {baseline}: {100 * difference:+.2f} points, p = {p:.3f}, "
+            f"Holm-adjusted p = {p_adjusted:.3f} ({verdict})"
         )
     lines += ["", (
-        f"Differences beyond seed noise (p < 0.05): {'; '.join(significant)}."
-        if significant else "No difference is beyond seed noise (p < 0.05)."
+        f"Differences beyond seed noise (Holm-adjusted p <= {stats.LEVEL:g}): {'; '.join(significant)}."
+        if significant else f"No difference is detected beyond seed noise (Holm-adjusted p <= {stats.LEVEL:g}); "
+        "that is not evidence that the activations are the same."
     ), ""]
     return "\n".join(lines)
 

@@ -1,0 +1,82 @@
+"""The settings that make repeat j of one trial comparable with repeat j of
+another: recorded in the project (`pairing.json`) when a search starts, and
+a resume that changes any of them refused, since its new trials would be
+paired with old ones trained on other seeds, splits or data."""
+
+import hashlib
+import json
+import os
+
+from tuning import atomic
+from tuning.errors import UsageError
+
+FILE_NAME = "pairing.json"
+# setting -> the option that sets it, in the order a refusal checks them.
+OPTIONS = {
+    "seed": "--seed", "dataset": "--dataset", "image_size": "--image-size", "epochs": "--epochs",
+    "batch_size": "--batch-size", "threads": "--threads", "prune": "--prune", "margin": "--margin",
+    "repeats": "--repeats", "backend": "--backend",
+}
+
+
+def settings(args, dataset, threads):
+    """The pairing settings of a search: its options, and its dataset's
+    content (a digest of every split), not only its name or path."""
+    digest = hashlib.sha256()
+    for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+        array = getattr(dataset, name)
+        digest.update(f"{name}{array.dtype}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return {
+        "seed": args.seed, "dataset": {"name": args.dataset, "sha256": digest.hexdigest()},
+        "image_size": list(args.image_size) if args.image_size else None, "epochs": args.epochs,
+        "batch_size": args.batch_size, "threads": threads, "prune": args.prune, "margin": args.margin,
+        "repeats": args.repeats, "backend": args.backend,
+    }
+
+
+def check(project_dir, wanted):
+    """UsageError naming the first setting in which `wanted` differs from
+    the project's record, with both values; nothing if it has none."""
+    recorded = _read(project_dir)
+    if recorded is None:
+        return
+    for key, option in OPTIONS.items():
+        if key in recorded and recorded[key] != wanted[key]:
+            ours, theirs = _shown(key, wanted[key]), _shown(key, recorded[key])
+            if key == "dataset" and ours == theirs:
+                ours += " (other images)"
+            raise UsageError(
+                f"cannot resume {project_dir} with {option} {ours}: it was searched with {option} {theirs}; "
+                f"rerun with {option} {theirs}, or start afresh with --overwrite"
+            )
+
+
+def record(project_dir, wanted):
+    """Writes the project's record unless it already holds these settings."""
+    if _read(project_dir) != wanted:
+        atomic.write_json(os.path.join(project_dir, FILE_NAME), wanted)
+
+
+def _read(project_dir):
+    path = os.path.join(project_dir, FILE_NAME)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            recorded = json.load(f)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot resume: {path} is corrupt ({error}); start afresh with --overwrite") from None
+    if not isinstance(recorded, dict):
+        raise UsageError(f"cannot resume: {path} holds no JSON object; start afresh with --overwrite")
+    return recorded
+
+
+def _shown(key, value):
+    if key == "dataset":
+        return value.get("name", "?") if isinstance(value, dict) else repr(value)
+    if key == "image_size":
+        return " ".join(map(str, value)) if value else "(none)"
+    if key == "threads" and value is None:
+        return "(none: JAX)"
+    return str(value)

@@ -1,0 +1,59 @@
+"""The `verdict` command: a search's verdict recomputed from its
+results.csv by tuning/verdict.py, the code the search prints it with."""
+
+import os
+import re
+
+from tuning import atomic
+from tuning import verdict
+from tuning.errors import UsageError
+
+MAX_TABLE_BYTES = 64 << 20  # a results.csv of 10,000 trials is ~10 MB
+REQUIRED = ("trial_id", "status", "mode", "alpha", verdict.SIZE_COLUMN, f"{verdict.SEARCH}_1")
+
+
+def run(path, margin, json_path=None):
+    """Prints the verdict of the table at `path`; with `json_path`, writes
+    its numbers there too. Returns the exit code."""
+    frame = read(path)
+    k, confirm = _count(frame, verdict.SEARCH), _count(frame, verdict.CONFIRM)
+    found = verdict.decide(frame, k, margin, confirm)
+    if found is None:
+        raise UsageError(f"no configuration in {path} finished all {k} repeats; there is nothing to decide")
+    print(found["text"])
+    if json_path:
+        from tuning.results import to_json
+
+        atomic.write_text(json_path, to_json(found))
+    return 0
+
+
+def read(path):
+    """The table at `path` as a DataFrame (trial ids as text), or UsageError."""
+    import pandas as pd
+
+    if not os.path.isfile(path):
+        raise UsageError(f"{path} is not a file")
+    if os.path.getsize(path) > MAX_TABLE_BYTES:
+        raise UsageError(f"{path} is over {MAX_TABLE_BYTES >> 20} MB; refusing to read it as a results table")
+    try:
+        frame = pd.read_csv(path, dtype={"trial_id": str, "status": str, "mode": str})
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read {path} as a results table: {error}") from None
+    missing = [name for name in REQUIRED if name not in frame.columns]
+    if missing:
+        raise UsageError(f"{path} is not a search's results.csv: it has no column {', '.join(missing)}")
+    for name in frame.columns:
+        if name.startswith((f"{verdict.SEARCH}_", f"{verdict.CONFIRM}_")) and name[-1].isdigit():
+            if not pd.api.types.is_numeric_dtype(frame[name]):
+                raise UsageError(f"{path}: column {name} holds something other than numbers")
+    return frame
+
+
+def _count(frame, prefix):
+    """K where the table has the columns PREFIX_1 ... PREFIX_K."""
+    numbers = {int(m.group(1)) for name in frame.columns if (m := re.fullmatch(rf"{prefix}_(\d+)", name))}
+    k = 0
+    while k + 1 in numbers:
+        k += 1
+    return k
