@@ -10,11 +10,14 @@ import pandas as pd
 import pytest
 
 import keras_lrelu
+from tuning import confirm
 from tuning import data
 from tuning import export
 from tuning import repeats
 from tuning import results
 from tuning import search
+from tuning import stats
+from tuning import verdict
 from tuning.hypermodel import PROBE_SIZE
 from tuning.hypermodel import LeakyCNN
 from tuning.hypermodel import make_activation
@@ -191,10 +194,41 @@ def test_median_pruning_stops_a_clearly_bad_configuration_which_is_never_exporte
     assert configuration["val_accuracy_mean"] == pytest.approx(np.mean(per_repeat))
     assert configuration["val_accuracy_ci95"] == pytest.approx([best_row["val_accuracy_low"], best_row["val_accuracy_high"]])
     assert configuration["exported_repeat"] == int(np.argmax(per_repeat)) + 1
-    assert card["metrics"]["val_accuracy"] == pytest.approx(max(per_repeat))
+    assert card["metrics"]["val_accuracy_selected"] == pytest.approx(max(per_repeat))
+    assert list(card)[:2] == ["test_accuracy", "description"]  # the card leads with the unbiased number
     model = keras.models.load_model(tmp_path / "export" / "best" / "model.keras")
     _, val_accuracy = model.evaluate(digits.x_val, digits.y_val, verbose=0)
     _, test_accuracy = model.evaluate(digits.x_test, digits.y_test, verbose=0)
     assert val_accuracy == pytest.approx(max(per_repeat), abs=1e-6), "the best repeat's best epoch"
     assert card["metrics"]["test_accuracy"] == pytest.approx(test_accuracy, abs=1e-6)
+    held_out = card["test_accuracy"]
+    assert held_out["images"] == len(digits.y_test) and held_out["value"] == pytest.approx(test_accuracy, abs=1e-6)
+    assert held_out["ci95_wilson"] == pytest.approx(list(stats.wilson(held_out["correct"], held_out["images"])))
+    assert held_out["ci95_wilson"][0] < held_out["value"] < held_out["ci95_wilson"][1]
     assert card["verdict"]["text"] == found["text"]
+
+
+def test_confirmation_retrains_the_two_best_leaky_and_relu_from_unused_seeds(digits, tmp_path, monkeypatch):
+    hypermodel = _hypermodel(digits, modes=["relu", "fixed"], grid=True)
+    tuner = search.make_tuner("grid", hypermodel, 4, 1, 0, str(tmp_path), "p", quiet=True, repeats=2, confirm=3)
+    search.run(tuner, digits, epochs=1, batch_size=64, quiet=True)
+    before, _ = results.write(tuner)
+    chosen = verdict.to_confirm(before, 2)
+    leaky = before[before["mode"] != "relu"].sort_values("val_accuracy", ascending=False, kind="stable")
+    assert chosen == leaky["trial_id"].tolist()[:2] + ["0"]
+    confirm.run(tuner, digits, epochs=1, batch_size=64, count=3, quiet=True)
+    for trial_id in before["trial_id"]:
+        runs = repeats.ordered_confirmation(repeats.load(tuner.project_dir, trial_id))
+        expected = [repeats.seed_for(0, repeats.CONFIRM_FIRST_REPEAT + j) for j in range(3)]
+        assert [run["seed"] for run in runs] == (expected if trial_id in chosen else [])
+    frame, found = results.write(tuner)
+    columns = verdict.repeat_columns(3, verdict.CONFIRM)
+    confirmed = frame.set_index("trial_id").loc[chosen, columns]
+    assert confirmed.notna().all().all() and frame.set_index("trial_id").drop(index=chosen)[columns].isna().all().all()
+    assert found["against_relu"]["on"] == "confirmation" and found["against_relu"]["tests"] == 2
+    # A confirmation repeat trains as a fresh build of its seed does: the recorded number again.
+    again = confirm._train(tuner, tuner.oracle.trials[chosen[0]], 1, digits, 1, 64)
+    assert again["metrics"]["val_accuracy"] == frame.set_index("trial_id").loc[chosen[0], columns[1]]
+    # Resumed, it trains nothing it has.
+    monkeypatch.setattr(confirm, "_train", lambda *args: pytest.fail("retrained a recorded confirmation"))
+    confirm.run(tuner, digits, epochs=1, batch_size=64, count=3, quiet=True)

@@ -88,7 +88,7 @@ def test_search_writes_table_plot_and_export(default_search):
     assert card["hyperparameters"]["mode"] in ("fixed", "trainable", "channelwise", "randomized", "relu")
     assert "alpha" in card["hyperparameters"]
     best_row = frame.sort_values("val_accuracy").iloc[-1]
-    assert card["metrics"]["val_accuracy"] == pytest.approx(best_row["val_accuracy"])
+    assert card["metrics"]["val_accuracy_selected"] == pytest.approx(best_row["val_accuracy"])
     # One run per configuration: the verdict says that it cannot tell them apart.
     verdict = json.loads((project / "verdict.json").read_text())
     assert verdict["repeats"] == 1 and verdict["best"]["trial_id"] == card["trial_id"]
@@ -320,6 +320,11 @@ BAD_SEARCHES = [
     (["--repeats", "0"], r"error: --repeats must be between 1 and 100, got 0$"),
     (["--repeats", "101"], r"error: --repeats must be between 1 and 100, got 101$"),
     (["--prune", "sometimes"], r"error: argument --prune: invalid choice: 'sometimes'"),
+    (["--confirm", "101"], r"error: --confirm must be between 0 and 100, got 101$"),
+    (["--margin", "0"], r"error: --margin must be > 0 and <= 100, got 0\.0$"),
+    (["--tuner", "hyperband", "--repeats", "3"], r"error: --repeats 3 with --tuner hyperband: a continued "
+     r"Hyperband trial starts from its parent's best repeat, so its repeats would share one starting point; "
+     r"use --repeats 1 with hyperband \(--confirm K still retests the winner on fresh repeats\), or another tuner$"),
 ]
 
 
@@ -443,6 +448,42 @@ def test_resuming_on_another_backend_is_one_error_line(default_search, tmp_path,
     assert_one_error_line(result, r"error: cannot resume runs/alpha-mnist5k with --backend tensorflow: it was "
                                   r"searched with --backend jax; rerun with --backend jax, or start afresh with --overwrite$")
     assert not (tmp_path / "saved_models").exists()
+
+
+@pytest.mark.parametrize("option, value, recorded", [
+    ("--seed", "1", "0"), ("--epochs", "2", "1"), ("--batch-size", "32", "64"), ("--prune", "median", "none"),
+    ("--margin", "0.5", "1.0"), ("--threads", "1", None), ("--image-size", "8 8", "(none)"),
+])
+def test_resuming_with_a_setting_that_breaks_the_pairs_is_one_error_line(default_search, tmp_path, capsys,
+                                                                         option, value, recorded):
+    cwd, _ = default_search
+    shutil.copytree(cwd / "runs", tmp_path / "runs")
+    pairing = json.loads((tmp_path / "runs" / "alpha-mnist5k" / "pairing.json").read_text())
+    recorded = recorded or str(pairing["threads"])
+    if option == "--threads" and value == recorded:
+        value = "2" if recorded == "1" else "1"
+    args = ["search", *SMOKE, option, *value.split()]
+    if option == "--seed":
+        args = ["search", *SMOKE[:-2], option, value]
+    result = cli_in_process(args, tmp_path, capsys)
+    assert_one_error_line(result, rf"error: cannot resume runs/alpha-mnist5k with {option} {re.escape(value)}: it "
+                                  rf"was searched with {option} {re.escape(recorded)}; rerun with {option} "
+                                  rf"{re.escape(recorded)}, or start afresh with --overwrite$")
+    assert not (tmp_path / "saved_models").exists()
+
+
+def test_resuming_on_other_images_of_the_same_name_is_one_error_line(tmp_path, capsys):
+    images = np.random.default_rng(0).integers(0, 255, (60, 8, 8)).astype("uint8")
+    labels = np.arange(60) % 3
+    np.savez(tmp_path / "mine.npz", x_train=images, y_train=labels)
+    ok(cli_in_process(["search", "--dataset", "mine.npz", "--max-trials", "1", "--epochs", "1", *QUICK],
+                      tmp_path, capsys))
+    np.savez(tmp_path / "mine.npz", x_train=images[::-1], y_train=labels[::-1])  # same name, other order
+    result = cli_in_process(["search", "--dataset", "mine.npz", "--max-trials", "2", "--epochs", "1", *QUICK],
+                            tmp_path, capsys)
+    assert_one_error_line(result, r"error: cannot resume runs/alpha-mine with --dataset mine\.npz \(other images\): "
+                                  r"it was searched with --dataset mine\.npz; rerun with --dataset mine\.npz, or start "
+                                  r"afresh with --overwrite$")
 
 
 def test_a_corrupt_trial_file_is_one_error_line_naming_it(default_search, tmp_path, capsys):

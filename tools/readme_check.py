@@ -103,7 +103,7 @@ def check_card(readme, path):
     claims = [
         ("trial", trial, card["trial_id"]),
         ("repeat", repeat, ORDINALS.get(card["configuration"]["exported_repeat"])),
-        ("validation accuracy", val, percent(card["metrics"]["val_accuracy"])),
+        ("validation accuracy", val, percent(card["metrics"]["val_accuracy_selected"])),
         ("test accuracy", test, percent(card["metrics"]["test_accuracy"])),
         ("test digits", digits, f"{card['splits']['test']:,}"),
         ("model_int8.tflite test accuracy", int8_test, percent(formats["model_int8.tflite"]["test_accuracy"])),

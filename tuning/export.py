@@ -18,6 +18,7 @@ from tuning import formats
 from tuning import paths
 from tuning import repeats
 from tuning import results
+from tuning import stats
 from tuning import tf_export
 from tuning.keras_backend import BACKENDS
 from tuning.names import CARD_NAME
@@ -65,12 +66,22 @@ def model_card(model, trial, dataset, rank, command, row, record, verdict):
     if values.get("mode") == "relu":
         values["alpha"] = 0.0
     test_loss, test_accuracy = model.evaluate(dataset.x_test, dataset.y_test, verbose=0)
+    tested = len(dataset.y_test)
+    correct = int(round(test_accuracy * tested))
     best = repeats.best_repeat(record)
     exported = record["repeats"][str(best)]["metrics"]
-    metrics = {name: exported[name] for name in ("val_accuracy", "val_loss", "accuracy", "loss") if name in exported}
-    metrics.update(test_accuracy=float(test_accuracy), test_loss=float(test_loss))
+    metrics = {name: exported[name] for name in ("val_loss", "accuracy", "loss") if name in exported}
+    metrics.update(val_accuracy_selected=exported["val_accuracy"], test_accuracy=float(test_accuracy),
+                   test_loss=float(test_loss))
     per_repeat = [run["metrics"]["val_accuracy"] for run in repeats.ordered(record)]
+    size = len(dataset.y_val)
     return {
+        "test_accuracy": {
+            "value": correct / tested, "correct": correct, "images": tested,
+            "ci95_wilson": list(stats.wilson(correct, tested)),
+            "what": "this model on the held-out test images, which no choice of the search saw",
+        },
+        "description": _description(verdict, size),
         "dataset": dataset.name,
         "class_names": dataset.class_names,
         "input_shape": dataset.input_shape,
@@ -79,11 +90,16 @@ def model_card(model, trial, dataset, rank, command, row, record, verdict):
         "output": "class probabilities [N, len(class_names)]",
         "hyperparameters": values,
         "metrics": metrics,
+        "metrics_note": f"val_accuracy_selected is the highest of the configuration's {len(per_repeat)} repeats, "
+                        "each at its best epoch: chosen on that number, so flattered by the choice; the test "
+                        "accuracy is not",
         "configuration": {
             "repeats": len(per_repeat),
             "val_accuracy_mean": row["val_accuracy"],
             "val_accuracy_std": row["val_accuracy_std"],
             "val_accuracy_ci95": [row["val_accuracy_low"], row["val_accuracy_high"]],
+            "val_accuracy_ci95_over": f"{len(per_repeat)} training seeds on one validation set of {size} images "
+                                      "(its own sampling error is not in it)",
             "val_accuracy_per_repeat": per_repeat,
             "exported_repeat": best + 1,
             "seed_of_exported_repeat": record["repeats"][str(best)]["seed"],
@@ -105,6 +121,23 @@ def model_card(model, trial, dataset, rank, command, row, record, verdict):
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "summary": describe(values),
     }
+
+
+def _description(verdict, size):
+    """What the card's verdict means, in one paragraph."""
+    what = {
+        "better": "a leaky slope beat ReLU beyond noise",
+        "worse": "a leaky slope fell short of ReLU beyond noise",
+        "equivalent": f"the best leaky configuration was within ±{verdict['margin_points']:g} accuracy points of ReLU",
+        "undecided": "the search could not tell whether a leaky slope beats ReLU, falls short of it or stays "
+                     "within the margin",
+        None: "no leaky configuration was tested against ReLU",
+    }[verdict.get("decision")]
+    on = verdict.get("against_relu", {}).get("on")
+    basis = {"confirmation": "on confirmation repeats trained from seeds no choice used; ",
+             "search": "on the repeats that chose the best, so optimistically; "}.get(on, "")
+    return (f"Verdict: {what} ({basis}an exact sign-flip test across repeats on {size} validation images, "
+            "Bonferroni-corrected, at 5%). The verdict's text and numbers are under `verdict`.")
 
 
 def _versions():

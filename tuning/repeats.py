@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from tuning import atomic
-from tuning.names import PRUNE_STARTUP_CONFIGURATIONS
+from tuning.pruning import prune_reason
 
 RECORD_NAME = "repeats.json"
 # Seeds of repeats lie this far apart; the model adds 0..2 per layer.
@@ -139,20 +139,6 @@ def finished_curves(project_dir, repeat, exclude):
         if finished(record) and all(str(j) in record["repeats"] for j in range(repeat + 1)):
             found.append([record["repeats"][str(j)]["curve"] for j in range(repeat + 1)])
     return found
-
-
-def prune_reason(ours, others, margin):
-    """Why a configuration whose mean accuracy so far is `ours` stops, given
-    the same mean of the finished configurations (`others`), or None: only
-    below their median by more than `margin` (a fraction), so that one
-    repeat's luck, a validation image or two, never prunes."""
-    if len(others) < PRUNE_STARTUP_CONFIGURATIONS:
-        return None
-    median = float(np.median(others))
-    if ours < median - margin:
-        return (f"{ours:.4f} below the median {median:.4f} of {len(others)} finished configurations "
-                f"by more than the margin ({100 * margin:g} points)")
-    return None
 
 
 def mean_at(curves, epoch):
