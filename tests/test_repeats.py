@@ -55,6 +55,18 @@ def test_a_first_repeat_below_the_median_is_pruned_after_the_warm_up(project):
     assert monitor.curve == {"1": 0.10, "2": 0.59}
 
 
+def test_a_gap_within_the_margin_prunes_nothing(project):
+    # One repeat's luck is a validation image or two: pruning waits for a gap beyond the margin.
+    within = repeats.RepeatMonitor(str(project), "9", repeat=0, prune=True, margin=0.01)
+    _epoch(within, 0, 0.10)
+    assert not _epoch(within, 1, 0.591), "0.591 is within 1 point of the median 0.6"
+    beyond = repeats.RepeatMonitor(str(project), "9", repeat=0, prune=True, margin=0.01)
+    _epoch(beyond, 0, 0.10)
+    assert _epoch(beyond, 1, 0.585) and beyond.pruned_message == (
+        "pruned in repeat 1, epoch 2: mean val_accuracy 0.5850 below the median 0.6000 of 3 finished "
+        "configurations by more than the margin (1 points)")
+
+
 def test_a_later_repeat_is_judged_by_its_mean_over_the_repeats_so_far(project):
     # Repeat 2 alone (0.71) is below every other repeat 2, but with its repeat 1
     # (0.80) it averages 0.755, above the median mean 0.725: one unlucky repeat

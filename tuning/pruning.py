@@ -16,6 +16,6 @@ def prune_reason(ours, others, margin):
         return None
     median = float(np.median(others))
     if ours < median - margin:
-        return (f"{ours:.4f} below the median {median:.4f} of {len(others)} finished configurations "
-                f"by more than the margin ({100 * margin:g} points)")
+        by = f" by more than the margin ({100 * margin:.3g} points)" if margin else ""
+        return f"{ours:.4f} below the median {median:.4f} of {len(others)} finished configurations{by}"
     return None
