@@ -54,12 +54,15 @@ def test_workers_share_a_search_and_the_chief_exports(tmp_path, capsys):
     # Learned slopes: their d(alpha) is a sum over every element, the first to move.
     args = [*SEARCH, "--modes", "trainable,channelwise", "--max-trials", "3", "--epochs", "1",
             "--repeats", "2", "--prune", "median"]
-    stdout = ok(cli([*args, "--workers", "2", "--trials-per-process", "1"], tmp_path))
+    stdout = ok(cli([*args, "--workers", "2", "--trials-per-process", "1", "--confirm", "2"], tmp_path))
     table = _table(tmp_path)
+    # The chief confirms the two best (no ReLU in these modes) once the workers are done.
+    confirmed = table[["confirm_val_accuracy_1", "confirm_val_accuracy_2"]].notna().all(axis=1)
+    assert confirmed.sum() == 2 and stdout.count("[chief] confirm ") == 4
     assert len(table) == 3 and (table["status"] == "COMPLETED").all()
     # Workers ran the repeats; the chief's table and verdict hold them all.
     assert (table["repeats"] == 2).all() and table[["val_accuracy_1", "val_accuracy_2"]].notna().all().all()
-    assert "[chief] Best: trial " in stdout and "(95% CI over 2 repeats)" in stdout
+    assert "[chief] Best: trial " in stdout and "(95% t-interval over 2 training seeds on these" in stdout
     assert table["trial_id"].is_unique
     # Which worker asks first is up to the scheduler: every trial has one of them.
     assert set(table["worker"]) <= {"worker1", "worker2"} and table["worker"].notna().all()

@@ -92,7 +92,7 @@ def test_search_writes_table_plot_and_export(default_search):
     # One run per configuration: the verdict says that it cannot tell them apart.
     verdict = json.loads((project / "verdict.json").read_text())
     assert verdict["repeats"] == 1 and verdict["best"]["trial_id"] == card["trial_id"]
-    assert f"\n{verdict['text']}\n" in stdout and "(--repeats 1) nothing tells it from luck" in stdout
+    assert f"\n{verdict['text']}\n" in stdout and "(--repeats 1): one run per configuration cannot tell them from luck" in stdout
     assert card["configuration"]["repeats"] == 1 and card["configuration"]["val_accuracy_ci95"] == [None, None]
     assert set(card["versions"]) >= {"keras_lrelu", "keras", "tensorflow", "keras_tuner"}
     assert card["backend"] == "tensorflow" and frame["backend"].tolist() == ["tensorflow", "tensorflow"]
