@@ -8,6 +8,8 @@ from conftest import assert_one_error_line
 from conftest import cli_in_process
 from conftest import ok
 from tuning import data
+from tuning import stats
+from tuning.studies import compare
 from tuning.studies import dying
 
 pytestmark = pytest.mark.slow
@@ -28,6 +30,7 @@ def test_compare_writes_table_markdown_and_plot(tmp_path, capsys):
     np.testing.assert_allclose(counts, counts.round(), atol=1e-3)  # float32 accuracy
     assert frame.loc[frame["activation"] == "PReLU (per channel, 0.25)", "learned_alpha"].notna().all()
     report = (tmp_path / "cmp" / "compare.md").read_text()
+    report_order = list(compare.ACTIVATIONS)
     for name, errors in frame.groupby("activation")["test_error"]:  # the table is the CSV's
         mean, std = 100 * errors.mean(), 100 * errors.std()
         assert f"| {name} | " in report and f" | {mean:.2f} ± {std:.2f} | " in report, name
@@ -35,6 +38,12 @@ def test_compare_writes_table_markdown_and_plot(tmp_path, capsys):
     assert set(frame["backend"]) == {"tensorflow"} and "on Keras's tensorflow backend" in report
     assert "| ReLU |" in report and " ± " in report
     assert "Leaky ReLU 1/5.5 vs Leaky ReLU 0.01" in report and "seed noise" in report
+    # The six comparisons are one family: each line's adjusted p is Holm's over all six.
+    pairs = [(name, "ReLU") for name in report_order if name != "ReLU"] + [("Leaky ReLU 1/5.5", "Leaky ReLU 0.01")]
+    raw = [compare.paired_test(frame, name, baseline)[1] for name, baseline in pairs]
+    assert "Holm-corrected over the 6 comparisons" in report
+    for (name, baseline), p, adjusted in zip(pairs, raw, stats.holm(raw)):
+        assert f"- {name} vs {baseline}: " in report and f"p = {p:.3f}, Holm-adjusted p = {adjusted:.3f}" in report
     assert report.strip() in stdout
     assert (tmp_path / "cmp" / "compare.png").read_bytes()[:4] == b"\x89PNG"
     curves = pd.read_csv(tmp_path / "cmp" / "compare_curves.csv")
