@@ -226,9 +226,13 @@ def test_confirmation_retrains_the_two_best_leaky_and_relu_from_unused_seeds(dig
     confirmed = frame.set_index("trial_id").loc[chosen, columns]
     assert confirmed.notna().all().all() and frame.set_index("trial_id").drop(index=chosen)[columns].isna().all().all()
     assert found["against_relu"]["on"] == "confirmation" and found["against_relu"]["tests"] == 2
-    # A confirmation repeat trains as a fresh build of its seed does: the recorded number again.
+    # A confirmation repeat trains as a fresh build of its seed does: the recorded number again;
+    # and at the seed of search repeat 0 it is that repeat, so both train by one recipe.
     again = confirm._train(tuner, tuner.oracle.trials[chosen[0]], 1, digits, 1, 64)
     assert again["metrics"]["val_accuracy"] == frame.set_index("trial_id").loc[chosen[0], columns[1]]
+    first = confirm._train(tuner, tuner.oracle.trials[chosen[0]], -repeats.CONFIRM_FIRST_REPEAT, digits, 1, 64)
+    assert first["seed"] == 0
+    assert first["metrics"]["val_accuracy"] == frame.set_index("trial_id").loc[chosen[0], "val_accuracy_1"]
     # Resumed, it trains nothing it has.
     monkeypatch.setattr(confirm, "_train", lambda *args: pytest.fail("retrained a recorded confirmation"))
     confirm.run(tuner, digits, epochs=1, batch_size=64, count=3, quiet=True)

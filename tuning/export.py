@@ -24,6 +24,7 @@ from tuning.keras_backend import BACKENDS
 from tuning.names import CARD_NAME
 from tuning.quiet import native_stderr_silenced
 from tuning.search import describe
+from tuning.verdict import margin_text
 
 
 def export_best(tuner, dataset, export_root, frame, verdict, top_k=1, command="",
@@ -128,7 +129,8 @@ def _description(verdict, size):
     what = {
         "better": "a leaky slope beat ReLU beyond noise",
         "worse": "a leaky slope fell short of ReLU beyond noise",
-        "equivalent": f"the best leaky configuration was within ±{verdict['margin_points']:g} accuracy points of ReLU",
+        "equivalent": f"the best leaky configuration was within {margin_text(verdict['margin_points'])} of ReLU's "
+                      "accuracy",
         "undecided": "the search could not tell whether a leaky slope beats ReLU, falls short of it or stays "
                      "within the margin",
         None: "no leaky configuration was tested against ReLU",

@@ -185,7 +185,7 @@ def describe(verdict):
     if family:
         lines.append(
             f"Against the best, on the {k} repeats that chose it (in its favour; {TEST}, {CORRECTION} over "
-            f"{len(family)}, margin {_margin(margin)}): " + _grouped(family) + _too_few(family[0]) + "."
+            f"{len(family)}, margin {margin_text(margin)}): " + _grouped(family) + _too_few(family[0]) + "."
         )
     if verdict["pruned"]:
         lines.append(f"Pruned, not tested: {_trials(verdict['pruned'])}.")
@@ -201,10 +201,10 @@ def _relu_lines(against, k, margin, confirm):
                 f"or more, or --confirm {stats.fewest_pairs(2) + 1} to test the best on fresh repeats."]
     if against["on"] == "confirmation":
         head = (f"Against ReLU, on {comparisons[0]['pairs']} fresh repeats of each (seeds no choice used; "
-                f"{TEST}, {CORRECTION} over {against['tests']}, margin {_margin(margin)}):")
+                f"{TEST}, {CORRECTION} over {against['tests']}, margin {margin_text(margin)}):")
     else:
         head = (f"Against ReLU, on the {k} repeats that chose the best (optimistic: --confirm K retests "
-                f"the best on fresh repeats; {TEST}, {CORRECTION} over {against['tests']}, margin {_margin(margin)}):")
+                f"the best on fresh repeats; {TEST}, {CORRECTION} over {against['tests']}, margin {margin_text(margin)}):")
     lines = [head] + [f"  {c['label']}: {_outcome(c, margin)}" for c in comparisons[:CONFIRMED_LEAKY]]
     if len(comparisons) > CONFIRMED_LEAKY:
         lines.append("  the others: " + _grouped(comparisons[CONFIRMED_LEAKY:]) + ".")
@@ -214,7 +214,7 @@ def _relu_lines(against, k, margin, confirm):
 
 def _outcome(c, margin):
     """`equivalent within ±1 point: +0.20 points, 95% CI [...], p = ...`."""
-    name = {"equivalent": f"equivalent within {_margin(margin)}", "better": "better than ReLU",
+    name = {"equivalent": f"equivalent within {margin_text(margin)}", "better": "better than ReLU",
             "worse": "worse than ReLU", "undecided": "undecided"}[c["decision"]]
     if not math.isfinite(c["low"]):
         return f"{name}: {_signed(c['difference'])} points{_too_few(c)}{_settle(c, margin)}."
@@ -236,7 +236,8 @@ def _too_few(c):
             f"{c['tests']}; it needs {c['fewest_repeats']})")
 
 
-def _margin(margin):
+def margin_text(margin):
+    """`±1 point`, `±0.5 points`."""
     return f"±{margin:g} point" + ("" if margin == 1 else "s")
 
 
@@ -249,10 +250,10 @@ def _settle(c, margin):
 
 def _decision(c, margin):
     if c["decision"] == "equivalent":
-        return f"equivalent: the best leaky configuration, {c['label']}, is within {_margin(margin)} of ReLU here."
+        return f"equivalent: the best leaky configuration, {c['label']}, is within {margin_text(margin)} of ReLU here."
     if c["decision"] in ("better", "worse"):
         return f"{c['decision']}: {c['label']} is {c['decision']} than ReLU beyond noise."
-    return (f"undecided: {c['label']} cannot yet be told better, worse or within {_margin(margin)} of ReLU"
+    return (f"undecided: {c['label']} cannot yet be told better, worse or within {margin_text(margin)} of ReLU"
             + (f"; about {c['repeats_to_settle']} repeats (--confirm {c['repeats_to_settle']}) would decide it."
                if c["repeats_to_settle"] else f"; at least {c['fewest_repeats']} repeats are needed."))
 
