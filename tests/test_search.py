@@ -226,6 +226,12 @@ def test_confirmation_retrains_the_two_best_leaky_and_relu_from_unused_seeds(dig
     confirmed = frame.set_index("trial_id").loc[chosen, columns]
     assert confirmed.notna().all().all() and frame.set_index("trial_id").drop(index=chosen)[columns].isna().all().all()
     assert found["against_relu"]["on"] == "confirmation" and found["against_relu"]["tests"] == 2
+    assert (frame["validation_size"] == len(digits.y_val)).all()
+    # A record from before the verdict counted images: the table takes the search's own split.
+    old = repeats.load(tuner.project_dir, "0")
+    del old["validation_size"]
+    repeats.save(tuner.project_dir, "0", old)
+    assert (results.write(tuner)[0]["validation_size"] == len(digits.y_val)).all()
     # A confirmation repeat trains as a fresh build of its seed does: the recorded number again;
     # and at the seed of search repeat 0 it is that repeat, so both train by one recipe.
     again = confirm._train(tuner, tuner.oracle.trials[chosen[0]], 1, digits, 1, 64)

@@ -53,7 +53,8 @@ def decisions(rng, gaps, k, searches, **options):
     found = []
     for _ in range(searches):
         frame = search_table(rng, gaps, k, **options)
-        result = verdict.decide(frame, k, options.get("margin", verdict.MARGIN_POINTS), options.get("confirm", 0))
+        margin = options.get("margin", verdict.MARGIN_POINTS)
+        result = verdict.decide(frame, k, margin, options.get("confirm", 0))
         comparisons = (result or {}).get("against_relu", {}).get("comparisons", [None])
         found.append([c["decision"] for c in comparisons if c])
     return found

@@ -22,7 +22,8 @@ OPTIONS = {
     "search": {
         "max_trials": (1, 10_000), "epochs": (1, 10_000), "batch_size": (1, 65_536),
         "alpha_min": (0.0, 1.0), "alpha_max": (0.0, 1.0), "seed": (0, SEED_MAX),
-        "repeats": (1, 100), "confirm": (0, 100), "margin": (0.0, 100.0), "export_top": (1, 100), "trials_per_process": (0, 10_000),
+        "repeats": (1, 100), "confirm": (0, 100), "margin": (0.0, 100.0), "export_top": (1, 100),
+        "trials_per_process": (0, 10_000),
         "workers": (0, WORKERS_MAX), "chief_timeout": (0.0, 86_400.0), "threads": (1, THREADS_MAX),
         "image_size": (1, IMAGE_SIDE_MAX),
     },

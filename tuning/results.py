@@ -39,7 +39,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 repeat_columns = verdict.repeat_columns
 
 
-def trial_row(trial, command="", worker=None, record=None, outside=""):
+def trial_row(trial, command="", worker=None, record=None, outside="", validation_size=None):
     """One trial as a flat dict. `alpha` is 0 for the ReLU baseline; the
     repeats come from the trial's record (tuning/repeats.py), and a pruned
     trial's status is PRUNED. `outside` names hyperparameters the search
@@ -61,7 +61,8 @@ def trial_row(trial, command="", worker=None, record=None, outside=""):
         "filters": values.get("filters"),
         "learning_rate": values.get("learning_rate"),
         "repeats": len(runs),
-        "validation_size": record.get("validation_size"),
+        # A record from before the verdict counted images has none: the search's own split.
+        "validation_size": record.get("validation_size", validation_size),
         "message": (f"hyperparameters outside the search space: {outside}" if outside else None)
         or next((run["message"] for run in runs if run["pruned"]), None) or last_line(trial.message),
         "command": command,
@@ -80,18 +81,20 @@ def trial_row(trial, command="", worker=None, record=None, outside=""):
     return row
 
 
-def to_frame(trials, command="", workers=None, project_dir=None, k=1, outside_space=None, confirm=0):
+def to_frame(trials, command="", workers=None, project_dir=None, k=1, outside_space=None, confirm=0,
+             validation_size=None):
     """The trials of an oracle (a dict id -> Trial) as a DataFrame with
     `k` per-repeat columns and `confirm` confirmation columns; `workers`
-    maps trial ids to who ran them, the
-    repeats are read from the trial folders under `project_dir`, and
-    `outside_space(values)` names values the search space does not hold."""
+    maps trial ids to who ran them, the repeats are read from the trial
+    folders under `project_dir`, `outside_space(values)` names values the
+    search space does not hold, and `validation_size` is the split's size
+    for records that do not give it."""
     workers = workers or {}
     ordered = sorted(trials.values(), key=lambda t: int(t.trial_id))
     rows = [
         trial_row(t, command, workers.get(t.trial_id),
                   repeats.load(project_dir, t.trial_id) if project_dir else None,
-                  outside_space(t.hyperparameters.values) if outside_space else "")
+                  outside_space(t.hyperparameters.values) if outside_space else "", validation_size)
         for t in ordered
     ]
     per_repeat = repeat_columns(k) + repeat_columns(k, "val_loss") + repeat_columns(confirm, verdict.CONFIRM)
@@ -103,7 +106,8 @@ def write(tuner, command=""):
     """Rewrites results.csv, verdict.json and results.png in the tuner's
     project folder; returns (frame, verdict)."""
     frame = to_frame(tuner.oracle.trials, command, read_workers(tuner.project_dir),
-                     tuner.project_dir, tuner.repeats, tuner.hypermodel.outside_space, tuner.confirm)
+                     tuner.project_dir, tuner.repeats, tuner.hypermodel.outside_space, tuner.confirm,
+                     tuner.validation_size)
     csv_path = os.path.join(tuner.project_dir, "results.csv")
     write_csv(frame, csv_path)
     found = verdict.decide(frame, tuner.repeats, tuner.margin, tuner.confirm)

@@ -48,6 +48,7 @@ class _Reporting:
         self.prune = prune
         self.confirm = confirm
         self.margin = margin
+        self.validation_size = None  # set by `run`, for records that predate it
         self._search_start = None
         self._ended_before = 0  # trials this run of the command did not run
         self._trials_here = 0
@@ -206,10 +207,10 @@ def make_tuner(name, hypermodel, max_trials, epochs, seed, directory, project,
                repeats=1, prune="none", confirm=0, margin=verdict.MARGIN_POINTS):
     """A KerasTuner tuner maximising the mean val_accuracy over `repeats`
     runs per configuration (pruned by `prune`, below the median by more than
-    `margin` points), of which `confirm` retrains the best (tuning/confirm.py),
-    and reloads an existing project
-    unless `overwrite`. With `trials_per_process`, it raises FreshProcess
-    after that many trials if more are to come."""
+    `margin` points), whose best `confirm` retrains (tuning/confirm.py); it
+    reloads an existing project unless `overwrite`. With
+    `trials_per_process`, it raises FreshProcess after that many trials if
+    more are to come."""
     common = dict(
         # KerasTuner's Oracle reads seed 0 as "no seed" and draws a random
         # one, so every seed is shifted by one to stay reproducible.
@@ -236,6 +237,7 @@ def make_tuner(name, hypermodel, max_trials, epochs, seed, directory, project,
 def run(tuner, dataset, epochs, batch_size, quiet=False, tls=None):
     """Runs (or continues) the search on the dataset's train/val split;
     `tls` (a `tuning.tls.TLS`) secures a chief's or worker's connection."""
+    tuner.validation_size = len(dataset.y_val)
     if distributed.role() == "chief":
         _serve_until_done(tuner, tls)
         return

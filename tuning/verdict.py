@@ -147,8 +147,8 @@ def _family(rows, runs, baseline, margin_images, size):
 def validation_size(frame):
     """The one validation size of a frame's rows, or UsageError."""
     if SIZE_COLUMN not in frame.columns or frame[SIZE_COLUMN].isna().any():
-        raise UsageError(f"the results table has no {SIZE_COLUMN} for every finished trial; "
-                         "it was written before verdicts counted whole images: rerun the search to resume it")
+        raise UsageError(f"the results table has no {SIZE_COLUMN} for every finished trial; it was written "
+                         "before the verdict counted whole images: rerunning the search command fills it in")
     sizes = set(frame[SIZE_COLUMN].astype(int))
     if len(sizes) != 1 or min(sizes) < 1:
         raise UsageError(f"the results table's {SIZE_COLUMN} must be one positive number, got {sorted(sizes)}")
