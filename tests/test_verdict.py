@@ -173,6 +173,13 @@ def test_the_verdict_command_recomputes_from_results_csv_without_tensorflow_or_k
     assert seconds < 10  # the measured time is in the closing note; this only catches a TensorFlow import
     written = _verdict_command([str(csv), "--json", "v.json"], tmp_path)
     assert written.returncode == 0 and '"decision": "better"' in (tmp_path / "v.json").read_text()
+    again = _verdict_command([str(csv), "--json", "v.json", "--margin", "0.5"], tmp_path)
+    assert again.returncode == 0 and '"margin_points": 0.5' in (tmp_path / "v.json").read_text()
+    # A typo must not overwrite the table, nor any file that is not such a verdict.
+    before = csv.read_bytes()
+    assert_one_error_line(_verdict_command([str(csv), "--json", str(csv)], tmp_path),
+                          r"error: refusing to overwrite .*results\.csv: it is not a verdict this command wrote$")
+    assert csv.read_bytes() == before
 
 
 @pytest.mark.parametrize("content, message", [

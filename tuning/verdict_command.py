@@ -1,6 +1,7 @@
 """The `verdict` command: a search's verdict recomputed from its
 results.csv by tuning/verdict.py, the code the search prints it with."""
 
+import json
 import os
 import re
 
@@ -15,6 +16,8 @@ REQUIRED = ("trial_id", "status", "mode", "alpha", verdict.SIZE_COLUMN, f"{verdi
 def run(path, margin, json_path=None):
     """Prints the verdict of the table at `path`; with `json_path`, writes
     its numbers there too. Returns the exit code."""
+    if json_path:
+        check_json_target(json_path)
     frame = read(path)
     k, confirm = _count(frame, verdict.SEARCH), _count(frame, verdict.CONFIRM)
     found = verdict.decide(frame, k, margin, confirm)
@@ -26,6 +29,22 @@ def run(path, margin, json_path=None):
 
         atomic.write_text(json_path, to_json(found))
     return 0
+
+
+def check_json_target(path):
+    """UsageError unless `path` is new or a verdict this command wrote: a
+    typo (`--json results.csv`) must not overwrite a file."""
+    if not os.path.lexists(path):
+        return
+    try:
+        if not os.path.isfile(path) or os.path.islink(path) or os.path.getsize(path) > MAX_TABLE_BYTES:
+            raise ValueError
+        with open(path, encoding="utf-8") as f:
+            old = json.load(f)
+        if not (isinstance(old, dict) and "text" in old and "against_best" in old):
+            raise ValueError
+    except (OSError, ValueError, UnicodeDecodeError):
+        raise UsageError(f"refusing to overwrite {path}: it is not a verdict this command wrote") from None
 
 
 def read(path):
