@@ -104,6 +104,8 @@ def test_the_verdict_against_relu_is_computed_on_the_confirmation_repeats():
     assert "trial 3" not in found["text"].split("Against ReLU")[1]  # not confirmed, not in that family
     half = _frame(runs, confirm={"1": fresh["1"][:7], "2": fresh["2"]})  # ReLU's confirmation missing
     assert verdict.decide(half, 7, confirm=7)["against_relu"]["on"] == "search"
+    new_best = _frame(runs, confirm={"0": fresh["0"], "2": fresh["2"]})  # the best not yet confirmed
+    assert verdict.decide(new_best, 7, confirm=7)["against_relu"]["on"] == "search"
 
 
 def test_pruned_configurations_are_named_not_tested():

@@ -112,13 +112,15 @@ def decide(frame, k, margin=MARGIN_POINTS, confirm=0):
 
 def _against_relu(frame, rows, runs, relu, leaky, k, confirm, margin_images, size):
     """The leaky configurations against ReLU: the confirmed ones on their
-    confirmation repeats if ReLU and one of them have them all, else every
-    finished one on the search repeats."""
+    confirmation repeats if ReLU and the best leaky one have them all, else
+    every finished one on the search repeats."""
     columns = repeat_columns(confirm, CONFIRM)
     confirmed = []
     if confirm and set(columns) <= set(frame.columns):
         complete = {r["trial_id"] for r in rows.values() if all(_present(r.get(c)) for c in columns)}
-        confirmed = [t for t in leaky[:CONFIRMED_LEAKY] if t in complete] if relu in complete else []
+        # The best leaky one must be among them: a resumed search may have a new best, not yet confirmed.
+        if relu in complete and leaky[0] in complete:
+            confirmed = [t for t in leaky[:CONFIRMED_LEAKY] if t in complete]
     if confirmed:
         fresh = {t: images(rows[t], columns, size) for t in [*confirmed, relu]}
         chosen, on, pairs = confirmed, "confirmation", fresh
