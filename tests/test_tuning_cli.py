@@ -478,6 +478,9 @@ def test_resuming_on_other_images_of_the_same_name_is_one_error_line(tmp_path, c
     np.savez(tmp_path / "mine.npz", x_train=images, y_train=labels)
     ok(cli_in_process(["search", "--dataset", "mine.npz", "--max-trials", "1", "--epochs", "1", *QUICK],
                       tmp_path, capsys))
+    # The same images spelled as another path resume (the dataset is its content, not its name).
+    ok(cli_in_process(["search", "--dataset", "./mine.npz", "--max-trials", "1", "--epochs", "1", *QUICK],
+                      tmp_path, capsys))
     np.savez(tmp_path / "mine.npz", x_train=images[::-1], y_train=labels[::-1])  # same name, other order
     result = cli_in_process(["search", "--dataset", "mine.npz", "--max-trials", "2", "--epochs", "1", *QUICK],
                             tmp_path, capsys)

@@ -42,7 +42,7 @@ def check(project_dir, wanted):
     if recorded is None:
         return
     for key, option in OPTIONS.items():
-        if key in recorded and recorded[key] != wanted[key]:
+        if key in recorded and not _same(key, recorded[key], wanted[key]):
             ours, theirs = _shown(key, wanted[key]), _shown(key, recorded[key])
             if key == "dataset" and ours == theirs:
                 ours += " (other images)"
@@ -53,8 +53,9 @@ def check(project_dir, wanted):
 
 
 def record(project_dir, wanted):
-    """Writes the project's record unless it already holds these settings."""
-    if _read(project_dir) != wanted:
+    """Writes the project's record if it has none (`check` has passed, or
+    --overwrite has just cleared the project)."""
+    if _read(project_dir) is None:
         atomic.write_json(os.path.join(project_dir, FILE_NAME), wanted)
 
 
@@ -70,6 +71,14 @@ def _read(project_dir):
     if not isinstance(recorded, dict):
         raise UsageError(f"cannot resume: {path} holds no JSON object; start afresh with --overwrite")
     return recorded
+
+
+def _same(key, recorded, wanted):
+    """Whether a setting is unchanged; a dataset by its content alone, so
+    `./data` and `data` are one dataset and other images under one name are not."""
+    if key == "dataset":
+        return isinstance(recorded, dict) and recorded.get("sha256") == wanted["sha256"]
+    return recorded == wanted
 
 
 def _shown(key, value):
