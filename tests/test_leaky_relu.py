@@ -106,6 +106,29 @@ def _prelu_pair(input_shape, channelwise, alpha=0.25):
 
 
 @pytest.mark.tensorflow_only
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("alpha", [0.0, 0.2, 1.7])
+def test_fixed_training_values_and_gradients_equal_keras_leaky_relu_bit_for_bit(dtype, alpha):
+    # In training the gradient reads the output (keras_lrelu/_tensorflow.py); zeros included.
+    import tensorflow as tf
+
+    values = np.concatenate([np.random.default_rng(0).normal(size=40), [0.0, -0.0, 1e-3, -1e-3]])
+    x = tf.constant(values.reshape(4, 11), dtype=dtype)
+    upstream = tf.constant(np.random.default_rng(1).normal(size=(4, 11)), dtype=dtype)
+    results = []
+    for layer, kwargs in ((keras_lrelu.LeakyReLU(alpha=alpha, dtype=dtype), {"training": True}),
+                          (keras.layers.LeakyReLU(negative_slope=alpha, dtype=dtype), {})):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, **kwargs)
+        results.append((y.numpy(), tape.gradient(y, x, output_gradients=upstream).numpy()))
+    (y, dx), (keras_y, keras_dx) = results
+    assert y.dtype == keras_y.dtype == dx.dtype == tf.as_dtype(dtype).as_numpy_dtype
+    np.testing.assert_array_equal(y, keras_y)
+    np.testing.assert_array_equal(dx, keras_dx)
+
+
+@pytest.mark.tensorflow_only
 @pytest.mark.parametrize("training", [False, True], ids=["inference", "training"])
 @pytest.mark.parametrize("input_shape", [(6, 5), (4, 6, 3), (2, 5, 6, 4)])
 @pytest.mark.parametrize("channelwise", [False, True])
