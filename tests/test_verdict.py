@@ -167,6 +167,10 @@ def test_the_verdict_command_recomputes_from_results_csv_without_tensorflow_or_k
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", IMPORTS_AFTER, "verdict", str(csv), "--margin", "0.5"],
                           cwd=tmp_path, env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=60)
+    with_json = subprocess.run([sys.executable, "-c", IMPORTS_AFTER, "verdict", str(csv), "--json", "first.json"],
+                               cwd=tmp_path, env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=60)
+    assert with_json.returncode == 0 and with_json.stderr.strip().splitlines()[-1] == "imported: none"
+    (tmp_path / "first.json").unlink()
     seconds = time.perf_counter() - start
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == verdict.decide(_frame(CLEAR), 7, margin=0.5)["text"]

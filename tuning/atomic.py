@@ -7,6 +7,7 @@ this module in a plain Python process.
 
 import glob
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -35,6 +36,20 @@ def write_text(path, text):
             f.write(text)
 
     write_file(path, write)
+
+
+def to_json(data):
+    """JSON with NaN (an undefined statistic) as null, never the invalid NaN."""
+    def clean(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return json.dumps(clean(data), indent=2, allow_nan=False)
 
 
 def write_json(path, data):

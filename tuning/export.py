@@ -168,4 +168,4 @@ def _save(model, card, dataset, format_names, folder):
     # Ties the card to the files: predict checks them before loading any.
     card["sha256"] = formats.digests(folder)
     with open(os.path.join(folder, CARD_NAME), "w") as f:
-        f.write(results.to_json(card))
+        f.write(atomic.to_json(card))

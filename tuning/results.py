@@ -1,7 +1,6 @@
 """Trials as flat rows: results.csv, verdict.json, results.png and the
 terminal summary."""
 
-import json
 import math
 import os
 
@@ -112,23 +111,10 @@ def write(tuner, command=""):
     write_csv(frame, csv_path)
     found = verdict.decide(frame, tuner.repeats, tuner.margin, tuner.confirm)
     if found:  # finished configurations stay finished, so a verdict is never stale
-        atomic.write_text(os.path.join(tuner.project_dir, VERDICT_NAME), to_json(dict(found, command=command)))
+        atomic.write_text(os.path.join(tuner.project_dir, VERDICT_NAME),
+                          atomic.to_json(dict(found, command=command)))
     plot(csv_path, os.path.join(tuner.project_dir, "results.png"))
     return frame, found
-
-
-def to_json(data):
-    """JSON with NaN (an undefined statistic) as null, never the invalid NaN."""
-    def clean(value):
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        return value
-
-    return json.dumps(clean(data), indent=2, allow_nan=False)
 
 
 def write_csv(frame, path):

@@ -25,9 +25,7 @@ def run(path, margin, json_path=None):
         raise UsageError(f"no configuration in {path} finished all {k} repeats; there is nothing to decide")
     print(found["text"])
     if json_path:
-        from tuning.results import to_json
-
-        atomic.write_text(json_path, to_json(found))
+        atomic.write_text(json_path, atomic.to_json(found))
     return 0
 
 
