@@ -50,11 +50,9 @@ def search_table(rng, gaps, k, size=800, prune=False, confirm=0, margin=verdict.
 def decisions(rng, gaps, k, searches, **options):
     """The decisions against ReLU of `searches` simulated searches: a list,
     per search, of the decisions of every comparison in ReLU's family."""
-    found = []
+    found, margin, confirm = [], options.get("margin", verdict.MARGIN_POINTS), options.get("confirm", 0)
     for _ in range(searches):
-        frame = search_table(rng, gaps, k, **options)
-        margin = options.get("margin", verdict.MARGIN_POINTS)
-        result = verdict.decide(frame, k, margin, options.get("confirm", 0))
+        result = verdict.decide(search_table(rng, gaps, k, **options), k, margin, confirm)
         comparisons = (result or {}).get("against_relu", {}).get("comparisons", [None])
         found.append([c["decision"] for c in comparisons if c])
     return found

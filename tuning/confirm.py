@@ -24,10 +24,12 @@ from tuning.search import clock
 
 def run(tuner, dataset, epochs, batch_size, count, quiet=False):
     """Trains the confirmation repeats that the project's records lack."""
+    if not count:
+        return
     frame = results.to_frame(tuner.oracle.trials, project_dir=tuner.project_dir, k=tuner.repeats,
                              workers=read_workers(tuner.project_dir), validation_size=len(dataset.y_val))
     chosen = verdict.to_confirm(frame, tuner.repeats)
-    if not count or len(chosen) < 2:
+    if len(chosen) < 2:  # nothing to compare
         return
     start = time.time()
     for j in range(count):

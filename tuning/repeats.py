@@ -152,9 +152,10 @@ class RepeatMonitor(keras.callbacks.Callback):
     stops it after epoch e when the configuration's mean accuracy at epoch e
     over its repeats so far (the `earlier` curves and this one) is below the
     median of the same mean, over the same repeats, of the finished
-    configurations by more than `margin` (a fraction; see `prune_reason`). Repeat j shares its seed across configurations, so this
-    compares like with like, and averaging the repeats that ran keeps one
-    unlucky repeat from pruning a good configuration. Strictly below. At the
+    configurations by more than `margin` (a fraction; see `prune_reason`).
+    Repeat j shares its seed across configurations, so this compares like
+    with like, and averaging the repeats that ran keeps one unlucky repeat
+    from pruning a good configuration. Strictly below. At the
     last epoch of a repeat that is not the `last` one, pruning means running
     no further repeats; at the last epoch of the last repeat it never
     prunes, so a configuration that ran every repeat is finished."""
