@@ -131,3 +131,16 @@ def test_holm_by_hand():
     adjusted = stats.holm([0.02, float("nan"), 0.01])  # NaN is no comparison
     assert np.isnan(adjusted[1]) and adjusted[[0, 2]] == pytest.approx([0.02, 0.02])
     assert len(stats.holm([])) == 0
+
+
+def test_holm_over_paired_t_tests_keeps_the_family_wise_error_of_compare():
+    # compare's family: 5 activations against one shared ReLU and one pair more, 5 seeds each,
+    # all equal (a shared seed effect, normal noise); a false "beyond seed noise" anywhere is an error.
+    rng, families, errors = np.random.default_rng(0), 2000, 0
+    for _ in range(families):
+        seeds = rng.normal(0, 1.0, 5)
+        runs = seeds + rng.normal(0, 0.5, (6, 5))  # row 0: ReLU
+        pairs = [(i, 0) for i in range(1, 6)] + [(2, 1)]
+        raw = [stats.paired_t_test(runs[a], runs[b])["p"] for a, b in pairs]
+        errors += bool((stats.holm(raw) <= stats.LEVEL).any())
+    assert errors / families <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / families)
