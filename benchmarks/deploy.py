@@ -27,7 +27,7 @@ from common import machine
 from common import report
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-from tuning import formats  # noqa: E402  (the loaders the export uses)
+from tuning.export import formats  # noqa: E402  (the loaders the export uses)
 
 RECTIFIERS = {
     "keras LeakyReLU": (lambda: keras.layers.LeakyReLU(0.2), None),

@@ -20,7 +20,7 @@ import tensorflow as tf
 from common import machine
 from common import report
 from common import time_call
-from tuning.hypermodel import LeakyCNN
+from tuning.search.hypermodel import LeakyCNN
 
 
 def main(argv=None):

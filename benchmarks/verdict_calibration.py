@@ -1,5 +1,5 @@
 """The verdict's error rates and power, from simulated searches
-(tuning/calibration.py: the verdict's own code on tables with known gaps).
+(tuning/search/calibration.py: the verdict's own code on tables with known gaps).
 
 Usage: python benchmarks/verdict_calibration.py [--searches 2000] [--leaky 10]
 
@@ -26,7 +26,7 @@ import numpy as np
 from common import report
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tuning import calibration  # noqa: E402
+from tuning.search import calibration  # noqa: E402
 from tuning import verdict  # noqa: E402
 
 SETTINGS = [(3, False, 0), (3, True, 0), (5, True, 0), (10, False, 0), (10, True, 0),

@@ -1,5 +1,5 @@
 """The verdict's calibration: simulated searches of configurations with a
-known gap to ReLU (tuning/calibration.py), decided by the verdict's own
+known gap to ReLU (tuning/search/calibration.py), decided by the verdict's own
 code. This test is what makes its wording trustworthy: with K = 3, 5 and
 10 repeats, with and without pruning and confirmation, and with whole-image
 ties, a false "better" or "worse" against ReLU, or "equivalent" where the
@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from tuning import calibration
+from tuning.search import calibration
 from tuning import verdict
 
 SEARCHES = 200

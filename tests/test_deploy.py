@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import keras_lrelu
-from tuning import formats
+from tuning.export import litert
+from tuning.export import formats
 
 pytestmark = pytest.mark.tensorflow_only  # LiteRT and ONNX export go through TensorFlow
 
@@ -129,7 +130,7 @@ def _shape(rectifier):
 def _int8_error(model, tmp_path, name):
     calibration = images(200, seed=2)
     path = tmp_path / f"{name}_int8.tflite"
-    formats.write_litert_int8(model, str(path), calibration)
+    litert.write_int8(model, str(path), calibration)
     held_out = images(64, seed=3)
     error = np.abs(formats.load(str(path))(held_out) - model.predict(held_out, verbose=0)).max()
     return error, litert_ops(path)

@@ -180,11 +180,13 @@ def test_a_corrupt_workers_record_is_one_error_line_and_is_kept(tmp_path, capsys
 
 
 def test_the_workers_record_survives_a_rewrite(tmp_path):
-    from tuning import distributed
+    from tuning.cluster import assignments
+    from tuning.cluster import engine
+    from tuning.cluster import launcher
 
-    distributed.record_worker(str(tmp_path), 0, "worker1")
-    distributed.record_worker(str(tmp_path), 1, "worker2")
-    assert distributed.read_workers(str(tmp_path)) == {"0": "worker1", "1": "worker2"}
+    assignments.record(str(tmp_path), 0, "worker1")
+    assignments.record(str(tmp_path), 1, "worker2")
+    assert assignments.read(str(tmp_path)) == {"0": "worker1", "1": "worker2"}
     assert os.listdir(tmp_path) == ["workers.json"]
 
 
@@ -235,22 +237,23 @@ class _Process:
 
 
 def test_a_chief_still_exporting_after_its_workers_finished_is_waited_for(monkeypatch):
-    from tuning import distributed
+    from tuning.cluster import launcher
+    from tuning.settings import SearchSettings
 
     # The workers are told there is no more work and exit 0; the chief then writes
     # its table and a slow export (all five formats), far past STOP_SECONDS.
-    monkeypatch.setattr(distributed, "STOP_SECONDS", 0.2)
+    monkeypatch.setattr(launcher, "STOP_SECONDS", 0.2)
     chief, workers = _Process(0, 2.0), [_Process(0, 0.1), _Process(0, 0.3)]
     started = iter([chief, *workers])
-    monkeypatch.setattr(distributed, "_start", lambda command, env, name: next(started))
-    assert distributed.launch(["--dataset", "digits"], workers=2) == 0
+    monkeypatch.setattr(launcher, "_start", lambda command, env, name: next(started))
+    assert launcher.launch(SearchSettings(argv=("--dataset", "digits"), workers=2)) == 0
     assert not chief.signalled
     # A worker that died (and was restarted up to RESTARTS times) still stops a waiting chief.
-    monkeypatch.setattr(distributed, "RESTARTS", 0)
+    monkeypatch.setattr(launcher, "RESTARTS", 0)
     chief, workers = _Process(0, 60.0), [_Process(0, 0.1), _Process(-9, 0.1)]
     started = iter([chief, *workers])
-    with pytest.raises(distributed.SearchStopped, match=r"no worker left: worker2 \(exit code -9\) kept dying"):
-        distributed.launch(["--dataset", "digits"], workers=2)
+    with pytest.raises(launcher.SearchStopped, match=r"no worker left: worker2 \(exit code -9\) kept dying"):
+        launcher.launch(SearchSettings(argv=("--dataset", "digits"), workers=2))
     assert chief.signalled
 
 
@@ -334,7 +337,7 @@ def _can_read_the_search(address, monkeypatch, credentials):
 def test_chief_and_workers_started_by_hand_over_mutual_tls(tmp_path, monkeypatch):
     """As on several hosts: a chief and two workers started separately, and
     only clients with a certificate of the chief's CA can read the search."""
-    from tuning.tls import TLS
+    from tuning.cluster.tls import TLS
 
     pem = _certificates(tmp_path)
     read = {name: open(path, "rb").read() for name, path in pem.items()}
@@ -381,8 +384,8 @@ def test_a_chief_beyond_loopback_without_mutual_tls_is_refused(tmp_path, host, c
 
 
 def test_exposure_policy():
-    from tuning.tls import TLS
-    from tuning.tls import check_exposure
+    from tuning.cluster.tls import TLS
+    from tuning.cluster.tls import check_exposure
 
     for host in ("127.0.0.1", "127.8.0.1", "::1", "localhost"):
         assert check_exposure(host, 8000, None, insecure=False) is None
@@ -478,7 +481,7 @@ def test_a_worker_refuses_a_trial_id_that_is_not_a_number(tmp_path, capsys):
     import keras_tuner as kt
 
     from keras_lrelu import _compat as compat
-    from tuning.hypermodel import LeakyCNN
+    from tuning.search.hypermodel import LeakyCNN
 
     protos = compat._keras_tuner("protos")
     service = protos.get_service()

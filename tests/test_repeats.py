@@ -7,24 +7,54 @@ import numpy as np
 import pytest
 
 from tuning import data
-from tuning import repeats
-from tuning.hypermodel import LeakyCNN
+from tuning.search import pruners
+from tuning.search import records
+from tuning.search.callbacks import CurveRecorder
+from tuning.search.callbacks import PruningCallback
+from tuning.search.hypermodel import LeakyCNN
 
 
 def _finished(project, trial_id, curves, planned=None):
     """A trial record whose repeats ended with these curves (one per repeat)."""
     record = {"planned": planned or len(curves), "repeats": {
-        str(j): {"seed": repeats.seed_for(0, j), "metrics": {"val_accuracy": max(c), "seconds": 1.0},
+        str(j): {"seed": records.seed_for(0, j), "metrics": {"val_accuracy": max(c), "seconds": 1.0},
                  "curve": {str(e): v for e, v in enumerate(c, start=1)}, "pruned": False, "message": None}
         for j, c in enumerate(curves)
     }}
     (project / f"trial_{trial_id}").mkdir(parents=True, exist_ok=True)
-    repeats.save(str(project), trial_id, record)
+    records.save(str(project), trial_id, record)
     return record
 
 
 class _Model:
     stop_training = False
+
+
+class _Monitor:
+    """A repeat's two callbacks as the search lists them, the recorder
+    before the pruning check, driven as Keras drives them."""
+
+    def __init__(self, project_dir, trial_id, repeat, earlier=(), prune=False, last=True, margin=0.0):
+        self.recorder = CurveRecorder()
+        pruner = pruners.make("median" if prune else "none", margin)
+        self.pruning = PruningCallback(pruner, self.recorder, project_dir, trial_id, repeat, earlier, last)
+        self.model = None
+
+    curve = property(lambda self: self.recorder.curve)
+    pruned_message = property(lambda self: self.pruning.pruned_message)
+
+    def set_model(self, model):
+        self.model = model
+        for callback in (self.recorder, self.pruning):
+            callback.set_model(model)
+
+    def set_params(self, params):
+        for callback in (self.recorder, self.pruning):
+            callback.set_params(params)
+
+    def on_epoch_end(self, epoch, logs):
+        for callback in (self.recorder, self.pruning):
+            callback.on_epoch_end(epoch, logs)
 
 
 def _epoch(monitor, epoch, value, epochs=4):
@@ -46,7 +76,7 @@ def project(tmp_path):
 
 
 def test_a_first_repeat_below_the_median_is_pruned_after_the_warm_up(project):
-    monitor = repeats.RepeatMonitor(str(project), "9", repeat=0, prune=True)
+    monitor = _Monitor(str(project), "9", repeat=0, prune=True)
     assert not _epoch(monitor, 0, 0.10), "never at the end of the first epoch"
     assert _epoch(monitor, 1, 0.59), "0.59 < median(0.6, 0.6, 0.6)"
     assert monitor.pruned_message == (
@@ -57,10 +87,10 @@ def test_a_first_repeat_below_the_median_is_pruned_after_the_warm_up(project):
 
 def test_a_gap_within_the_margin_prunes_nothing(project):
     # One repeat's luck is a validation image or two: pruning waits for a gap beyond the margin.
-    within = repeats.RepeatMonitor(str(project), "9", repeat=0, prune=True, margin=0.01)
+    within = _Monitor(str(project), "9", repeat=0, prune=True, margin=0.01)
     _epoch(within, 0, 0.10)
     assert not _epoch(within, 1, 0.591), "0.591 is within 1 point of the median 0.6"
-    beyond = repeats.RepeatMonitor(str(project), "9", repeat=0, prune=True, margin=0.01)
+    beyond = _Monitor(str(project), "9", repeat=0, prune=True, margin=0.01)
     _epoch(beyond, 0, 0.10)
     assert _epoch(beyond, 1, 0.585) and beyond.pruned_message == (
         "pruned in repeat 1, epoch 2: mean val_accuracy 0.5850 below the median 0.6000 of 3 finished "
@@ -71,10 +101,10 @@ def test_a_later_repeat_is_judged_by_its_mean_over_the_repeats_so_far(project):
     # Repeat 2 alone (0.71) is below every other repeat 2, but with its repeat 1
     # (0.80) it averages 0.755, above the median mean 0.725: one unlucky repeat
     # does not prune a good configuration.
-    lucky = repeats.RepeatMonitor(str(project), "9", repeat=1, earlier=[{"2": 0.80}], prune=True)
+    lucky = _Monitor(str(project), "9", repeat=1, earlier=[{"2": 0.80}], prune=True)
     _epoch(lucky, 0, 0.5)
     assert not _epoch(lucky, 1, 0.71)
-    unlucky = repeats.RepeatMonitor(str(project), "9", repeat=1, earlier=[{"2": 0.60}], prune=True)
+    unlucky = _Monitor(str(project), "9", repeat=1, earlier=[{"2": 0.60}], prune=True)
     _epoch(unlucky, 0, 0.5)
     assert _epoch(unlucky, 1, 0.84), "(0.60 + 0.84) / 2 = 0.72 < 0.725"
     assert unlucky.pruned_message.startswith(
@@ -82,21 +112,21 @@ def test_a_later_repeat_is_judged_by_its_mean_over_the_repeats_so_far(project):
 
 
 def test_at_or_above_the_median_or_at_the_last_epoch_a_repeat_goes_on(project):
-    at_median = repeats.RepeatMonitor(str(project), "9", repeat=0, prune=True)
+    at_median = _Monitor(str(project), "9", repeat=0, prune=True)
     _epoch(at_median, 0, 0.7)
     assert not _epoch(at_median, 1, 0.6)
-    last = repeats.RepeatMonitor(str(project), "9", repeat=0, prune=True)
+    last = _Monitor(str(project), "9", repeat=0, prune=True)
     for epoch, value in enumerate([0.1, 0.9, 0.95, 0.01]):  # finishes, however badly
         assert not _epoch(last, epoch, value)
     assert last.pruned_message is None and len(last.curve) == 4
     # The end of a repeat that is not the last: the configuration runs no more repeats.
-    between = repeats.RepeatMonitor(str(project), "9", repeat=0, prune=True, last=False)
+    between = _Monitor(str(project), "9", repeat=0, prune=True, last=False)
     for epoch, value in enumerate([0.1, 0.9, 0.95]):
         assert not _epoch(between, epoch, value)
     assert _epoch(between, 3, 0.79) and between.pruned_message == (
         "pruned after repeat 1: mean val_accuracy 0.7900 below the median 0.8000 of 3 finished configurations")
     assert len(between.curve) == 4, "the repeat itself ran to its end"
-    off = repeats.RepeatMonitor(str(project), "9", repeat=0, prune=False)
+    off = _Monitor(str(project), "9", repeat=0, prune=False)
     _epoch(off, 0, 0.1)
     assert not _epoch(off, 1, 0.1) and off.curve == {"1": 0.1, "2": 0.1}
 
@@ -107,8 +137,8 @@ def test_only_finished_configurations_count_toward_the_median(tmp_path):
     _finished(tmp_path, "2", [[0.9, 0.9, 0.9]], planned=2)  # still running its second repeat
     pruned = _finished(tmp_path, "3", [[0.9, 0.9, 0.9], [0.9, 0.9, 0.9]])
     pruned["repeats"]["1"]["pruned"] = True
-    repeats.save(str(tmp_path), "3", pruned)
-    monitor = repeats.RepeatMonitor(str(tmp_path), "9", repeat=0, prune=True)
+    records.save(str(tmp_path), "3", pruned)
+    monitor = _Monitor(str(tmp_path), "9", repeat=0, prune=True)
     _epoch(monitor, 0, 0.1, epochs=3)
     assert not _epoch(monitor, 1, 0.1, epochs=3), "two finished configurations are too few to prune"
     _finished(tmp_path, "4", [[0.9, 0.9, 0.9], [0.9, 0.9, 0.9]])
@@ -117,12 +147,12 @@ def test_only_finished_configurations_count_toward_the_median(tmp_path):
 
 def test_summary_and_best_repeat_of_a_record(tmp_path):
     record = _finished(tmp_path, "0", [[0.5, 0.8], [0.6, 0.9], [0.7, 0.85]])
-    assert repeats.best_repeat(record) == 1
-    summary = repeats.summary(record)
+    assert records.best_repeat(record) == 1
+    summary = records.means(record)
     assert summary == {"val_accuracy": pytest.approx(0.85), "seconds": 3.0, "pruned": 0.0}
-    assert repeats.finished(record) and not repeats.pruned(record)
-    assert repeats.recorded_otherwise(str(tmp_path), "planned", 3) is None
-    assert repeats.recorded_otherwise(str(tmp_path), "planned", 2) == 3
+    assert records.finished(record) and not records.pruned(record)
+    assert records.recorded_otherwise(str(tmp_path), "planned", 3) is None
+    assert records.recorded_otherwise(str(tmp_path), "planned", 2) == 3
 
 
 def test_repeat_j_starts_every_configuration_from_the_same_weights():
@@ -145,7 +175,7 @@ def test_repeat_j_starts_every_configuration_from_the_same_weights():
     first = weights("fixed", 0.01, 0)
     assert not np.array_equal(first[0], fixed[0]), "another repeat, another start"
     np.testing.assert_array_equal(weights("fixed", 0.01, 0)[0], first[0])
-    assert repeats.seed_for(7, 0) == 7 and repeats.seed_for(7, 2) == 2007
+    assert records.seed_for(7, 0) == 7 and records.seed_for(7, 2) == 2007
 
 
 @pytest.mark.tensorflow_only

@@ -10,17 +10,18 @@ import pandas as pd
 import pytest
 
 import keras_lrelu
-from tuning import confirm
+from tuning.search import confirmation
 from tuning import data
-from tuning import export
-from tuning import repeats
-from tuning import results
-from tuning import search
-from tuning import stats
+from tuning.export import best_models
+from tuning.search import records
+from tuning.search import results
+from tuning.search import tuners
+from tuning.verdict import stats
 from tuning import verdict
-from tuning.hypermodel import PROBE_SIZE
-from tuning.hypermodel import LeakyCNN
-from tuning.hypermodel import make_activation
+from tuning.search.hypermodel import PROBE_SIZE
+from tuning.search.hypermodel import LeakyCNN
+from tuning.search.hypermodel import make_activation
+from tuning.settings import SearchSettings
 
 
 @pytest.fixture(scope="module")
@@ -28,16 +29,22 @@ def digits():
     return data.load("digits", seed=0)
 
 
+def _settings(directory, **options):
+    """A quiet one-epoch grid search's settings in `directory`, project "p"."""
+    return SearchSettings(**{"tuner": "grid", "epochs": 1, "quiet": True, "directory": str(directory),
+                             "project": "p", **options})
+
+
 def _hypermodel(dataset, **kwargs):
     return LeakyCNN(dataset.input_shape, dataset.num_classes, dataset.pixel_max, **kwargs)
 
 
-@pytest.mark.parametrize("tuner_name", search.TUNER_NAMES)
+@pytest.mark.parametrize("tuner_name", tuners.TUNER_NAMES)
 def test_every_tuner_searches_with_repeats_and_writes_its_table(tuner_name, digits, tmp_path, capsys):
     hypermodel = _hypermodel(digits, modes=["channelwise", "relu"], grid=tuner_name == "grid")
-    tuner = search.make_tuner(tuner_name, hypermodel, 2, 1, 0, str(tmp_path), "p", command="cmd",
-                              repeats=2, prune="median")
-    search.run(tuner, digits, epochs=1, batch_size=64)
+    tuner = tuners.make_tuner(SearchSettings(tuner=tuner_name, max_trials=2, epochs=1, directory=str(tmp_path),
+                                             project="p", command="cmd", repeats=2, prune="median"), hypermodel)
+    tuners.run(tuner, digits)
     assert "trial 1/2  mode=" in capsys.readouterr().out
     frame = pd.read_csv(tmp_path / "p" / "results.csv", dtype={"trial_id": str})
     assert set(results.COLUMNS) <= set(frame.columns)
@@ -45,18 +52,18 @@ def test_every_tuner_searches_with_repeats_and_writes_its_table(tuner_name, digi
     assert (frame["command"] == "cmd").all()
     for row in frame.itertuples():  # the table holds the mean of each repeat's best epoch
         trial = tuner.oracle.trials[row.trial_id]
-        record = repeats.load(tuner.project_dir, row.trial_id)
-        best_epochs = [max(run["curve"].values()) for run in repeats.ordered(record)]
+        record = records.load(tuner.project_dir, row.trial_id)
+        best_epochs = [max(run["curve"].values()) for run in records.ordered(record)]
         assert [row.val_accuracy_1, row.val_accuracy_2] == pytest.approx(best_epochs)
         assert row.val_accuracy == pytest.approx(np.mean(best_epochs))
         assert trial.metrics.get_last_value("val_accuracy") == pytest.approx(row.val_accuracy)
-        assert [run["seed"] for run in repeats.ordered(record)] == [0, repeats.SEED_STRIDE]
+        assert [run["seed"] for run in records.ordered(record)] == [0, records.SEED_STRIDE]
     learned = frame[frame["mode"] == "channelwise"]
     assert learned["learned_alpha"].notna().all()
     # The checkpoint is the best repeat's best epoch: its inactive fraction, recounted.
     best = tuner.oracle.get_best_trials(1)[0]
-    record = repeats.load(tuner.project_dir, best.trial_id)
-    exported = record["repeats"][str(repeats.best_repeat(record))]["metrics"]
+    record = records.load(tuner.project_dir, best.trial_id)
+    exported = record["repeats"][str(records.best_repeat(record))]["metrics"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = tuner.load_model(best)
@@ -87,9 +94,9 @@ def test_a_nan_trial_is_recorded_failed_and_the_search_goes_on(digits, tmp_path)
     hypermodel = ExplodingCNN(
         digits.input_shape, digits.num_classes, digits.pixel_max, modes=["fixed", "relu"], grid=True
     )
-    tuner = search.make_tuner("grid", hypermodel, 7, 1, 0, str(tmp_path), "p", quiet=True)
+    tuner = tuners.make_tuner(_settings(tmp_path, max_trials=7), hypermodel)
     tuner.oracle.max_consecutive_failed_trials = 10
-    search.run(tuner, digits, epochs=1, batch_size=64, quiet=True)
+    tuners.run(tuner, digits)
     frame = pd.read_csv(tmp_path / "p" / "results.csv")
     failed = frame[frame["status"] == "FAILED"]
     assert set(failed["mode"]) == {"fixed"} and len(failed) == 6
@@ -129,8 +136,8 @@ def test_same_command_gives_the_same_table(digits, tmp_path):
     tables = []
     for run in ("first", "again"):
         hypermodel = _hypermodel(digits, modes=["fixed", "channelwise", "randomized"])
-        tuner = search.make_tuner("random", hypermodel, 3, 1, 0, str(tmp_path / run), "p", quiet=True)
-        search.run(tuner, digits, epochs=1, batch_size=64, quiet=True)
+        tuner = tuners.make_tuner(_settings(tmp_path / run, tuner="random", max_trials=3), hypermodel)
+        tuners.run(tuner, digits)
         tables.append(pd.read_csv(tmp_path / run / "p" / "results.csv").drop(columns=["seconds"]))
     pd.testing.assert_frame_equal(tables[0], tables[1])
 
@@ -138,9 +145,9 @@ def test_same_command_gives_the_same_table(digits, tmp_path):
 def test_a_resumed_grid_search_goes_on_as_if_never_stopped(digits, tmp_path):
     def grid(directory, max_trials, overwrite):
         hypermodel = _hypermodel(digits, modes=["relu", "fixed"], grid=True)
-        tuner = search.make_tuner("grid", hypermodel, max_trials, 1, 0, str(directory), "p",
-                                  overwrite=overwrite, quiet=True)
-        search.run(tuner, digits, epochs=1, batch_size=256, quiet=True)
+        tuner = tuners.make_tuner(_settings(directory, max_trials=max_trials, overwrite=overwrite, batch_size=256),
+                                  hypermodel)
+        tuners.run(tuner, digits)
         trials = tuner.oracle.trials
         return [trials[trial_id].hyperparameters.values for trial_id in sorted(trials)]
 
@@ -164,27 +171,26 @@ class FrozenCNN(LeakyCNN):
 def test_median_pruning_stops_a_clearly_bad_configuration_which_is_never_exported(digits, tmp_path):
     hypermodel = FrozenCNN(digits.input_shape, digits.num_classes, digits.pixel_max,
                            modes=["channelwise"], grid=True)
-    tuner = search.make_tuner("grid", hypermodel, 4, 3, 0, str(tmp_path), "p", quiet=True,
-                              repeats=2, prune="median")
-    search.run(tuner, digits, epochs=3, batch_size=64, quiet=True)
-    frame, found = results.write(tuner)
+    tuner = tuners.make_tuner(_settings(tmp_path, max_trials=4, epochs=3, repeats=2, prune="median"), hypermodel)
+    tuners.run(tuner, digits)
+    frame, found = tuner.write_results()
     assert frame["alpha"].tolist() == pytest.approx([0.01, 0.001, 0.004729, 0.02236], abs=1e-5)
     assert frame["status"].tolist() == ["COMPLETED"] * 3 + ["PRUNED"]
     # Finished configurations ran every repeat to its last epoch, none pruned.
     for trial_id in frame["trial_id"][:3]:
-        record = repeats.load(tuner.project_dir, trial_id)
-        assert repeats.finished(record) and [len(run["curve"]) for run in repeats.ordered(record)] == [3, 3]
+        record = records.load(tuner.project_dir, trial_id)
+        assert records.finished(record) and [len(run["curve"]) for run in records.ordered(record)] == [3, 3]
     # The frozen one: stopped after epoch 2 of its first repeat, the second never ran.
-    pruned = repeats.load(tuner.project_dir, frame["trial_id"].iloc[3])
+    pruned = records.load(tuner.project_dir, frame["trial_id"].iloc[3])
     assert list(pruned["repeats"]) == ["0"] and len(pruned["repeats"]["0"]["curve"]) == 2
     assert frame["message"].iloc[3].startswith("pruned in repeat 1, epoch 2: mean val_accuracy ")
     assert frame["repeats"].tolist() == [2, 2, 2, 1]
     assert found["configurations"] == 3 and "0.0224" not in found["text"]
     assert (tmp_path / "p" / results.VERDICT_NAME).exists()
-    summary = results.summary(frame).splitlines()
+    summary = results.ranked_text(frame).splitlines()
     assert summary[-1].split()[:2] == [frame["trial_id"].iloc[3], "PRUNED"], "pruned rows last"
     # The export: the best finished configuration's best repeat, with its statistics.
-    (folder,) = export.export_best(tuner, digits, str(tmp_path / "export"), frame, found, format_names=())
+    (folder,) = best_models.export_best(tuner, digits, str(tmp_path / "export"), frame, found, format_names=())
     card = json.loads((tmp_path / "export" / "best" / "model_card.json").read_text())
     best_row = results.ranked(frame).iloc[0]
     assert card["trial_id"] == best_row["trial_id"] == found["best"]["trial_id"]
@@ -210,35 +216,35 @@ def test_median_pruning_stops_a_clearly_bad_configuration_which_is_never_exporte
 
 def test_confirmation_retrains_the_two_best_leaky_and_relu_from_unused_seeds(digits, tmp_path, monkeypatch):
     hypermodel = _hypermodel(digits, modes=["relu", "fixed"], grid=True)
-    tuner = search.make_tuner("grid", hypermodel, 4, 1, 0, str(tmp_path), "p", quiet=True, repeats=2, confirm=3)
-    search.run(tuner, digits, epochs=1, batch_size=64, quiet=True)
-    before, _ = results.write(tuner)
+    tuner = tuners.make_tuner(_settings(tmp_path, max_trials=4, repeats=2, confirm=3), hypermodel)
+    tuners.run(tuner, digits)
+    before, _ = tuner.write_results()
     chosen = verdict.to_confirm(before, 2)
     leaky = before[before["mode"] != "relu"].sort_values("val_accuracy", ascending=False, kind="stable")
     assert chosen == leaky["trial_id"].tolist()[:2] + ["0"]
-    confirm.run(tuner, digits, epochs=1, batch_size=64, count=3, quiet=True)
+    confirmation.run(tuner, digits)
     for trial_id in before["trial_id"]:
-        runs = repeats.ordered_confirmation(repeats.load(tuner.project_dir, trial_id))
-        expected = [repeats.seed_for(0, repeats.CONFIRM_FIRST_REPEAT + j) for j in range(3)]
+        runs = records.ordered_confirmation(records.load(tuner.project_dir, trial_id))
+        expected = [records.seed_for(0, records.CONFIRM_FIRST_REPEAT + j) for j in range(3)]
         assert [run["seed"] for run in runs] == (expected if trial_id in chosen else [])
-    frame, found = results.write(tuner)
+    frame, found = tuner.write_results()
     columns = verdict.repeat_columns(3, verdict.CONFIRM)
     confirmed = frame.set_index("trial_id").loc[chosen, columns]
     assert confirmed.notna().all().all() and frame.set_index("trial_id").drop(index=chosen)[columns].isna().all().all()
     assert found["against_relu"]["on"] == "confirmation" and found["against_relu"]["tests"] == 2
     assert (frame["validation_size"] == len(digits.y_val)).all()
     # A record from before the verdict counted images: the table takes the search's own split.
-    old = repeats.load(tuner.project_dir, "0")
+    old = records.load(tuner.project_dir, "0")
     del old["validation_size"]
-    repeats.save(tuner.project_dir, "0", old)
-    assert (results.write(tuner)[0]["validation_size"] == len(digits.y_val)).all()
+    records.save(tuner.project_dir, "0", old)
+    assert (tuner.write_results()[0]["validation_size"] == len(digits.y_val)).all()
     # A confirmation repeat trains as a fresh build of its seed does: the recorded number again;
     # and at the seed of search repeat 0 it is that repeat, so both train by one recipe.
-    again = confirm._train(tuner, tuner.oracle.trials[chosen[0]], 1, digits, 1, 64)
+    again = confirmation._train(tuner, tuner.oracle.trials[chosen[0]], 1, digits)
     assert again["metrics"]["val_accuracy"] == frame.set_index("trial_id").loc[chosen[0], columns[1]]
-    first = confirm._train(tuner, tuner.oracle.trials[chosen[0]], -repeats.CONFIRM_FIRST_REPEAT, digits, 1, 64)
+    first = confirmation._train(tuner, tuner.oracle.trials[chosen[0]], -records.CONFIRM_FIRST_REPEAT, digits)
     assert first["seed"] == 0
     assert first["metrics"]["val_accuracy"] == frame.set_index("trial_id").loc[chosen[0], "val_accuracy_1"]
     # Resumed, it trains nothing it has.
-    monkeypatch.setattr(confirm, "_train", lambda *args: pytest.fail("retrained a recorded confirmation"))
-    confirm.run(tuner, digits, epochs=1, batch_size=64, count=3, quiet=True)
+    monkeypatch.setattr(confirmation, "_train", lambda *args: pytest.fail("retrained a recorded confirmation"))
+    confirmation.run(tuner, digits)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from tuning import stats
+from tuning.verdict import stats
 
 
 def test_interval_is_the_student_t_interval_by_hand():

@@ -8,7 +8,7 @@ from conftest import assert_one_error_line
 from conftest import cli_in_process
 from conftest import ok
 from tuning import data
-from tuning import stats
+from tuning.verdict import stats
 from tuning.studies import compare
 from tuning.studies import dying
 

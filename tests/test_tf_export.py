@@ -14,8 +14,9 @@ import pytest
 from conftest import cli
 from conftest import ok
 from tuning import data
-from tuning import formats
-from tuning import tf_export
+from tuning.export import files
+from tuning.export import formats
+from tuning.export import on_tensorflow
 from tuning.errors import SearchStopped
 from tuning.studies import compare
 from tuning.studies import dying
@@ -52,7 +53,7 @@ def test_a_search_exports_every_format_from_the_model_keras_it_trained(search_he
     with zipfile.ZipFile(best / "model.keras") as archive:
         assert json.loads(archive.read("config.json"))["compile_config"]["optimizer"]["module"] == "keras.optimizers"
     # Written last, the card is tied to every other file.
-    assert card["sha256"] == {k: v for k, v in formats.digests(best).items() if k != "model_card.json"}
+    assert card["sha256"] == {k: v for k, v in files.digests(best).items() if k != "model_card.json"}
     # Each file in its own runtime, against model.keras on the backend that trained it.
     dataset = data.load("digits", seed=0)
     expected = formats.load(str(best / "model.keras"))(dataset.x_test)
@@ -83,7 +84,7 @@ def test_a_search_on_jax_resumes_where_it_stood(search_here):
 def test_a_failed_tensorflow_export_is_one_error_and_writes_nothing(tmp_path):
     dataset = data.load("digits", seed=0)
     with pytest.raises(SearchStopped, match=r"^writing saved_model from model.keras on TensorFlow failed: .*model\.keras"):
-        tf_export.write(str(tmp_path), ["saved_model"], dataset, model=None)  # no model.keras there
+        on_tensorflow.write(str(tmp_path), ["saved_model"], dataset, model=None)  # no model.keras there
     assert list(tmp_path.iterdir()) == []
 
 

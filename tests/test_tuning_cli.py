@@ -25,7 +25,12 @@ from conftest import cli_in_process
 from conftest import ok
 from conftest import run_python
 from tuning import data
-from tuning import formats
+from tuning.data import downloads
+from tuning.data.images import open_image
+from tuning.data.images import to_array
+from tuning.errors import UsageError
+from tuning.export import files
+from tuning.export import formats
 
 pytestmark = pytest.mark.slow
 SMOKE = ["--max-trials", "2", "--epochs", "1", "--seed", "0"]
@@ -80,7 +85,7 @@ def test_search_writes_table_plot_and_export(default_search):
     assert set(digests) == {p.relative_to(best).as_posix() for p in best.rglob("*")
                             if p.is_file() and p.name != "model_card.json"}
     assert {"saved_model.pb", "model.onnx", "variables/variables.index"} <= set(digests)
-    assert all(formats.sha256(best / name) == digest for name, digest in digests.items())
+    assert all(files.sha256(best / name) == digest for name, digest in digests.items())
     assert not list(best.parent.glob(".*tmp*")), "no temporary export left behind"
     card = json.loads((best / "model_card.json").read_text())
     assert card["dataset"] == "mnist5k" and card["class_names"] == [str(i) for i in range(10)]
@@ -224,7 +229,7 @@ def test_predict_with_a_model_file_without_its_card_or_corrupt_is_one_error_line
     (tmp_path / "broken.tflite").write_bytes((best / "model.tflite").read_bytes()[:200])
     # A card that vouches for the broken files: the runtime itself must refuse them.
     card = json.loads((best / "model_card.json").read_text())
-    card["sha256"].update({name: formats.sha256(tmp_path / name) for name in ("broken.onnx", "broken.tflite")})
+    card["sha256"].update({name: files.sha256(tmp_path / name) for name in ("broken.onnx", "broken.tflite")})
     (tmp_path / "model_card.json").write_text(json.dumps(card))
     assert_one_error_line(predict("broken.onnx"), r"error: cannot load broken\.onnx: ")
     assert_one_error_line(predict("broken.tflite"), r"error: cannot load broken\.tflite: ")
@@ -283,7 +288,7 @@ def test_image_folder_dataset_and_predict(tmp_path, capsys):
     rows = [line.split("\t") for line in stdout.strip().splitlines()]
     # What the exported model.keras says of the same images, at their 12x12 size.
     model = keras.models.load_model(export / "best" / "model.keras")
-    pixels = np.stack([data.to_array(data.open_image(path), (12, 12), "RGB", path) for path in images])
+    pixels = np.stack([to_array(open_image(path), (12, 12), "RGB", path) for path in images])
     expected = model.predict(pixels, verbose=0)
     assert [row[0] for row in rows] == ["0.png"] * 3
     assert [row[1] for row in rows] == [card["class_names"][i] for i in expected.argmax(axis=1)]
@@ -539,17 +544,17 @@ def test_only_a_network_failure_reads_as_could_not_download(monkeypatch, capsys)
             raise Exception("URL fetch failure on https://example: None -- Name or service not known")
 
     monkeypatch.setattr(keras.datasets.cifar10, "load_data", offline)
-    with pytest.raises(data.UsageError, match=r"could not download cifar10 \(Name or service not known\)"):
+    with pytest.raises(UsageError, match=r"could not download cifar10 \(Name or service not known\)"):
         data.load("cifar10")
     assert capsys.readouterr().out == ""  # no "Downloading" line before the error
 
-    def downloads():
+    def downloading():
         print("Downloading data from https://example/digits.tar.gz")
         print("1/1 done")
         return (np.zeros((1, 2)), np.array([[3]])), (np.zeros((1, 2)), np.array([[6]]))
 
-    monkeypatch.setattr(keras.datasets.cifar10, "load_data", downloads)
-    _, y_train, _, y_test, _ = data._read_keras("cifar10")
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", downloading)
+    _, y_train, _, y_test, _ = downloads.read("cifar10")
     assert (y_train.tolist(), y_test.tolist()) == ([3], [6])
     assert capsys.readouterr().out == "Downloading data from https://example/digits.tar.gz\n1/1 done\n"
 
@@ -562,18 +567,18 @@ def test_only_a_network_failure_reads_as_could_not_download(monkeypatch, capsys)
 
 
 def test_our_own_failure_is_a_traceback_and_exit_1_not_a_usage_error(tmp_path, monkeypatch, capsys):
-    from tuning import search
+    from tuning.search import tuners
 
     def bug(*args, **kwargs):
         raise RuntimeError("a bug in our code")
 
-    monkeypatch.setattr(search, "run", bug)
+    monkeypatch.setattr(tuners, "run", bug)
     with pytest.raises(RuntimeError, match="a bug in our code"):  # Python prints it and exits 1
         cli_in_process(["search", *SMOKE], tmp_path, capsys)
 
 
 def test_every_trial_failing_is_one_line_and_exit_1(tmp_path, monkeypatch, capsys):
-    from tuning.hypermodel import LeakyCNN
+    from tuning.search.hypermodel import LeakyCNN
 
     def diverge(self, hp, model, *args, **kwargs):
         raise kt.errors.FailedTrialError("training loss became nan in epoch 1")

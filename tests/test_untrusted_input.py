@@ -16,7 +16,8 @@ from PIL import Image
 
 from conftest import cli_in_process
 from tuning import data
-from tuning import formats
+from tuning.export import files
+from tuning.export import formats
 
 GOOD_X = np.arange(60 * 8 * 8, dtype="uint8").reshape(60, 8, 8) % 251
 GOOD_Y = np.arange(60) % 3
@@ -70,7 +71,7 @@ def export_folder(root, name, model=None, edit=None, card_text=None):
     folder.mkdir()
     (model or tiny_model()).save(folder / "model.keras")
     card = {"class_names": ["zero", "one", "two"], "input_shape": [8, 8, 1], "pixel_max": 255.0,
-            "sha256": {"model.keras": formats.sha256(folder / "model.keras")}}
+            "sha256": {"model.keras": files.sha256(folder / "model.keras")}}
     if edit:
         edit(card)
     (folder / "model_card.json").write_text(card_text if card_text is not None else json.dumps(card))
@@ -275,7 +276,7 @@ def test_malformed_input_is_one_error_line_and_changes_no_file(tmp_path, capsys,
     (outside / "project").mkdir(parents=True)
     (outside / "project" / "keep.txt").write_text("someone else's")
     # The real cap is 4 GiB; a bomb over it would take a minute to compress.
-    monkeypatch.setattr(data, "MAX_NPZ_MEMBER_BYTES", 1 << 20)
+    monkeypatch.setattr("tuning.data.npz.MAX_NPZ_MEMBER_BYTES", 1 << 20)
     cases = build_cases(work, outside)
     assert len(cases) >= 40
     repository = os.listdir(os.getcwd())
@@ -299,12 +300,12 @@ def test_malformed_input_is_one_error_line_and_changes_no_file(tmp_path, capsys,
 def test_predict_decodes_and_runs_one_batch_at_a_time(tmp_path, monkeypatch):
     """10,000 images need the memory of a batch: images are decoded as
     their batch comes up, and the model sees batches of at most 256."""
-    from tuning import predict as serving
+    from tuning.export import predict
 
     model = export_folder(tmp_path, "export")
     (tmp_path / "a.png").write_bytes(png_bytes())
     decoded, batches = [], []
-    to_array, load = serving.to_array, formats.load
+    to_array, load = predict.to_array, formats.load
 
     def counting(*args):
         decoded.append(args[-1])
@@ -315,9 +316,9 @@ def test_predict_decodes_and_runs_one_batch_at_a_time(tmp_path, monkeypatch):
         return formats.Served(lambda batch: batches.append(len(batch)) or served(batch), served.input_shape,
                               served.classes)
 
-    monkeypatch.setattr(serving, "to_array", counting)
+    monkeypatch.setattr(predict, "to_array", counting)
     monkeypatch.setattr(formats, "load", recording)
-    results = serving.predict(model, [str(tmp_path / "a.png")] * 600)
+    results = predict.predict(model, [str(tmp_path / "a.png")] * 600)
     assert next(results)[0] == "a.png" and len(decoded) == 256
     assert len(list(results)) == 599 and len(decoded) == 600
     assert batches == [256, 256, 88]

@@ -1,5 +1,5 @@
 """The search's verdict on results tables made by hand: its numbers against
-tuning/stats.py's test, its four decisions and their wording, the repeats
+tuning/verdict/stats.py's test, its four decisions and their wording, the repeats
 it is computed on, and `python -m tuning verdict` on a results.csv."""
 
 import subprocess
@@ -12,8 +12,9 @@ import pytest
 
 from conftest import SUBPROCESS_ENV
 from conftest import assert_one_error_line
-from tuning import results
-from tuning import stats
+from tuning import atomic
+from tuning.search import results
+from tuning.verdict import stats
 from tuning import verdict
 from tuning.errors import UsageError
 
@@ -140,7 +141,7 @@ def test_summary_shows_mean_and_interval_half_width_best_first():
         _, _, frame.loc[index, "val_accuracy_low"], frame.loc[index, "val_accuracy_high"] = stats.interval(counts / SIZE)
     for column in set(results.SUMMARY_COLUMNS) - set(frame.columns):
         frame[column] = None
-    lines = results.summary(frame).splitlines()
+    lines = results.ranked_text(frame).splitlines()
     assert "val_accuracy (95% CI)" in lines[0]
     assert [line.split()[0] for line in lines[1:]] == ["1", "2", "0"]
 
@@ -163,7 +164,7 @@ sys.exit(code)
 
 def test_the_verdict_command_recomputes_from_results_csv_without_tensorflow_or_keras(tmp_path):
     csv = tmp_path / "results.csv"
-    results.write_csv(_frame(CLEAR), str(csv))
+    atomic.write_csv(_frame(CLEAR), str(csv))
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", IMPORTS_AFTER, "verdict", str(csv), "--margin", "0.5"],
                           cwd=tmp_path, env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=60)

@@ -6,24 +6,22 @@ import shlex
 import sys
 
 from tuning import keras_backend
-from tuning import stats
+from tuning.verdict import stats
 from tuning.errors import SearchStopped
 from tuning.errors import UsageError
-from tuning.formats import FORMATS
+from tuning.export import formats
 from tuning.names import MODES
-from tuning.names import PRUNE_STARTUP_CONFIGURATIONS
-from tuning.names import PRUNERS
 from tuning.names import TUNER_NAMES
 from tuning.quiet import import_tensorflow_quietly
 from tuning.quiet import native_stderr_silenced
 from tuning.limits import WORKERS_MAX
 from tuning.limits import check_numbers
-from tuning.search_command import run_search
+from tuning import settings as search_settings
+from tuning.search.pruners import PRUNERS
+from tuning.search.pruners.median import STARTUP_CONFIGURATIONS
 from tuning.verdict import MARGIN_POINTS
 
-
-# Keras and TensorFlow keep 12-15 MB per trained model (benchmarks/search_memory.py).
-TRIALS_PER_PROCESS = 1
+DEFAULTS = search_settings.SearchSettings()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,60 +70,65 @@ def _add_search(commands):
         description="Run a KerasTuner search over the rectifier (mode and alpha), learning rate "
         "and width of a small CNN. Rerunning the same command resumes the search.",
     )
-    search.add_argument("--dataset", default="mnist5k", metavar="NAME|PATH",
+    search.add_argument("--dataset", default=DEFAULTS.dataset, metavar="NAME|PATH",
                         help="mnist5k (default, bundled), digits (bundled), mnist, fashion_mnist, "
                         "cifar10, cifar100 (downloaded), a .npz with x_train/y_train[/x_test/y_test], "
                         "or a folder with one subfolder of images per class")
     search.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"),
                         help="resize a folder's images to H x W (default: the first image's size)")
-    search.add_argument("--tuner", default="bayesian", choices=TUNER_NAMES, help="default: bayesian")
-    search.add_argument("--max-trials", type=int, default=20, metavar="N", help="default: 20")
-    search.add_argument("--epochs", type=int, default=10, metavar="N",
-                        help="epochs per trial (hyperband: the most any trial gets); default: 10")
-    search.add_argument("--modes", default=",".join(MODES),
+    search.add_argument("--tuner", default=DEFAULTS.tuner, choices=TUNER_NAMES,
+                        help=f"default: {DEFAULTS.tuner}")
+    search.add_argument("--max-trials", type=int, default=DEFAULTS.max_trials, metavar="N",
+                        help=f"default: {DEFAULTS.max_trials}")
+    search.add_argument("--epochs", type=int, default=DEFAULTS.epochs, metavar="N",
+                        help=f"epochs per trial (hyperband: the most any trial gets); default: {DEFAULTS.epochs}")
+    search.add_argument("--modes", default=",".join(DEFAULTS.modes),
                         help=f"comma-separated rectifiers to search; default: {','.join(MODES)}")
-    search.add_argument("--alpha-min", type=float, default=0.001, help="default: 0.001")
-    search.add_argument("--alpha-max", type=float, default=0.5, help="default: 0.5")
-    search.add_argument("--seed", type=int, default=0, help="seeds splits, weights and the tuner")
-    search.add_argument("--repeats", type=int, default=1, metavar="K",
+    search.add_argument("--alpha-min", type=float, default=DEFAULTS.alpha_min,
+                        help=f"default: {DEFAULTS.alpha_min}")
+    search.add_argument("--alpha-max", type=float, default=DEFAULTS.alpha_max,
+                        help=f"default: {DEFAULTS.alpha_max}")
+    search.add_argument("--seed", type=int, default=DEFAULTS.seed, help="seeds splits, weights and the tuner")
+    search.add_argument("--repeats", type=int, default=DEFAULTS.repeats, metavar="K",
                         help="train every configuration K times, repeat j from the same seed in every "
                         "configuration; the table gets means with 95%% intervals and a verdict "
                         "(paired tests); default: 1")
-    search.add_argument("--confirm", type=int, default=0, metavar="K",
+    search.add_argument("--confirm", type=int, default=DEFAULTS.confirm, metavar="K",
                         help="after the search, train the two best leaky configurations and ReLU K more times "
                         "from seeds no choice used, and decide against ReLU on those runs (at least "
                         f"{stats.fewest_pairs(2)} to decide anything); default: 0 (the verdict is then computed "
                         "on the repeats that chose the best, and says so)")
-    search.add_argument("--margin", type=float, default=MARGIN_POINTS, metavar="POINTS",
+    search.add_argument("--margin", type=float, default=DEFAULTS.margin, metavar="POINTS",
                         help="accuracy points within which two configurations count as equivalent, and by which "
                         f"a pruned one must trail the median; default: {MARGIN_POINTS:g}")
-    search.add_argument("--prune", default="none", choices=PRUNERS,
+    search.add_argument("--prune", default=DEFAULTS.prune, choices=tuple(PRUNERS),
                         help="median: stop a configuration after an epoch where its mean val_accuracy over "
                         "its repeats so far is below the median of the finished configurations' by more than "
-                        f"--margin (from the 2nd epoch, once {PRUNE_STARTUP_CONFIGURATIONS} finished); pruned "
+                        f"--margin (from the 2nd epoch, once {STARTUP_CONFIGURATIONS} finished); pruned "
                         "ones are never tested or exported; default: none")
-    search.add_argument("--batch-size", type=int, default=64, metavar="N", help="default: 64")
-    search.add_argument("--directory", default="runs", help="where trials live; default: runs")
+    search.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, metavar="N",
+                        help=f"default: {DEFAULTS.batch_size}")
+    search.add_argument("--directory", default=DEFAULTS.directory,
+                        help=f"where trials live; default: {DEFAULTS.directory}")
     search.add_argument("--project", help="project name; default: alpha-<dataset>")
-    search.add_argument("--export-dir", default="saved_models",
-                        help="exports go to EXPORT_DIR/PROJECT/best; default: saved_models")
-    search.add_argument("--export-top", type=int, default=1, metavar="K",
-                        help="also export rank-2 ... rank-K; default: 1")
-    search.add_argument("--export-formats", default=",".join(FORMATS), metavar="LIST",
-                        help="besides model.keras: saved_model, litert (model.tflite), litert_int8 "
-                        f"(model_int8.tflite), onnx (model.onnx); default: {','.join(FORMATS)}")
+    search.add_argument("--export-dir", default=DEFAULTS.export_dir,
+                        help=f"exports go to EXPORT_DIR/PROJECT/best; default: {DEFAULTS.export_dir}")
+    search.add_argument("--export-top", type=int, default=DEFAULTS.export_top, metavar="K",
+                        help=f"also export rank-2 ... rank-K; default: {DEFAULTS.export_top}")
+    search.add_argument("--export-formats", default=",".join(DEFAULTS.export_formats), metavar="LIST",
+                        help=formats.help_text())
     search.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
     search.add_argument("--quiet", action="store_true", help="no per-trial or per-epoch progress")
-    search.add_argument("--trials-per-process", type=int, default=TRIALS_PER_PROCESS, metavar="K",
+    search.add_argument("--trials-per-process", type=int, default=search_settings.TRIALS_PER_PROCESS, metavar="K",
                         help="train at most K trials in one process, then go on in a fresh one, so "
-                        f"memory stays flat in a long search; 0: all in one; default: {TRIALS_PER_PROCESS}")
+                        f"memory stays flat in a long search; 0: all in one; default: {search_settings.TRIALS_PER_PROCESS}")
     search.add_argument("--threads", type=int, metavar="N",
                         help="TensorFlow's threads per operation (intra-op) in every process and worker; "
                         "TensorFlow's CPU kernels split their sums by it, so a trial's numbers depend on it "
                         "and on nothing else of the layout; default: TF_NUM_INTRAOP_THREADS if set, else "
                         f"the CPU count ({WORKERS_MAX} here); on PyTorch, its intra-op threads; not on JAX")
     scale = search.add_argument_group("scaling out (KerasTuner's chief/worker mode; TensorFlow backend only)")
-    scale.add_argument("--workers", type=int, default=0, metavar="N",
+    scale.add_argument("--workers", type=int, default=DEFAULTS.workers, metavar="N",
                        help="run a chief and N worker processes on this host, sharing its CPU cores, each "
                        f"with --threads threads; at most its CPU count ({WORKERS_MAX} here)")
     scale.add_argument("--role", choices=("chief", "worker"),
@@ -134,8 +137,8 @@ def _add_search(commands):
                        help="chief: where to serve, on the cluster's private network (e.g. 10.0.0.5:8000); "
                        "worker: the chief's address")
     scale.add_argument("--worker-id", help="a worker's name; a restarted worker keeps its id")
-    scale.add_argument("--chief-timeout", type=float, default=60.0, metavar="SECONDS",
-                       help="how long a worker waits for an unreachable chief; default: 60")
+    scale.add_argument("--chief-timeout", type=float, default=DEFAULTS.chief_timeout, metavar="SECONDS",
+                       help=f"how long a worker waits for an unreachable chief; default: {DEFAULTS.chief_timeout:g}")
     scale.add_argument("--insecure", action="store_true",
                        help="chief: serve beyond 127.0.0.1 without --tls-ca, where anyone who reaches the port "
                        "can read the search and report trials (refused without this flag)")
@@ -219,14 +222,14 @@ def _numbers(kind):
 
 
 def run_verdict(args, command):
-    from tuning.verdict_command import run
+    from tuning.verdict.command import run
 
     return run(args.results, args.margin, args.json)
 
 
 def run_predict(args, command):
-    from tuning.predict import predict
-    from tuning.predict import printable
+    from tuning.export.predict import predict
+    from tuning.export.predict import printable
 
     import_tensorflow_quietly()
     with native_stderr_silenced():  # the LiteRT interpreter's INFO lines; errors print after
@@ -235,18 +238,25 @@ def run_predict(args, command):
     return 0
 
 
+def run_search(args, command, argv, from_command_line):
+    from tuning.search_command import run_search as run
+
+    backend = keras_backend.select(args.backend)  # before anything imports Keras
+    return run(search_settings.from_args(args, argv[1:], command, backend, from_command_line))
+
+
 def main(argv=None):
     from_command_line = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    args.argv = argv
-    args.from_command_line = from_command_line
     command = shlex.join(["python", "-m", "tuning", *argv])
     try:
         check_numbers(args.command, args)
+        if args.command == "search":
+            return run_search(args, command, argv, from_command_line)
         if hasattr(args, "backend"):  # before anything imports Keras
-            args.backend = keras_backend.select(args.backend)
+            keras_backend.select(args.backend)
         return args.run(args, command)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)

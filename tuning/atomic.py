@@ -1,8 +1,10 @@
 """Writes that no reader sees half done and no crash loses.
 
+Every writer of the project's files (text, JSON, CSV tables, PNG figures,
+whole folders) is here, used by the search and the studies alike.
 Everything is written to a temporary path beside its target and renamed
-into place. Only the standard library is used, so the crash tests can run
-this module in a plain Python process.
+into place. Only the standard library is imported, so the crash tests can
+run this module in a plain Python process.
 """
 
 import glob
@@ -12,6 +14,9 @@ import os
 import shutil
 import tempfile
 import uuid
+
+# A text cell starting with one of these is a formula to a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def write_file(path, write):
@@ -54,6 +59,33 @@ def to_json(data):
 
 def write_json(path, data):
     write_text(path, json.dumps(data, indent=2))
+
+
+def write_csv(frame, path):
+    """Writes through a temporary file, so readers never see half a table;
+    text cells cannot start a spreadsheet formula (see `inert`)."""
+    frame = frame.map(inert)
+    write_file(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def inert(value):
+    """A text cell a spreadsheet would run as a formula (it starts with =,
+    +, -, @, a tab or a carriage return: a worker id, hyperparameter or
+    trial message may come from a client of the chief) with a leading
+    apostrophe, which spreadsheets show as text; anything else as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def save_figure(figure, path):
+    """Saves a matplotlib figure as PNG through a temporary file, and closes it."""
+    from matplotlib import pyplot as plt
+
+    try:
+        write_file(path, lambda tmp: figure.savefig(tmp, format="png", dpi=100))
+    finally:
+        plt.close(figure)
 
 
 def _umask():

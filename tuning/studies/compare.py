@@ -14,11 +14,9 @@ import numpy as np
 import pandas as pd
 import keras_lrelu
 from tuning import atomic
-from tuning import stats
-from tuning.hypermodel import PROBE_SIZE
-from tuning.hypermodel import LeakyCNN
-from tuning.results import save_figure
-from tuning.results import write_csv
+from tuning.verdict import stats
+from tuning.search.hypermodel import PROBE_SIZE
+from tuning.search.hypermodel import LeakyCNN
 
 ACTIVATIONS = {
     "ReLU": lambda seed: keras.layers.ReLU(),
@@ -79,16 +77,16 @@ def run(dataset, seeds, epochs, batch_size, out, command, quiet=False):
             curves.extend(run_curves)
     frame = pd.DataFrame(rows)
     frame["command"] = command
-    write_csv(frame, os.path.join(out, "compare.csv"))
-    write_csv(pd.DataFrame(curves), os.path.join(out, "compare_curves.csv"))
+    atomic.write_csv(frame, os.path.join(out, "compare.csv"))
+    atomic.write_csv(pd.DataFrame(curves), os.path.join(out, "compare_curves.csv"))
     table = markdown_report(frame, dataset.name, epochs, command)
     atomic.write_text(os.path.join(out, "compare.md"), table)
-    plot(os.path.join(out, "compare.csv"), os.path.join(out, "compare_curves.csv"),
+    plot_comparison(os.path.join(out, "compare.csv"), os.path.join(out, "compare_curves.csv"),
          os.path.join(out, "compare.png"))
     return frame, table
 
 
-def summary(frame):
+def mean_std_table(frame):
     """Mean and std over seeds per activation, in ACTIVATIONS order."""
     grouped = frame.groupby("activation", sort=False)
     table = grouped[["train_error", "test_error", "inactive_fraction", "learned_alpha"]].agg(["mean", "std"])
@@ -113,7 +111,7 @@ def markdown_report(frame, dataset_name, epochs, command):
         "| activation | train error | test error | inactive units | learned α |",
         "|---|---|---|---|---|",
     ]
-    table = summary(frame)
+    table = mean_std_table(frame)
     for name, row in table.iterrows():
         alpha = row[("learned_alpha", "mean")]
         lines.append(
@@ -149,7 +147,7 @@ def markdown_report(frame, dataset_name, epochs, command):
     return "\n".join(lines)
 
 
-def plot(csv_path, curves_path, png_path):
+def plot_comparison(csv_path, curves_path, png_path):
     """Test error per activation with error bars, and mean training curves."""
     import matplotlib
 
@@ -157,7 +155,7 @@ def plot(csv_path, curves_path, png_path):
     from matplotlib import pyplot as plt
 
     frame, curves = pd.read_csv(csv_path), pd.read_csv(curves_path)
-    table = summary(frame)
+    table = mean_std_table(frame)
     figure, (bars, lines) = plt.subplots(1, 2, figsize=(12, 4.5))
     positions = np.arange(len(table))
     bars.bar(positions, 100 * table[("test_error", "mean")],
@@ -172,7 +170,7 @@ def plot(csv_path, curves_path, png_path):
     lines.set_yscale("log")
     lines.legend()
     figure.tight_layout()
-    save_figure(figure, png_path)
+    atomic.save_figure(figure, png_path)
 
 
 def _percent(value):

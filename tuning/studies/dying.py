@@ -18,7 +18,6 @@ from keras import ops
 
 import keras_lrelu
 from tuning import atomic
-from tuning.results import write_csv
 
 # Relative to the target's spread: an output this flat is a constant.
 FLAT = 1e-4
@@ -127,7 +126,7 @@ def run(depth, widths, slopes, runs, steps, seed, out, command):
     ]
     frame = pd.DataFrame(rows)
     frame["command"] = command
-    write_csv(frame, os.path.join(out, "dying.csv"))
+    atomic.write_csv(frame, os.path.join(out, "dying.csv"))
     table = markdown_report(frame, command)
     atomic.write_text(os.path.join(out, "dying.md"), table)
     return frame, table

@@ -1,4 +1,4 @@
-"""Repeated runs of a configuration, and median pruning between them.
+"""The record of a configuration's repeated runs (`repeats.json`).
 
 Repeat j of every configuration trains from the same seed (weights, data
 order, RReLU draws), so configurations compare pairwise on the same K
@@ -12,23 +12,16 @@ import glob
 import json
 import os
 
-import keras
 import numpy as np
 
 from tuning import atomic
-from tuning.pruning import prune_reason
 
 RECORD_NAME = "repeats.json"
 # Seeds of repeats lie this far apart; the model adds 0..2 per layer.
 SEED_STRIDE = 1000
-# Confirmation repeats (tuning/confirm.py) are numbered from here, past any
+# Confirmation repeats (tuning/search/confirmation.py) are numbered from here, past any
 # --repeats, so no seed that chose a configuration confirms it.
 CONFIRM_FIRST_REPEAT = 100
-# Median pruning (as Optuna's MedianPruner) waits for
-# PRUNE_STARTUP_CONFIGURATIONS finished configurations, so the median is of
-# something, and never stops a repeat at the end of its first epoch, whose
-# accuracy mostly says how fast a network starts, not where it ends.
-PRUNE_WARMUP_EPOCHS = 1
 
 
 def seed_for(seed, repeat):
@@ -98,7 +91,7 @@ def best_repeat(record):
     return int(max(keys, key=lambda key: runs[key]["metrics"]["val_accuracy"]))
 
 
-def summary(record):
+def means(record):
     """What the oracle records for the trial: the mean of each metric over
     its runs (a pruned run counts what it reached), the total `seconds`, and
     `pruned` (1 or 0)."""
@@ -139,49 +132,3 @@ def finished_curves(project_dir, repeat, exclude):
         if finished(record) and all(str(j) in record["repeats"] for j in range(repeat + 1)):
             found.append([record["repeats"][str(j)]["curve"] for j in range(repeat + 1)])
     return found
-
-
-def mean_at(curves, epoch):
-    """The mean of the curves' values at `epoch` (1-based); None if one lacks it."""
-    values = [curve.get(str(epoch)) for curve in curves]
-    return None if None in values else float(np.mean(values))
-
-
-class RepeatMonitor(keras.callbacks.Callback):
-    """Records a repeat's validation accuracy per epoch and, with `prune`,
-    stops it after epoch e when the configuration's mean accuracy at epoch e
-    over its repeats so far (the `earlier` curves and this one) is below the
-    median of the same mean, over the same repeats, of the finished
-    configurations by more than `margin` (a fraction; see `prune_reason`).
-    Repeat j shares its seed across configurations, so this compares like
-    with like, and averaging the repeats that ran keeps one unlucky repeat
-    from pruning a good configuration. Strictly below. At the
-    last epoch of a repeat that is not the `last` one, pruning means running
-    no further repeats; at the last epoch of the last repeat it never
-    prunes, so a configuration that ran every repeat is finished."""
-
-    def __init__(self, project_dir, trial_id, repeat, earlier=(), prune=False, last=True, margin=0.0):
-        super().__init__()
-        self.project_dir, self.trial_id, self.repeat = project_dir, trial_id, repeat
-        self.earlier, self.prune, self.last, self.margin = list(earlier), prune, last, margin
-        self.curve = {}
-        self.pruned_message = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get("val_accuracy")
-        if value is None:
-            return
-        number = epoch + 1
-        self.curve[str(number)] = float(value)
-        at_end = number >= self.params["epochs"]
-        if not self.prune or number <= PRUNE_WARMUP_EPOCHS or (at_end and self.last):
-            return
-        ours = mean_at([*self.earlier, self.curve], number)
-        others = [mean_at(curves, number) for curves in finished_curves(self.project_dir, self.repeat, self.trial_id)]
-        others = [value for value in others if value is not None]
-        reason = None if ours is None else prune_reason(ours, others, self.margin)
-        if reason:
-            over = f"over repeats 1-{self.repeat + 1} " if self.repeat else ""
-            where = f"after repeat {self.repeat + 1}" if at_end else f"in repeat {self.repeat + 1}, epoch {number}"
-            self.pruned_message = f"pruned {where}: mean val_accuracy {over}{reason}"
-            self.model.stop_training = True

@@ -14,16 +14,18 @@ import tensorflow as tf
 
 import keras_lrelu
 from tuning import atomic
-from tuning import formats
+from tuning.export import formats
+from tuning.export import files
+from tuning.export import keras_file
 from tuning import paths
-from tuning import repeats
-from tuning import results
-from tuning import stats
-from tuning import tf_export
+from tuning.search import records
+from tuning.search import results
+from tuning.verdict import stats
+from tuning.export import on_tensorflow
 from tuning.keras_backend import BACKENDS
 from tuning.names import CARD_NAME
 from tuning.quiet import native_stderr_silenced
-from tuning.search import describe
+from tuning.search.hypermodel import hyperparameter_text
 from tuning.verdict import margin_text
 
 
@@ -52,7 +54,7 @@ def export_best(tuner, dataset, export_root, frame, verdict, top_k=1, command=""
         # model.keras keeps the compiled model with a fresh optimizer (none of
         # the trial's state); built, so that loading the file warns of nothing.
         model.optimizer.build(model.trainable_variables)
-        record = repeats.load(tuner.project_dir, trial.trial_id)
+        record = records.load(tuner.project_dir, trial.trial_id)
         card = model_card(model, trial, dataset, rank, command, row, record, verdict)
         atomic.replace_folder(folder, functools.partial(_save, model, card, dataset, format_names))
         folders.append(folder)
@@ -69,12 +71,12 @@ def model_card(model, trial, dataset, rank, command, row, record, verdict):
     test_loss, test_accuracy = model.evaluate(dataset.x_test, dataset.y_test, verbose=0)
     tested = len(dataset.y_test)
     correct = int(round(test_accuracy * tested))
-    best = repeats.best_repeat(record)
+    best = records.best_repeat(record)
     exported = record["repeats"][str(best)]["metrics"]
     metrics = {name: exported[name] for name in ("val_loss", "accuracy", "loss") if name in exported}
     metrics.update(val_accuracy_selected=exported["val_accuracy"], test_accuracy=float(test_accuracy),
                    test_loss=float(test_loss))
-    per_repeat = [run["metrics"]["val_accuracy"] for run in repeats.ordered(record)]
+    per_repeat = [run["metrics"]["val_accuracy"] for run in records.ordered(record)]
     size = len(dataset.y_val)
     return {
         "test_accuracy": {
@@ -120,7 +122,7 @@ def model_card(model, trial, dataset, rank, command, row, record, verdict):
         "versions": _versions(),
         "command": command,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "summary": describe(values),
+        "summary": hyperparameter_text(values),
     }
 
 
@@ -163,9 +165,9 @@ def _save(model, card, dataset, format_names, folder):
     trained it), the chosen formats (made from it on TensorFlow), and the
     card with each file's held-out accuracy, measured in its own runtime."""
     with native_stderr_silenced():
-        formats.save_keras_model(model, os.path.join(folder, formats.KERAS_FILE))
-    card["formats"] = tf_export.write(folder, format_names, dataset, model)
+        keras_file.save(model, os.path.join(folder, keras_file.FILE))
+    card["formats"] = on_tensorflow.write(folder, format_names, dataset, model)
     # Ties the card to the files: predict checks them before loading any.
-    card["sha256"] = formats.digests(folder)
+    card["sha256"] = files.digests(folder)
     with open(os.path.join(folder, CARD_NAME), "w") as f:
         f.write(atomic.to_json(card))

@@ -9,7 +9,7 @@ import keras_tuner as kt
 import numpy as np
 
 import keras_lrelu
-from tuning import repeats
+from tuning.search import records
 from tuning.names import MODES
 
 # RReLU's range keeps the 8:3 ratio of Xu et al.'s U(1/8, 1/3) around a mean
@@ -72,7 +72,7 @@ class LeakyCNN(kt.HyperModel):
     @property
     def run_seed(self):
         """The seed of the current repeat (`seed` itself for the first)."""
-        return repeats.seed_for(self.seed, self.repeat)
+        return records.seed_for(self.seed, self.repeat)
 
     def build(self, hp):
         # Every configuration's repeat j starts from the same weights.
@@ -202,3 +202,13 @@ def _holds(config, value):
         slack = 1e-9 * max(abs(low), abs(high))
         return number and math.isfinite(value) and low - slack <= value <= high + slack
     return isinstance(value, bool)  # Boolean
+
+
+def hyperparameter_text(values):
+    """`mode=fixed alpha=0.0123 ...` for a trial's hyperparameters."""
+    first = [k for k in ("mode", "alpha") if k in values]
+    rest = sorted(k for k in values if k not in first and not k.startswith("tuner/"))
+    shown = {k: values[k] for k in first + rest}
+    return " ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items()
+    )

@@ -4,7 +4,7 @@ every file of the folder measured in its own runtime.
 
 A search on TensorFlow does this in its own process, from the model it just
 saved. A search on JAX or PyTorch saves model.keras with the backend that
-trained it, then runs this module as `python -m tuning.tf_export` in a
+trained it, then runs this module as `python -m tuning.export.on_tensorflow` in a
 process of its own on TensorFlow (a process runs one Keras backend), so
 `--export-formats` means the same on every backend and the card's figures
 are measured the same way.
@@ -19,7 +19,9 @@ import warnings
 
 import numpy as np
 
-from tuning import formats
+from tuning.export import formats
+from tuning.export import files
+from tuning.export import keras_file
 from tuning import relaunch
 from tuning.errors import SearchStopped
 from tuning.quiet import native_stderr_silenced
@@ -43,7 +45,7 @@ def write(folder, names, dataset, model):
         arrays, report = os.path.join(scratch, "arrays.npz"), os.path.join(scratch, "formats.json")
         np.savez(arrays, calibration=calibration, x_test=dataset.x_test, y_test=dataset.y_test)
         done = subprocess.run(
-            relaunch.command(folder, arrays, ",".join(names), report, module="tuning.tf_export"),
+            relaunch.command(folder, arrays, ",".join(names), report, module="tuning.export.on_tensorflow"),
             env=relaunch.environment(dict(os.environ, KERAS_BACKEND="tensorflow")),
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
@@ -62,14 +64,14 @@ def convert_and_measure(folder, names, calibration, x_test, y_test, model=None):
         # Keras's tf2onnx shim probes np.object, which NumPy 2 warns about.
         warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)
         if model is None:
-            model = formats.load_keras_model(os.path.join(folder, formats.KERAS_FILE))
+            model = keras_file.load_model(os.path.join(folder, formats.KERAS_FILE))
         written = formats.write_converted(model, folder, names, calibration)
         measured = {}
         for name in written:
             run = formats.load(os.path.join(folder, "" if name == "saved_model" else name))
             measured[name] = {
                 "test_accuracy": formats.accuracy(run, x_test, y_test),
-                "bytes": formats.size_bytes(folder, name),
+                "bytes": files.size_bytes(folder, name),
             }
     return measured
 

@@ -6,15 +6,15 @@ A simulated search trains ReLU and `leaky` other configurations, each
 (common random numbers), and each run adds its own noise. Accuracies are
 whole numbers of `size` validation images, so ties and zero spreads occur
 as in real searches. Median pruning and confirmation follow the search's
-rules (tuning/repeats.py's `prune_reason` at the end of each repeat but the
-last; tuning/verdict.py's `to_confirm`), and the table goes through
+rules (tuning/search/pruners/median.py's MedianPruner at the end of each repeat
+but the last; tuning/verdict/decision.py's `to_confirm`), and the table goes through
 `verdict.decide` as results.csv does. No TensorFlow.
 """
 
 import numpy as np
 import pandas as pd
 
-from tuning.pruning import prune_reason
+from tuning.search.pruners.median import MedianPruner
 from tuning import verdict
 
 # The demo's noise: ~0.4 points between paired repeats, ~0.5 from seed to seed.
@@ -71,15 +71,16 @@ def _runs(rng, truths, k, size, run_points):
 
 def _pruned(counts, k, size, margin):
     """Configurations in order; one stops after repeat j (not the last)
-    when `prune_reason` says so against those finished before it."""
-    statuses, kept = [], counts.astype(float)
+    when the search's MedianPruner says so against those finished before
+    it, on each repeat's final accuracy (a one-epoch curve)."""
+    pruner, statuses, kept = MedianPruner(margin, warmup_epochs=0), [], counts.astype(float)
     for c in range(len(counts)):
         status = "COMPLETED"
         finished = [i for i, s in enumerate(statuses) if s == "COMPLETED"]
         for j in range(k - 1):
-            ours = counts[c, : j + 1].mean() / size
-            others = [counts[i, : j + 1].mean() / size for i in finished]
-            if prune_reason(ours, others, margin):
+            ours = [{"1": value / size} for value in counts[c, : j + 1]]
+            others = [[{"1": value / size} for value in counts[i, : j + 1]] for i in finished]
+            if pruner.prune(ours, lambda: others, epoch=1):
                 status, kept[c, j + 1:] = "PRUNED", np.nan
                 break
         statuses.append(status)

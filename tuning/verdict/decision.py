@@ -3,7 +3,7 @@ beat ReLU on these images, fall short of it, stay within a margin of it, or
 is that undecided, and what would decide it.
 
 Each comparison is the exact sign-flip test of paired differences in whole
-validation images (tuning/stats.py), Bonferroni-corrected over the
+validation images (tuning/verdict/stats.py), Bonferroni-corrected over the
 comparisons it is tested with, and ends in one of four decisions read off
 its interval: equivalent within +-margin if the interval lies inside the
 margin, else better or worse if it lies above or below 0, else undecided.
@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from tuning import stats
+from tuning.verdict import stats
 from tuning.errors import UsageError
 
 TEST = "exact sign-flip test across repeats"
@@ -72,7 +72,7 @@ def to_confirm(frame, k):
 
 
 def decide(frame, k, margin=MARGIN_POINTS, confirm=0):
-    """The verdict over a results frame (tuning/results.py) with `k` search
+    """The verdict over a results frame (tuning/search/results.py) with `k` search
     repeats and `confirm` confirmation repeats per configuration, at
     `margin` points. Returns a JSON-able dict with a `text` entry; None if
     no configuration finished.
@@ -106,7 +106,7 @@ def decide(frame, k, margin=MARGIN_POINTS, confirm=0):
         verdict["against_relu"] = _against_relu(frame, rows, runs, relu[0], leaky, k, confirm, margin_images, size)
         first = verdict["against_relu"]["comparisons"][0]
         verdict["decision"] = first["decision"] if first else None
-    verdict["text"] = describe(verdict)
+    verdict["text"] = verdict_text(verdict)
     return verdict
 
 
@@ -172,7 +172,7 @@ def _present(value):
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
-def describe(verdict):
+def verdict_text(verdict):
     """The verdict in plain words, a few lines."""
     k, best, margin = verdict["repeats"], verdict["best"], verdict["margin_points"]
     size = verdict["validation_size"]

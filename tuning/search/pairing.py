@@ -19,19 +19,21 @@ OPTIONS = {
 }
 
 
-def settings(args, dataset, threads):
-    """The pairing settings of a search: its options, and its dataset's
-    content (a digest of every split), not only its name or path."""
+def from_settings(settings, dataset):
+    """What a search's repeats pair by: its settings (tuning/settings.py),
+    and its dataset's content (a digest of every split), not only its name
+    or path. JAX has no threads setting, so none is recorded there."""
     digest = hashlib.sha256()
     for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
         array = getattr(dataset, name)
         digest.update(f"{name}{array.dtype}{array.shape}".encode())
         digest.update(array.tobytes())
     return {
-        "seed": args.seed, "dataset": {"name": args.dataset, "sha256": digest.hexdigest()},
-        "image_size": list(args.image_size) if args.image_size else None, "epochs": args.epochs,
-        "batch_size": args.batch_size, "threads": threads, "prune": args.prune, "margin": args.margin,
-        "repeats": args.repeats, "backend": args.backend,
+        "seed": settings.seed, "dataset": {"name": settings.dataset, "sha256": digest.hexdigest()},
+        "image_size": list(settings.image_size) if settings.image_size else None, "epochs": settings.epochs,
+        "batch_size": settings.batch_size,
+        "threads": None if settings.backend == "jax" else settings.intra_op_threads,
+        "prune": settings.prune, "margin": settings.margin, "repeats": settings.repeats, "backend": settings.backend,
     }
 
 

@@ -10,10 +10,10 @@ import os
 
 import numpy as np
 
-from tuning import card as cards
-from tuning import formats
-from tuning.data import open_image
-from tuning.data import to_array
+from tuning.export import cards
+from tuning.export import formats
+from tuning.data.images import open_image
+from tuning.data.images import to_array
 from tuning.errors import UsageError
 
 # Images decoded and classified at a time: memory holds one batch, however many images.

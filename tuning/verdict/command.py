@@ -1,5 +1,5 @@
 """The `verdict` command: a search's verdict recomputed from its
-results.csv by tuning/verdict.py, the code the search prints it with."""
+results.csv by tuning/verdict/decision.py, the code the search prints it with."""
 
 import json
 import os

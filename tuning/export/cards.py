@@ -12,7 +12,7 @@ import math
 import os
 import re
 
-from tuning import formats
+from tuning.export import files
 from tuning.errors import UsageError
 from tuning.limits import IMAGE_SIDE_MAX
 from tuning.names import CARD_NAME
@@ -53,13 +53,13 @@ def verify_files(model_path, card):
     """UsageError unless every file loading `model_path` reads has the
     sha256 the card lists for it."""
     folder = folder_of(model_path)
-    for name in formats.model_files(model_path):
+    for name in files.model_files(model_path):
         if not os.path.isfile(os.path.join(folder, name)):  # a FIFO would hang the hash
             raise UsageError(f"{os.path.join(folder, name)} is not a regular file; not loading it")
         listed = card["sha256"].get(name)
         if listed is None:
             raise UsageError(f"the model card lists no sha256 for {name}; re-export, or use the export as it was written")
-        if formats.sha256(os.path.join(folder, name)) != listed:
+        if files.sha256(os.path.join(folder, name)) != listed:
             raise UsageError(
                 f"{os.path.join(folder, name)} does not match the sha256 in its model card: "
                 "the file was changed or swapped after export; not loading it"

@@ -7,10 +7,12 @@ import os
 import pandas as pd
 
 from tuning import atomic
-from tuning import repeats
-from tuning import stats
-from tuning import verdict
-from tuning.distributed import read_workers
+from tuning.search import records
+from tuning.verdict import stats
+from tuning.verdict import CONFIRM
+from tuning.verdict import decide
+from tuning.verdict import repeat_columns
+from tuning.cluster import assignments
 
 COLUMNS = [
     "trial_id", "status", "worker", "backend", "mode", "alpha", "learned_alpha", "inactive_fraction",
@@ -32,15 +34,12 @@ SUMMARY_COLUMNS = [
     "val_accuracy", "val_loss", "seconds",
 ]
 VERDICT_NAME = "verdict.json"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-
-repeat_columns = verdict.repeat_columns
 
 
 def trial_row(trial, command="", worker=None, record=None, outside="", validation_size=None):
     """One trial as a flat dict. `alpha` is 0 for the ReLU baseline; the
-    repeats come from the trial's record (tuning/repeats.py), and a pruned
+    repeats come from the trial's record (tuning/search/records.py), and a pruned
     trial's status is PRUNED. `outside` names hyperparameters the search
     space does not hold: such a trial (only a client of the chief that is
     not one of our workers can report one) is REFUSED, so it is never
@@ -48,8 +47,8 @@ def trial_row(trial, command="", worker=None, record=None, outside="", validatio
     values = trial.hyperparameters.values
     mode = values.get("mode")
     record = record or {"repeats": {}}
-    runs = repeats.ordered(record)
-    pruned = repeats.pruned(record)
+    runs = records.ordered(record)
+    pruned = records.pruned(record)
     row = {
         "trial_id": trial.trial_id,
         "status": "REFUSED" if outside else "PRUNED" if pruned and trial.status == "COMPLETED" else trial.status,
@@ -75,8 +74,8 @@ def trial_row(trial, command="", worker=None, record=None, outside="", validatio
     for j, run in enumerate(runs, start=1):
         row[f"val_accuracy_{j}"] = run["metrics"]["val_accuracy"]
         row[f"val_loss_{j}"] = run["metrics"]["val_loss"]
-    for j, run in enumerate(repeats.ordered_confirmation(record), start=1):
-        row[f"{verdict.CONFIRM}_{j}"] = run["metrics"]["val_accuracy"]
+    for j, run in enumerate(records.ordered_confirmation(record), start=1):
+        row[f"{CONFIRM}_{j}"] = run["metrics"]["val_accuracy"]
     return row
 
 
@@ -92,56 +91,30 @@ def to_frame(trials, command="", workers=None, project_dir=None, k=1, outside_sp
     ordered = sorted(trials.values(), key=lambda t: int(t.trial_id))
     rows = [
         trial_row(t, command, workers.get(t.trial_id),
-                  repeats.load(project_dir, t.trial_id) if project_dir else None,
+                  records.load(project_dir, t.trial_id) if project_dir else None,
                   outside_space(t.hyperparameters.values) if outside_space else "", validation_size)
         for t in ordered
     ]
-    per_repeat = repeat_columns(k) + repeat_columns(k, "val_loss") + repeat_columns(confirm, verdict.CONFIRM)
+    per_repeat = repeat_columns(k) + repeat_columns(k, "val_loss") + repeat_columns(confirm, CONFIRM)
     columns = COLUMNS[:-2] + per_repeat + COLUMNS[-2:]
     return pd.DataFrame(rows, columns=columns)
 
 
-def write(tuner, command=""):
-    """Rewrites results.csv, verdict.json and results.png in the tuner's
-    project folder; returns (frame, verdict)."""
-    frame = to_frame(tuner.oracle.trials, command, read_workers(tuner.project_dir),
-                     tuner.project_dir, tuner.repeats, tuner.hypermodel.outside_space, tuner.confirm,
-                     tuner.validation_size)
-    csv_path = os.path.join(tuner.project_dir, "results.csv")
-    write_csv(frame, csv_path)
-    found = verdict.decide(frame, tuner.repeats, tuner.margin, tuner.confirm)
-    if found:  # finished configurations stay finished, so a verdict is never stale
-        atomic.write_text(os.path.join(tuner.project_dir, VERDICT_NAME),
-                          atomic.to_json(dict(found, command=command)))
-    plot(csv_path, os.path.join(tuner.project_dir, "results.png"))
-    return frame, found
-
-
-def write_csv(frame, path):
-    """Writes through a temporary file, so readers never see half a table;
-    text cells cannot start a spreadsheet formula (see `inert`)."""
-    frame = frame.map(inert)
-    atomic.write_file(path, lambda tmp: frame.to_csv(tmp, index=False))
-
-
-def inert(value):
-    """A text cell a spreadsheet would run as a formula (it starts with =,
-    +, -, @, a tab or a carriage return: a worker id, hyperparameter or
-    trial message may come from a client of the chief) with a leading
-    apostrophe, which spreadsheets show as text; anything else as it is."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def save_figure(figure, path):
-    """Saves a matplotlib figure as PNG through a temporary file, and closes it."""
-    from matplotlib import pyplot as plt
-
-    try:
-        atomic.write_file(path, lambda tmp: figure.savefig(tmp, format="png", dpi=100))
-    finally:
-        plt.close(figure)
+def write(project_dir, trials, settings, outside_space=None, validation_size=None):
+    """Rewrites results.csv, verdict.json and results.png in `project_dir`
+    from the oracle's `trials`, by the search's `settings` (its repeats,
+    confirmation, margin and command); `outside_space` and
+    `validation_size` as for `to_frame`. Returns (frame, verdict)."""
+    frame = to_frame(trials, settings.command, assignments.read(project_dir), project_dir, settings.repeats,
+                     outside_space, settings.confirm, validation_size)
+    csv_path = os.path.join(project_dir, "results.csv")
+    atomic.write_csv(frame, csv_path)
+    verdict = decide(frame, settings.repeats, settings.margin, settings.confirm)
+    if verdict:  # finished configurations stay finished, so a verdict is never stale
+        atomic.write_text(os.path.join(project_dir, VERDICT_NAME),
+                          atomic.to_json(dict(verdict, command=settings.command)))
+    plot_results(csv_path, os.path.join(project_dir, "results.png"))
+    return frame, verdict
 
 
 def ranked(frame):
@@ -153,7 +126,7 @@ def ranked(frame):
         .drop(columns=["_order", "_mean"])
 
 
-def summary(frame):
+def ranked_text(frame):
     """The trials ranked (see `ranked`) as a printable table; with repeats,
     val_accuracy is `mean ± half-width of its 95% interval`."""
     table = ranked(frame)
@@ -170,7 +143,7 @@ def summary(frame):
     return shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
 
 
-def plot(csv_path, png_path):
+def plot_results(csv_path, png_path):
     """Validation accuracy against alpha (log axis), one colour per mode,
     with the 95% interval over repeats as error bars.
 
@@ -213,7 +186,7 @@ def plot(csv_path, png_path):
         axes.legend(unique.values(), unique.keys(), loc="lower right")
     axes.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
-    save_figure(figure, png_path)
+    atomic.save_figure(figure, png_path)
 
 
 def last_line(message):

@@ -1,0 +1,108 @@
+"""`--workers N`: a chief and N worker processes of one search on this
+host, restarting a worker that dies under the same id (KerasTuner hands
+that id its unfinished trial back)."""
+
+import os
+import subprocess
+import threading
+import time
+
+from tuning import relaunch
+from tuning.cluster.engine import free_port
+from tuning.errors import SearchStopped
+
+RESTARTS = 3
+STOP_SECONDS = 10  # how long a stopped chief gets before SIGKILL
+
+
+def launch(settings):
+    """Runs the search of `settings` (tuning/settings.py) as a chief plus
+    `settings.workers` worker processes on 127.0.0.1, each with the
+    search's --threads; streams
+    their output, restarts a worker that dies (up to RESTARTS times), and
+    returns the chief's exit code.
+
+    Raises:
+        SearchStopped: when no worker is left and the chief still waits
+            (for trials of workers that died more often than they may be
+            restarted): the chief is stopped, at most 2 * STOP_SECONDS
+            after the last worker ended.
+    """
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    # Every worker inherits the search's TF_NUM_INTRAOP_THREADS (--threads):
+    # TensorFlow's CPU kernels split their sums by it, so a worker with fewer
+    # threads would score a trial differently. Ops run one at a time.
+    env = relaunch.environment(dict(os.environ, TF_NUM_INTEROP_THREADS="1"))
+    chief = _start(settings.cluster_process(address, "chief"), relaunch.environment(), "chief")
+    crews = {
+        f"worker{i}": _start(settings.cluster_process(address, "worker", f"worker{i}"), env, f"worker{i}")
+        for i in range(1, settings.workers + 1)
+    }
+    restarts = dict.fromkeys(crews, 0)
+    try:
+        while chief.poll() is None:
+            time.sleep(0.5)
+            for name, process in crews.items():
+                code = process.poll()
+                if code not in (None, 0) and restarts[name] < RESTARTS:
+                    restarts[name] += 1
+                    print(f"[launcher] {name} exited with {code}; restarting it ({restarts[name]}/{RESTARTS})",
+                          flush=True)
+                    crews[name] = _start(settings.cluster_process(address, "worker", name), env, name)
+            if all(p.poll() is not None for p in crews.values()):
+                if all(p.returncode == 0 for p in crews.values()):
+                    # Told there is no more work: the chief ends once it has written
+                    # the table and the export, however long those take.
+                    return chief.wait()
+                _end_without_workers(chief, crews)
+    finally:
+        for process in crews.values():
+            try:
+                process.wait(timeout=30 if chief.poll() == 0 else 1)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        _stop(chief)  # Ctrl-C or an error here must not leave it serving
+    return chief.wait()
+
+
+def _end_without_workers(chief, crews):
+    """With no worker left, the chief has STOP_SECONDS to end on its own (it
+    does once every trial has ended); else it is stopped, since a trial of a
+    worker that kept dying stays RUNNING and the chief would wait forever."""
+    try:
+        chief.wait(timeout=STOP_SECONDS)
+        return
+    except subprocess.TimeoutExpired:
+        _stop(chief)
+    dead = [f"{name} (exit code {p.returncode})" for name, p in crews.items() if p.returncode != 0]
+    raise SearchStopped(
+        f"no worker left: {', '.join(dead)} kept dying "
+        f"({RESTARTS} restarts each); stopped the chief. Rerun the same command to resume"
+    )
+
+
+def _stop(process):
+    """Ends `process`: SIGTERM, then SIGKILL after STOP_SECONDS."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _start(command, env, name):
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+    )
+    threading.Thread(target=_relay, args=(process, name), daemon=True).start()
+    print(f"[launcher] {name} started, pid {process.pid}", flush=True)
+    return process
+
+
+def _relay(process, name):
+    for line in process.stdout:
+        print(f"[{name}] {line}", end="", flush=True)

@@ -1,0 +1,137 @@
+"""Datasets as arrays: raw pixels, class names, input shape and seeded splits.
+
+A dataset source is a module here with a `read(...)` that returns
+(x_train, y_train, x_test or None, y_test or None, class names or None);
+`_read` picks the source by the name given to --dataset.
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from tuning.data import bundled
+from tuning.data import downloads
+from tuning.data import folders
+from tuning.data import npz
+from tuning.errors import UsageError
+
+KERAS_DATASETS = downloads.NAMES
+BUNDLED_DATASETS = bundled.NAMES
+
+
+@dataclasses.dataclass
+class Dataset:
+    """Images in their own pixel scale, shape (N, H, W, C), float32."""
+
+    name: str
+    class_names: list
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    pixel_max: float
+
+    @property
+    def input_shape(self):
+        return list(self.x_train.shape[1:])
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+
+def load(name, image_size=None, seed=0, val_fraction=0.2, test_fraction=0.2):
+    """Loads a dataset by name, `.npz` path or image folder, split and seeded.
+
+    A dataset without a test set has `test_fraction` held out; the
+    validation set is `val_fraction` of what remains for training. Both
+    splits are stratified by class.
+
+    Raises:
+        UsageError: for an unknown name, an unreadable file or folder, or
+            data that cannot make a classification task.
+    """
+    x_train, y_train, x_test, y_test, class_names = _read(name, image_size)
+    x_train, y_train = _as_images(x_train, "x_train"), _as_labels(y_train, x_train, "y_train")
+    if x_test is None:
+        x_train, x_test, y_train, y_test = _split(x_train, y_train, test_fraction, seed)
+    else:
+        x_test, y_test = _as_images(x_test, "x_test"), _as_labels(y_test, x_test, "y_test")
+        if x_test.shape[1:] != x_train.shape[1:]:
+            raise UsageError(
+                f"{name}: x_test images are {x_test.shape[1:]}, x_train images {x_train.shape[1:]}"
+            )
+    x_train, x_val, y_train, y_val = _split(x_train, y_train, val_fraction, seed)
+    largest = int(max(y_train.max(), y_val.max(), y_test.max()))
+    if largest >= len(y_train) + len(y_val):
+        raise UsageError(
+            f"{name}: the largest label is {largest}, so {largest + 1} classes for "
+            f"{len(y_train) + len(y_val)} training images; labels must run from 0 to the number of classes - 1"
+        )
+    num_classes = largest + 1
+    if class_names is None:
+        class_names = [str(i) for i in range(num_classes)]
+    if len(class_names) < num_classes:
+        raise UsageError(f"{name}: {len(class_names)} class names for {num_classes} classes")
+    if name in ("mnist5k",) + KERAS_DATASETS or os.path.isdir(name):
+        pixel_max = 255.0  # 8-bit images, however bright the brightest one seen
+    else:  # digits (0-16) and a .npz's arrays: their own scale
+        pixel_max = float(max(x_train.max(), 1.0))
+    return Dataset(
+        name, list(class_names), x_train, y_train, x_val, y_val, x_test, y_test, pixel_max
+    )
+
+
+def _read(name, image_size):
+    """The source that reads `name`: one module per kind of source."""
+    if name in BUNDLED_DATASETS:
+        return bundled.read(name)
+    if name in KERAS_DATASETS:
+        return downloads.read(name)
+    if name.endswith(".npz") or os.path.isfile(name):
+        return npz.read(name)
+    if os.path.isdir(name):
+        return folders.read(name, image_size)
+    raise UsageError(
+        f"unknown dataset {name!r}: use one of {', '.join(BUNDLED_DATASETS + KERAS_DATASETS)}, "
+        "a .npz file or a folder of images with one subfolder per class"
+    )
+
+
+def _as_images(x, key):
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.dtype.kind not in "uif" or 0 in x.shape:
+        raise UsageError(
+            f"{key} must be real-valued images (N, H, W) or (N, H, W, C); got shape {x.shape} of {x.dtype}"
+        )
+    with np.errstate(over="ignore"):  # caught below, as one error line
+        x = x.astype("float32")
+    if not np.isfinite(x).all():  # after the cast: 1e39 is finite in float64 only
+        raise UsageError(f"{key} has pixels that are NaN, infinite or beyond float32")
+    return x
+
+
+def _as_labels(y, x, key):
+    y = np.asarray(y).reshape(-1)
+    if len(y) != len(x) or y.dtype.kind not in "ui":
+        raise UsageError(f"{key} must be {len(x)} integer class labels >= 0")
+    y = y.astype("int64")  # after the cast: uint64 labels >= 2**63 turn negative here
+    if (y < 0).any():
+        raise UsageError(f"{key} must be {len(x)} integer class labels >= 0; found {int(y.min())}")
+    return y
+
+
+def _split(x, y, fraction, seed):
+    try:
+        x_keep, x_out, y_keep, y_out = train_test_split(
+            x, y, test_size=fraction, random_state=seed, stratify=y
+        )
+    except ValueError as error:
+        raise UsageError(f"cannot split {len(y)} images into stratified sets: {error}") from None
+    return x_keep, x_out, y_keep, y_out

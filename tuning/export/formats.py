@@ -1,0 +1,130 @@
+"""The export formats, as a registry: one `Format` entry per file an export
+folder may hold besides model.keras and the card.
+
+A new format is one module beside this one (a `write` on the TensorFlow
+backend and a `load` in the file's own runtime, returning a `Served`) and
+one entry in FORMATS; `--export-formats`, its help and its errors, the
+export, the card's measurements and `predict` all read the entries.
+
+Each loader runs its file the way a user serving it would: TensorFlow for
+the SavedModel, Keras (with keras_lrelu) for model.keras, the LiteRT
+interpreter for .tflite, ONNX Runtime for .onnx. It returns a function from
+a float32 image batch (raw pixels, as the model card describes) to class
+probabilities, so an export measures every file it wrote.
+"""
+
+import dataclasses
+import importlib.util
+import os
+
+import numpy as np
+
+from tuning.errors import UsageError
+from tuning.export import keras_file
+from tuning.export import litert
+from tuning.export import onnx
+from tuning.export import saved_model
+from tuning.export.served import Served  # noqa: F401  (the type every `load` returns)
+
+KERAS_FILE = keras_file.FILE
+CALIBRATION_IMAGES = litert.CALIBRATION_IMAGES
+
+
+@dataclasses.dataclass(frozen=True)
+class Format:
+    """`name` (for --export-formats) adds `file` to an export folder (the
+    folder itself for a SavedModel); it needs the packages `needs` beyond
+    TensorFlow, is written by `write(model, path, calibration_images)` on
+    the TensorFlow backend and read by `load(path, threads)`."""
+
+    name: str
+    file: str
+    needs: tuple
+    write: object
+    load: object
+    what: str  # for --help
+
+    @property
+    def in_folder(self):
+        return self.file == ""
+
+
+FORMATS = {entry.name: entry for entry in (
+    Format("saved_model", "", (), saved_model.write, saved_model.load, "TensorFlow SavedModel"),
+    Format("litert", "model.tflite", ("ai_edge_litert",), litert.write_float, litert.load, "LiteRT, float32"),
+    Format("litert_int8", "model_int8.tflite", ("ai_edge_litert",), litert.write_int8, litert.load,
+           "LiteRT, full-integer int8"),
+    Format("onnx", "model.onnx", ("tf2onnx", "onnxruntime"), onnx.write, onnx.load, "ONNX"),
+)}
+# A model file's loader by its suffix (`predict` and the export read files by name).
+LOADERS = {".keras": keras_file.load, **{os.path.splitext(f.file)[1]: f.load for f in FORMATS.values() if f.file}}
+
+
+def file_name(name):
+    """What format `name` adds to an export folder, as the card lists it."""
+    return FORMATS[name].file or name
+
+
+def help_text():
+    """The --export-formats help, from the entries."""
+    listed = ", ".join(f"{f.name} ({f.file or f.what})" for f in FORMATS.values())
+    return f"besides model.keras: {listed}; default: {','.join(FORMATS)}"
+
+
+def parse(text):
+    """`saved_model,onnx` as a list of format names, or UsageError."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in FORMATS]
+    if unknown or not names:
+        raise UsageError(
+            f"unknown export format {', '.join(unknown) or repr(text)}; "
+            f"use a comma list of {','.join(FORMATS)}"
+        )
+    for name in names:
+        missing = [m for m in FORMATS[name].needs if importlib.util.find_spec(m) is None]
+        if missing:
+            raise UsageError(
+                f"export format {name} needs {' and '.join(missing)}: pip install "
+                f"'keras_lrelu[deploy]', or leave {name} out of --export-formats"
+            )
+    return list(dict.fromkeys(names))
+
+
+def write_converted(model, folder, names, calibration_images):
+    """Writes the formats `names` of `model` (a model on the TensorFlow
+    backend) into `folder`, beside its model.keras; returns the file names
+    the folder then holds, model.keras first."""
+    for entry in FORMATS.values():  # the SavedModel first: it fills the folder's top level
+        if entry.name in names:
+            entry.write(model, os.path.join(folder, entry.file) if entry.file else folder, calibration_images)
+    return [KERAS_FILE] + [file_name(name) for name in FORMATS if name in names]
+
+
+def load(path, threads=None):
+    """`path` (an export folder's SavedModel, or a model file of a known
+    suffix) loaded in its own runtime, as a `Served`.
+
+    Raises:
+        UsageError: for a file of another kind, or one its runtime refuses.
+    """
+    loader = saved_model.load if os.path.isdir(path) else LOADERS.get(os.path.splitext(path)[1])
+    if loader is None:
+        *others, last = LOADERS
+        suffixes = f"{', '.join(others)} or {last}"
+        raise UsageError(f"{path} is not a SavedModel folder or a {suffixes} file")
+    try:
+        return loader(path, threads)
+    except UsageError:
+        raise
+    except Exception as error:  # each runtime has its own error types
+        message = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise UsageError(f"cannot load {path}: {message}") from None
+
+
+def accuracy(run, images, labels, batch_size=250):
+    """The share of `images` whose most probable class is the label."""
+    hits = 0
+    for start in range(0, len(images), batch_size):
+        probabilities = run(images[start:start + batch_size])
+        hits += int((np.argmax(probabilities, axis=1) == labels[start:start + batch_size]).sum())
+    return hits / len(images)

@@ -1,0 +1,65 @@
+"""Confirmation: the configurations the search chose, trained again from
+seeds no choice used, so that the verdict against ReLU does not rest on the
+repeats that picked the winner (a best of many is flattered by its pick).
+
+After the search, the two best leaky configurations by mean and ReLU
+(tuning/verdict/decision.py's `to_confirm`) each train `--confirm K` more times, in
+rounds (confirmation repeat j of each before j + 1 of any, so a stopped run
+leaves whole pairs), repeat j from seed `--seed + 1000 * (100 + j)` in all
+three. Each run is recorded in its trial's repeats.json as it ends, so a
+resumed search goes on where it stopped. Every run trains from scratch for
+`--epochs` epochs, on every tuner (a Hyperband trial too).
+"""
+
+import time
+
+import keras
+
+from tuning.search import records
+from tuning.search import results
+from tuning.search.callbacks import CurveRecorder
+from tuning.verdict import to_confirm
+from tuning.cluster import assignments
+from tuning.search.tuners import clock
+
+
+def run(tuner, dataset):
+    """Trains the `tuner.settings.confirm` confirmation repeats that the
+    project's records lack."""
+    settings = tuner.settings
+    if not settings.confirm:
+        return
+    frame = results.to_frame(tuner.oracle.trials, project_dir=tuner.project_dir, k=settings.repeats,
+                             workers=assignments.read(tuner.project_dir), validation_size=len(dataset.y_val))
+    chosen = to_confirm(frame, settings.repeats)
+    if len(chosen) < 2:  # nothing to compare
+        return
+    start = time.time()
+    for j in range(settings.confirm):
+        for trial_id in chosen:
+            record = records.load(tuner.project_dir, trial_id)
+            if str(j) in record.get("confirm", {}):
+                continue
+            trial = tuner.oracle.trials[trial_id]
+            outcome = _train(tuner, trial, j, dataset)
+            record.setdefault("confirm", {})[str(j)] = outcome
+            records.save(tuner.project_dir, trial_id, record)
+            if not settings.quiet:
+                print(f"confirm {j + 1}/{settings.confirm}  trial {trial_id}  val_accuracy "
+                      f"{outcome['metrics']['val_accuracy']:.4f}  elapsed {clock(time.time() - start)}", flush=True)
+
+
+def _train(tuner, trial, j, dataset):
+    """Confirmation repeat `j` of `trial`: built and trained as a search
+    repeat is (tuning/search/hypermodel.py), from its own seed, for the
+    search's epochs."""
+    hypermodel, hp = tuner.hypermodel, trial.hyperparameters
+    hypermodel.repeat = records.CONFIRM_FIRST_REPEAT + j
+    keras.backend.clear_session()  # as KerasTuner does before each build
+    model = hypermodel.build(hp)
+    recorder = CurveRecorder()
+    metrics = hypermodel.fit(
+        hp, model, dataset.x_train, dataset.y_train, validation_data=(dataset.x_val, dataset.y_val),
+        epochs=tuner.settings.epochs, batch_size=tuner.settings.batch_size, callbacks=[recorder], verbose=0,
+    )
+    return {"seed": hypermodel.run_seed, "metrics": metrics, "curve": recorder.curve}

@@ -1,0 +1,8 @@
+"""`--prune none`: every configuration runs every repeat to its end."""
+
+from tuning.search.pruners.base import BasePruner
+
+
+class NopPruner(BasePruner):
+    def prune(self, curves, finished, epoch):
+        return None

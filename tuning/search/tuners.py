@@ -1,0 +1,220 @@
+"""KerasTuner's tuners, each with repeated trials (tuning/search/trials.py)
+and the search's reporting: a line of progress per trial, results.csv and
+results.png rewritten after every trial, and a fresh process after
+`--trials-per-process` trials."""
+
+import glob
+import json
+import os
+import time
+
+import keras
+import keras_tuner as kt
+
+from keras_lrelu import _compat as compat
+from tuning.cluster import assignments
+from tuning.cluster import engine
+from tuning.errors import UsageError
+from tuning.names import TUNER_NAMES
+from tuning.search import records
+from tuning.search import results
+from tuning.search.hypermodel import hyperparameter_text
+from tuning.search.trials import RepeatedTrials
+
+
+class FreshProcess(Exception):
+    """Raised after a process has run its share of trials, so that the
+    command line replaces it with a fresh process that resumes the search:
+    TensorFlow and Keras keep 12-15 MB per model built and trained that no
+    in-process clean-up frees. `args[0]` is the value for
+    tuning.settings.STARTED_ENV."""
+
+
+class SearchReporting:
+    """Mixed into a KerasTuner tuner: one progress line per trial instead of
+    KerasTuner's own display, the results table rewritten after every
+    trial (so a stopped search still has its table), and FreshProcess once
+    this process ran `settings.trials_per_process` trials."""
+
+    def __init__(self, *args, settings, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.settings = settings
+        self.validation_size = None  # set by `run`, for records that predate it
+        self._search_start = None
+        self._ended_before = 0  # trials this run of the command did not run
+        self._trials_here = 0
+
+    def write_results(self):
+        """Rewrites results.csv, verdict.json and results.png; returns (frame, verdict)."""
+        return results.write(self.project_dir, self.oracle.trials, self.settings,
+                             self.hypermodel.outside_space, self.validation_size)
+
+    def on_search_begin(self):
+        super().on_search_begin()
+        self.oracle.verbose = 0
+        if self.settings.continued:
+            start, ended = self.settings.continued.split()
+            self._search_start, self._ended_before = float(start), int(ended)
+        else:
+            self._search_start = time.time()
+            if engine.role() != "worker":  # a worker's client has no trials
+                self._ended_before = len(self.oracle.trials)
+            if not self.settings.quiet:
+                print(f"training on Keras {keras.__version__}'s {keras.backend.backend()} backend", flush=True)
+
+    def on_trial_begin(self, trial):
+        super().on_trial_begin(trial)
+        if engine.role() is None:  # the chief records its workers' trials
+            assignments.record(self.project_dir, trial.trial_id, self.tuner_id)
+        if not self.settings.quiet:
+            print(self._progress_line(trial), flush=True)
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        self._trials_here += 1
+        if trial.status != "COMPLETED":
+            # One line instead of KerasTuner's traceback; results.csv keeps it.
+            print(f"trial {trial.trial_id} {trial.status}: {results.last_line(trial.message)}", flush=True)
+        if engine.role() is None:  # a worker's client has no trials to tabulate
+            self.write_results()
+        every = self.settings.trials_per_process
+        if every and self._trials_here >= every:
+            if engine.role() == "worker" or len(self.oracle.trials) < self.oracle.max_trials:
+                raise FreshProcess(f"{self._search_start!r} {self._ended_before}")
+
+    def _progress_line(self, trial):
+        total = self.oracle.max_trials
+        elapsed = time.time() - self._search_start
+        hyperparameters = hyperparameter_text(trial.hyperparameters.values)
+        if engine.role() == "worker":  # its client knows no other trials
+            # Trial ids count from 0; progress counts from 1, as in one process.
+            line = f"trial {int(trial.trial_id) + 1} (of {total})  {hyperparameters}  elapsed {clock(elapsed)}"
+        else:
+            number = len(self.oracle.trials)
+            line = f"trial {number}/{total or '?'}  {hyperparameters}  elapsed {clock(elapsed)}"
+            ended_here = number - 1 - self._ended_before  # by this run of the command
+            if total and ended_here > 0:
+                line += f", about {clock(elapsed / ended_here * (total - number + 1))} left"
+        if self._trials_here == 0 and self.settings.continued:
+            line += "  (fresh process)"
+        return line
+
+
+class RandomSearch(RepeatedTrials, SearchReporting, kt.RandomSearch):
+    pass
+
+
+class BayesianOptimization(RepeatedTrials, SearchReporting, kt.BayesianOptimization):
+    pass
+
+
+class Hyperband(RepeatedTrials, SearchReporting, kt.Hyperband):
+    pass
+
+
+class GridSearch(RepeatedTrials, SearchReporting, kt.GridSearch):
+    def reload(self):
+        super().reload()
+        compat.rebuild_grid_order(self.oracle)  # else a resumed grid stops after one trial
+
+
+def check_project(directory, project, repeats_wanted=1, backend="tensorflow"):
+    """Refuses to resume from a project whose state files do not parse,
+    naming the file, instead of failing deep inside KerasTuner's reload, or
+    one searched with another --repeats or on another backend (its pairs
+    would not match)."""
+    project_dir = os.path.join(directory, project)
+    paths = glob.glob(os.path.join(project_dir, "trial_*", "trial.json"))
+    paths += glob.glob(os.path.join(project_dir, "trial_*", records.RECORD_NAME))
+    paths += [os.path.join(project_dir, name) for name in ("oracle.json", "tuner0.json")]
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        try:
+            with open(path) as f:
+                json.load(f)
+        except (OSError, ValueError) as error:
+            raise UsageError(
+                f"cannot resume: {path} is corrupt ({error}); remove that file's trial "
+                "folder, or start afresh with --overwrite"
+            ) from None
+    assignments.read(project_dir)  # a corrupt record stops here, before any training
+    for key, option, wanted in (("planned", "--repeats", repeats_wanted), ("backend", "--backend", backend)):
+        recorded = records.recorded_otherwise(project_dir, key, wanted)
+        if recorded is not None:
+            raise UsageError(
+                f"cannot resume {project_dir} with {option} {wanted}: it was searched with "
+                f"{option} {recorded}; rerun with {option} {recorded}, or start afresh with --overwrite"
+            )
+
+
+def make_tuner(settings, hypermodel):
+    """The KerasTuner tuner `settings.tuner` names, maximising the mean
+    val_accuracy over `settings.repeats` runs per configuration; it reloads
+    an existing project unless `settings.overwrite`."""
+    common = dict(
+        # KerasTuner's Oracle reads seed 0 as "no seed" and draws a random
+        # one, so every seed is shifted by one to stay reproducible.
+        hypermodel=hypermodel, objective="val_accuracy", seed=settings.seed + 1,
+        directory=settings.directory, project_name=settings.project, overwrite=settings.overwrite,
+        settings=settings,
+    )
+    name, max_trials = settings.tuner, settings.max_trials
+    if name == "random":
+        return RandomSearch(max_trials=max_trials, **common)
+    if name == "bayesian":
+        return BayesianOptimization(max_trials=max_trials, **common)
+    if name == "grid":
+        return GridSearch(max_trials=max_trials, **common)
+    if name == "hyperband":
+        tuner = Hyperband(max_epochs=max(settings.epochs, 2), factor=3, **common)
+        # Hyperband sizes its brackets from max_epochs; the cap keeps
+        # --max-trials meaning the same for every tuner.
+        tuner.oracle.max_trials = max_trials
+        return tuner
+    raise ValueError(f"unknown tuner {name!r}; use one of {', '.join(TUNER_NAMES)}")
+
+
+def run(tuner, dataset):
+    """Runs (or continues) the search on the dataset's train/val split, by
+    the tuner's settings (their `tls` secures a chief's or worker's connection)."""
+    settings = tuner.settings
+    tuner.validation_size = len(dataset.y_val)
+    if engine.role() == "chief":
+        _serve_until_done(tuner, settings.tls)
+        return
+    if engine.role() == "worker":
+        if settings.tls is not None:
+            compat.use_secure_channel(tuner.oracle, settings.tls.channel_credentials())
+        engine.accept_numeric_trial_ids(tuner.oracle)
+    logdir = os.path.join(tuner.project_dir, "tensorboard")
+    compat.hide_failed_trial_tracebacks()  # on_trial_end prints one line instead
+    tuner.search(
+        dataset.x_train, dataset.y_train,
+        validation_data=(dataset.x_val, dataset.y_val),
+        epochs=settings.epochs, batch_size=settings.batch_size, verbose=0 if settings.quiet else 2,
+        # KerasTuner gives each trial its own log folder with its HParams.
+        callbacks=[keras.callbacks.TensorBoard(logdir, write_graph=False, profile_batch=0)],
+    )
+
+
+def _serve_until_done(tuner, tls):
+    """The chief's part: serve the oracle, rewriting results as trials end."""
+    start, reported = time.monotonic(), set()
+    tuner.oracle.verbose = 0  # one line per ended trial instead of KerasTuner's display
+
+    def tick():
+        ended = {tid for tid, t in tuner.oracle.trials.items() if t.status not in ("RUNNING", "IDLE")}
+        if ended - reported:
+            reported.update(ended)
+            tuner.write_results()
+            total = tuner.oracle.max_trials or "?"
+            print(f"chief: {len(ended)}/{total} trials ended, elapsed {clock(time.monotonic() - start)}",
+                  flush=True)
+
+    engine.serve(tuner, tick, tls)
+
+
+def clock(seconds):
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{seconds:02d}"

@@ -1,0 +1,24 @@
+"""The statistics and the verdict: whether the slope matters on the user's
+images, decided from a results table alone. Nothing here imports
+TensorFlow or Keras, so `python -m tuning verdict` runs without them.
+
+stats.py holds the tests and intervals, decision.py the verdict built on
+them, command.py the `verdict` command; the simulated searches that measure
+its error rates are tuning/search/calibration.py.
+"""
+
+from tuning.verdict.decision import CONFIRM
+from tuning.verdict.decision import MARGIN_POINTS
+from tuning.verdict.decision import SEARCH
+from tuning.verdict.decision import SIZE_COLUMN
+from tuning.verdict.decision import decide
+from tuning.verdict.decision import finished
+from tuning.verdict.decision import margin_text
+from tuning.verdict.decision import repeat_columns
+from tuning.verdict.decision import to_confirm
+from tuning.verdict.decision import verdict_text
+
+__all__ = [
+    "CONFIRM", "MARGIN_POINTS", "SEARCH", "SIZE_COLUMN", "decide", "finished", "margin_text",
+    "repeat_columns", "to_confirm", "verdict_text",
+]
