@@ -37,7 +37,7 @@ test: $(STAMP)
 # from the same seed in every configuration) to choose the best, with median pruning; then
 # the two best leaky configurations and ReLU 8 more times from seeds no choice used, the
 # repeats the verdict against ReLU is decided on (8: the fewest at which an exact test over
-# two comparisons finds a true equivalence in most searches; tuning/calibration.py).
+# two comparisons finds a true equivalence in most searches; tuning/search/calibration.py).
 # No randomized mode, no slopes below 0.01, and every trial in one process
 # (--trials-per-process 0: a fresh process per trial costs a TensorFlow import).
 # --overwrite so the demo always shows a whole, fresh run. README: "What make demo does".

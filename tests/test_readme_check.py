@@ -100,3 +100,37 @@ def test_a_study_table_is_compared_with_the_committed_one(tmp_path, monkeypatch)
     assert readme_check.check_study(README, "dying", rerun=False) == [
         "results/dying/dying.md: quoted '| 3 | ReLU | 70% |', fresh '| 3 | ReLU | 62% |'"
     ]
+
+
+def test_the_pages_links_commands_and_sourced_tables_hold():
+    assert readme_check.check_pages(readme_check.read_pages()) == []
+
+
+def test_a_broken_link_a_bad_command_and_a_stale_number_are_each_named(tmp_path):
+    (tmp_path / "Makefile").write_text("test:\n\ttrue\n")
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "benchmarks" / "results" / "speed.csv").write_text("layer,ms,ratio\nfixed,6.312,1.004\nrelu,7.05,1.138\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "speed.md").write_text("# Speed\n\n## Layers\n")
+    pages = {
+        "README.md": (
+            "See [speed](docs/speed.md#layers), [gone](docs/gone.md) and [nowhere](docs/speed.md#nowhere).\n\n"
+            "```\nmake test\nmake bench\npython -m tuning search --epochs 2\npython -m tuning search --epochs two\n"
+            "python benchmarks/missing.py\n```\n\n`python -m tuning verdict` names a command.\n\n"
+            "Source: `benchmarks/results/speed.csv`\n\n| layer | ms | ratio |\n|---|---|---|\n"
+            "| fixed | 6.31 | 1.00 |\n| relu | 7.15 | 1.14 |\n| elu | 8 | 1 |\n"
+        ),
+    }
+    problems = readme_check.check_pages(pages, root=str(tmp_path))
+    assert problems[:3] == [
+        "README.md: link to docs/gone.md: no such file",
+        "README.md: link to docs/speed.md#nowhere: docs/speed.md has no heading #nowhere",
+        "README.md: `make bench`: no make target bench",
+    ]
+    assert problems[3].startswith("README.md: `python -m tuning search --epochs two` does not parse: error: "
+                                  "argument --epochs: invalid int value")
+    assert problems[4:] == [
+        "README.md: `python benchmarks/missing.py`: no file benchmarks/missing.py",
+        "README.md: row '| relu | 7.15 | 1.14 |': 7.15 is in no value of its source rows",
+        "README.md: row '| elu | 8 | 1 |' names no row of its source",
+    ]

@@ -593,27 +593,32 @@ def test_every_trial_failing_is_one_line_and_exit_1(tmp_path, monkeypatch, capsy
     assert not (tmp_path / "saved_models").exists()
 
 
-README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
-# Runs each README block in a fresh namespace, as a user pasting it would, and says which failed.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The manual: the README, then docs/ page by page (as tools/readme_check.py reads it).
+PAGES = ["README.md"] + sorted(os.path.join("docs", name) for name in os.listdir(os.path.join(ROOT, "docs"))
+                               if name.endswith(".md"))
+# Runs each page's python block in a fresh namespace, as a user pasting it would, and says which failed.
 RUN_BLOCKS = """
 import json, sys, traceback
 for number, (line, code) in enumerate(json.load(open(sys.argv[1])), 1):
     try:
-        exec(compile(code, f"README.md block {number} (line {line})", "exec"), {"__name__": "__main__"})
+        exec(compile(code, f"python block {number} ({line})", "exec"), {"__name__": "__main__"})
     except BaseException:
         traceback.print_exc()
-        sys.exit(f"README.md python block {number} (line {line}) failed")
+        sys.exit(f"python block {number} ({line}) failed")
     print(f"block {number} ran", flush=True)
 """
 
 
-def test_every_python_block_of_the_readme_runs_as_written(default_search, tmp_path):
+def test_every_python_block_of_the_pages_runs_as_written(default_search, tmp_path):
     # Where `make demo` would have exported: a real search's export (mnist5k, smoke budget).
     cwd, _ = default_search
     shutil.copytree(cwd / "saved_models" / "alpha-mnist5k" / "best", tmp_path / "saved_models" / "demo" / "best")
-    text = open(README, encoding="utf-8").read()
-    blocks = [(text[:m.start()].count("\n") + 2, m.group(1))
-              for m in re.finditer(r"^```python\n(.*?)^```$", text, flags=re.S | re.M)]
+    blocks = []
+    for page in PAGES:
+        text = open(os.path.join(ROOT, page), encoding="utf-8").read()
+        blocks += [(f"{page}:{text[:m.start()].count(chr(10)) + 2}", m.group(1))
+                   for m in re.finditer(r"^```python\n(.*?)^```$", text, flags=re.S | re.M)]
     assert len(blocks) >= 7
     (tmp_path / "blocks.json").write_text(json.dumps(blocks))
     result = subprocess.run([sys.executable, "-c", RUN_BLOCKS, "blocks.json"], cwd=tmp_path, env=SUBPROCESS_ENV,

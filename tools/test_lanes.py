@@ -24,8 +24,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOGS = os.path.join(ROOT, ".lanes")
 # What the JAX and PyTorch lanes run: the tests that are not about TensorFlow.
 BACKEND_TESTS = [
-    "tests/test_keras_layer_tests.py", "tests/test_leaky_relu.py", "tests/test_randomized.py",
-    "tests/test_ops.py", "tests/test_backends.py", "tests/test_tf_export.py",
+    "tests/layers/test_keras_layer_tests.py", "tests/layers/test_leaky_relu.py", "tests/layers/test_randomized.py",
+    "tests/layers/test_ops.py", "tests/layers/test_backends.py", "tests/export/test_tf_export.py",
 ]
 # (backend, pytest workers, what it runs); the first prints as it runs.
 LANES = [
