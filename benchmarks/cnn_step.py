@@ -26,29 +26,25 @@ import sys
 
 import keras
 import numpy as np
-
-import keras_lrelu
+from common import backend
 from common import default_mode
 from common import interleaved_samples
 from common import iqr
-from common import backend
 from common import machine
 from common import modes
 from common import paired_ratio
 from common import report
 from common import results_name
 
+import keras_lrelu
+
 RECTIFIERS = {
     "keras LeakyReLU": lambda: keras.layers.LeakyReLU(0.2),
     "keras ReLU": lambda: keras.layers.ReLU(),
-    "keras PReLU channel": lambda: keras.layers.PReLU(
-        keras.initializers.Constant(0.25), shared_axes=[1, 2]
-    ),
+    "keras PReLU channel": lambda: keras.layers.PReLU(keras.initializers.Constant(0.25), shared_axes=[1, 2]),
     "fixed": lambda: keras_lrelu.LeakyReLU(alpha=0.2),
     "trainable": lambda: keras_lrelu.LeakyReLU(alpha=0.25, trainable_alpha=True),
-    "channelwise": lambda: keras_lrelu.LeakyReLU(
-        alpha=0.25, trainable_alpha=True, channelwise=True
-    ),
+    "channelwise": lambda: keras_lrelu.LeakyReLU(alpha=0.25, trainable_alpha=True, channelwise=True),
     "randomized": lambda: keras_lrelu.RandomizedLeakyReLU(seed=0),
 }
 
@@ -103,17 +99,33 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--memory-batch-size", type=int, default=1024,
-                        help="batch for the peak-memory runs: large enough that activations, "
-                        "not the runtime, set the peak")
-    parser.add_argument("--modes", default=",".join(modes()),
-                        help=f"of this backend's {', '.join(modes())} (see common.MODES)")
-    parser.add_argument("--memory-modes", default=",".join(modes()),
-                        help="modes whose peak memory is measured (a fresh process per rectifier)")
-    parser.add_argument("--memory-runs", type=int, default=3,
-                        help="fresh processes per rectifier and mode; the median peak is kept")
-    parser.add_argument("--rectifiers", default=",".join(RECTIFIERS),
-                        help="a comma list; the baselines keras LeakyReLU and PReLU are always run")
+    parser.add_argument(
+        "--memory-batch-size",
+        type=int,
+        default=1024,
+        help="batch for the peak-memory runs: large enough that activations, not the runtime, set the peak",
+    )
+    parser.add_argument(
+        "--modes",
+        default=",".join(modes()),
+        help=f"of this backend's {', '.join(modes())} (see common.MODES)",
+    )
+    parser.add_argument(
+        "--memory-modes",
+        default=",".join(modes()),
+        help="modes whose peak memory is measured (a fresh process per rectifier)",
+    )
+    parser.add_argument(
+        "--memory-runs",
+        type=int,
+        default=3,
+        help="fresh processes per rectifier and mode; the median peak is kept",
+    )
+    parser.add_argument(
+        "--rectifiers",
+        default=",".join(RECTIFIERS),
+        help="a comma list; the baselines keras LeakyReLU and PReLU are always run",
+    )
     args = parser.parse_args(argv)
     chosen = ["keras LeakyReLU", "keras PReLU channel"] + args.rectifiers.split(",")
     names = [name for name in RECTIFIERS if name in chosen]
@@ -125,18 +137,37 @@ def main(argv=None):
         samples = interleaved_samples(steps, rounds=max(1, args.steps // 5))
         peaks = dict.fromkeys(names, float("nan"))
         if mode in args.memory_modes.split(","):
-            peaks = {name: round(float(np.median([
-                peak_memory_mb(name, 10, args.memory_batch_size, jit_compile)
-                for _ in range(args.memory_runs)]))) for name in names}
+            peaks = {
+                name: round(
+                    float(
+                        np.median(
+                            [
+                                peak_memory_mb(name, 10, args.memory_batch_size, jit_compile)
+                                for _ in range(args.memory_runs)
+                            ]
+                        )
+                    )
+                )
+                for name in names
+            }
         for name, times in samples.items():
-            rows.append({
-                "backend": backend(), "mode": mode, "rectifier": name, "step_ms": float(np.median(times)),
-                "iqr_ms": iqr(times),
-                "vs_LeakyReLU": paired_ratio(times, samples["keras LeakyReLU"]),
-                "peak_MB": peaks[name], "peak_vs_PReLU": peaks[name] / peaks["keras PReLU channel"],
-            })
-    report(rows, results_name("cnn_step"),
-           ["backend", "mode", "rectifier", "step_ms", "iqr_ms", "vs_LeakyReLU", "peak_MB", "peak_vs_PReLU"])
+            rows.append(
+                {
+                    "backend": backend(),
+                    "mode": mode,
+                    "rectifier": name,
+                    "step_ms": float(np.median(times)),
+                    "iqr_ms": iqr(times),
+                    "vs_LeakyReLU": paired_ratio(times, samples["keras LeakyReLU"]),
+                    "peak_MB": peaks[name],
+                    "peak_vs_PReLU": peaks[name] / peaks["keras PReLU channel"],
+                }
+            )
+    report(
+        rows,
+        results_name("cnn_step"),
+        ["backend", "mode", "rectifier", "step_ms", "iqr_ms", "vs_LeakyReLU", "peak_MB", "peak_vs_PReLU"],
+    )
 
 
 if __name__ == "__main__":

@@ -9,9 +9,7 @@ import numpy as np
 import pandas as pd
 
 # Tests point this elsewhere, so that a smoke run never overwrites real results.
-RESULTS_DIR = os.environ.get(
-    "KERAS_LRELU_BENCH_RESULTS", os.path.join(os.path.dirname(__file__), "results")
-)
+RESULTS_DIR = os.environ.get("KERAS_LRELU_BENCH_RESULTS", os.path.join(os.path.dirname(__file__), "results"))
 
 
 def time_call(fn, repeats=15, warmup=3):
@@ -129,6 +127,7 @@ def report(rows, name, columns):
 
 def markdown(frame):
     """A DataFrame as a Markdown table, numbers to three significant digits."""
+
     def cell(value):
         if isinstance(value, float):
             return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"

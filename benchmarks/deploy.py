@@ -20,11 +20,11 @@ import tempfile
 
 import keras
 import numpy as np
-
-import keras_lrelu
 from common import interleaved_ms
 from common import machine
 from common import report
+
+import keras_lrelu
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 from tuning.export import formats  # noqa: E402  (the loaders the export uses)
@@ -77,11 +77,16 @@ def main(argv=None):
     rows = []
     for (runtime, rectifier), (median, spread) in timings.items():
         builtin = RECTIFIERS[rectifier][1]
-        rows.append({
-            "runtime": runtime, "rectifier": rectifier, "median_ms": median, "iqr_ms": spread,
-            "replaces": builtin or "",
-            "vs_builtin": median / timings[(runtime, builtin)][0] if builtin else float("nan"),
-        })
+        rows.append(
+            {
+                "runtime": runtime,
+                "rectifier": rectifier,
+                "median_ms": median,
+                "iqr_ms": spread,
+                "replaces": builtin or "",
+                "vs_builtin": median / timings[(runtime, builtin)][0] if builtin else float("nan"),
+            }
+        )
     report(rows, "deploy", ["runtime", "rectifier", "median_ms", "iqr_ms", "replaces", "vs_builtin"])
 
 

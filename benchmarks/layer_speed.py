@@ -25,18 +25,18 @@ import sys
 
 import keras
 import numpy as np
-
-import keras_lrelu
+from common import backend
 from common import copy_bandwidth_gbs
 from common import default_mode
 from common import interleaved_samples
 from common import iqr
-from common import backend
 from common import machine
 from common import modes
 from common import paired_ratio
 from common import report
 from common import results_name
+
+import keras_lrelu
 
 
 def contenders(rank):
@@ -46,8 +46,12 @@ def contenders(rank):
         "keras LeakyReLU": lambda: keras.layers.LeakyReLU(0.2),
         "keras ReLU": lambda: keras.layers.ReLU(),
         "keras ELU": lambda: keras.layers.ELU(),
-        "keras PReLU scalar": lambda: keras.layers.PReLU(keras.initializers.Constant(0.25), shared_axes=everything),
-        "keras PReLU channel": lambda: keras.layers.PReLU(keras.initializers.Constant(0.25), shared_axes=spatial or None),
+        "keras PReLU scalar": lambda: keras.layers.PReLU(
+            keras.initializers.Constant(0.25), shared_axes=everything
+        ),
+        "keras PReLU channel": lambda: keras.layers.PReLU(
+            keras.initializers.Constant(0.25), shared_axes=spatial or None
+        ),
         "fixed": lambda: keras_lrelu.LeakyReLU(alpha=0.2),
         "trainable": lambda: keras_lrelu.LeakyReLU(alpha=0.25, trainable_alpha=True),
         "channelwise": lambda: keras_lrelu.LeakyReLU(alpha=0.25, trainable_alpha=True, channelwise=True),
@@ -117,8 +121,10 @@ def main(argv=None):
     parser.add_argument("--sizes", default="32x64x64x64,128x28x28x32,256x1024")
     args = parser.parse_args(argv)
     bandwidth = copy_bandwidth_gbs()
-    print(f"{machine()}; memory copy {bandwidth:.1f} GB/s; "
-          f"Keras's default jit_compile='auto' runs {default_mode()} here\n")
+    print(
+        f"{machine()}; memory copy {bandwidth:.1f} GB/s; "
+        f"Keras's default jit_compile='auto' runs {default_mode()} here\n"
+    )
     rows = []
     for size in args.sizes.split(","):
         shape = tuple(int(n) for n in size.split("x"))
@@ -137,16 +143,25 @@ def main(argv=None):
             for name, times in samples.items():
                 median = float(np.median(times))
                 ratio = paired_ratio(times, samples["keras LeakyReLU"])
-                rows.append({
-                    "backend": backend(), "shape": size, "mode": mode, "layer": name, "median_ms": median,
-                    "iqr_ms": iqr(times),
-                    "vs_LeakyReLU": ratio,
-                    "GB/s": 5 * x_array.nbytes / (median / 1e3) / 1e9,
-                    "copy_GB/s": bandwidth,
-                })
-                print(f"{size:>14} {mode:5} {name:20} {median:8.2f} ms  x{ratio:.2f}",
-                      file=sys.stderr)
-    report(rows, results_name("layer_speed"), ["backend", "shape", "mode", "layer", "median_ms", "iqr_ms", "vs_LeakyReLU", "GB/s"])
+                rows.append(
+                    {
+                        "backend": backend(),
+                        "shape": size,
+                        "mode": mode,
+                        "layer": name,
+                        "median_ms": median,
+                        "iqr_ms": iqr(times),
+                        "vs_LeakyReLU": ratio,
+                        "GB/s": 5 * x_array.nbytes / (median / 1e3) / 1e9,
+                        "copy_GB/s": bandwidth,
+                    }
+                )
+                print(f"{size:>14} {mode:5} {name:20} {median:8.2f} ms  x{ratio:.2f}", file=sys.stderr)
+    report(
+        rows,
+        results_name("layer_speed"),
+        ["backend", "shape", "mode", "layer", "median_ms", "iqr_ms", "vs_LeakyReLU", "GB/s"],
+    )
 
 
 if __name__ == "__main__":

@@ -22,26 +22,58 @@ import tempfile
 import time
 
 import pandas as pd
-
 from common import report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEMO = ["--tuner", "grid", "--modes", "relu,fixed,channelwise", "--alpha-min", "0.01", "--alpha-max", "0.5",
-        "--seed", "0"]
+DEMO = [
+    "--tuner",
+    "grid",
+    "--modes",
+    "relu,fixed,channelwise",
+    "--alpha-min",
+    "0.01",
+    "--alpha-max",
+    "0.5",
+    "--seed",
+    "0",
+]
 
 
 def time_search(backend, args):
     """One search on `backend` in a fresh process: (results.csv, seconds)."""
     command = [
-        sys.executable, "-m", "tuning", "search", *DEMO, "--dataset", args.dataset, "--epochs", str(args.epochs),
-        "--backend", backend,
-        "--max-trials", str(args.max_trials), "--repeats", str(args.repeats),
-        "--trials-per-process", "0", "--export-formats", "saved_model", "--quiet", "--project", backend,
+        sys.executable,
+        "-m",
+        "tuning",
+        "search",
+        *DEMO,
+        "--dataset",
+        args.dataset,
+        "--epochs",
+        str(args.epochs),
+        "--backend",
+        backend,
+        "--max-trials",
+        str(args.max_trials),
+        "--repeats",
+        str(args.repeats),
+        "--trials-per-process",
+        "0",
+        "--export-formats",
+        "saved_model",
+        "--quiet",
+        "--project",
+        backend,
     ]
     with tempfile.TemporaryDirectory() as cwd:
         start = time.perf_counter()
-        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                              env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"))
+        done = subprocess.run(
+            command,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"),
+        )
         seconds = time.perf_counter() - start
         if done.returncode != 0:
             raise SystemExit(f"the search on {backend} failed:\n{done.stderr[-3000:]}")
@@ -56,20 +88,27 @@ def main(argv=None):
     parser.add_argument("--dataset", default="mnist5k", help="the demo's; tests use digits")
     parser.add_argument("--epochs", type=int, default=3, help="the demo's")
     args = parser.parse_args(argv)
-    print(f"{os.cpu_count()} cores; the demo's grid on {args.dataset}, {args.max_trials} trials x "
-          f"{args.repeats} repeat(s) x {args.epochs} epochs\n")
+    print(
+        f"{os.cpu_count()} cores; the demo's grid on {args.dataset}, {args.max_trials} trials x "
+        f"{args.repeats} repeat(s) x {args.epochs} epochs\n"
+    )
     rows = []
     for backend in args.backends.split(","):
         table, seconds = time_search(backend, args)
         if not (table["backend"] == backend).all():
             raise SystemExit(f"asked for {backend}, the search trained on {set(table['backend'])}")
         trials = table["seconds"].tolist()
-        rows.append({
-            "backend": backend, "trials": len(trials), "trial_s": sum(trials) / len(trials),
-            "first_trial_s": trials[0],
-            "later_trial_s": sum(trials[1:]) / (len(trials) - 1) if len(trials) > 1 else float("nan"),
-            "command_s": seconds, "best_val_accuracy": table["val_accuracy"].max(),
-        })
+        rows.append(
+            {
+                "backend": backend,
+                "trials": len(trials),
+                "trial_s": sum(trials) / len(trials),
+                "first_trial_s": trials[0],
+                "later_trial_s": sum(trials[1:]) / (len(trials) - 1) if len(trials) > 1 else float("nan"),
+                "command_s": seconds,
+                "best_val_accuracy": table["val_accuracy"].max(),
+            }
+        )
     frame = pd.DataFrame(rows)
     if "tensorflow" in set(frame["backend"]):
         baseline = frame.set_index("backend").loc["tensorflow"]

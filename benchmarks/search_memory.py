@@ -50,14 +50,35 @@ def sample_search(args, modes, per_process):
     """Peak RSS (MB) of the search's process tree during each trial, polled
     every 0.2 s: {trial number: peak}."""
     command = [
-        sys.executable, "-m", "tuning", "search", "--dataset", args.dataset, "--tuner", "random",
-        "--max-trials", str(args.max_trials), "--epochs", "1", "--seed", "0", "--modes", modes,
-        "--export-formats", "saved_model", "--trials-per-process", str(per_process),
+        sys.executable,
+        "-m",
+        "tuning",
+        "search",
+        "--dataset",
+        args.dataset,
+        "--tuner",
+        "random",
+        "--max-trials",
+        str(args.max_trials),
+        "--epochs",
+        "1",
+        "--seed",
+        "0",
+        "--modes",
+        modes,
+        "--export-formats",
+        "saved_model",
+        "--trials-per-process",
+        str(per_process),
     ]
     peaks, current, output = {}, [None], []
     with tempfile.TemporaryDirectory() as cwd:
         process = subprocess.Popen(
-            command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            command,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             env=dict(os.environ, PYTHONPATH=ROOT),
         )
 
@@ -96,11 +117,18 @@ def main(argv=None):
         for name, modes in searches.items():
             peaks = sample_search(args, modes, per_process)
             highest = max(peak for trial, peak in peaks.items() if trial >= 2)
-            rows.append({
-                "search": name, "trials_per_process": per_process or "all", "trials": args.max_trials,
-                "trial_1_MB": peaks[1], "trial_2_MB": peaks[2], "last_trial_MB": peaks[args.max_trials],
-                "growth_MB": peaks[args.max_trials] - peaks[2], "highest_MB": highest - peaks[2],
-            })
+            rows.append(
+                {
+                    "search": name,
+                    "trials_per_process": per_process or "all",
+                    "trials": args.max_trials,
+                    "trial_1_MB": peaks[1],
+                    "trial_2_MB": peaks[2],
+                    "last_trial_MB": peaks[args.max_trials],
+                    "growth_MB": peaks[args.max_trials] - peaks[2],
+                    "highest_MB": highest - peaks[2],
+                }
+            )
     report(rows, "search_memory", list(rows[0]))
 
 

@@ -16,10 +16,10 @@ import tempfile
 import keras_tuner as kt
 import numpy as np
 import tensorflow as tf
-
 from common import machine
 from common import report
 from common import time_call
+
 from tuning.search.hypermodel import LeakyCNN
 
 
@@ -40,15 +40,20 @@ def main(argv=None):
         x = np.random.RandomState(0).rand(batch_size, 28, 28, 1).astype("float32") * 255
         np.testing.assert_allclose(served.serve(x), model(x), rtol=1e-4, atol=1e-6)
         for name, call in (
-            ("SavedModel serve", lambda: served.serve(x)),
-            ("keras predict_on_batch", lambda: model.predict_on_batch(x)),
-            ("keras model(x)", lambda: model(x)),
+            ("SavedModel serve", lambda x=x: served.serve(x)),
+            ("keras predict_on_batch", lambda x=x: model.predict_on_batch(x)),
+            ("keras model(x)", lambda x=x: model(x)),
         ):
             median, spread = time_call(call, repeats=repeats, warmup=5)
-            rows.append({
-                "batch": batch_size, "path": name, "median_ms": median, "iqr_ms": spread,
-                "images_per_s": batch_size / (median / 1e3),
-            })
+            rows.append(
+                {
+                    "batch": batch_size,
+                    "path": name,
+                    "median_ms": median,
+                    "iqr_ms": spread,
+                    "images_per_s": batch_size / (median / 1e3),
+                }
+            )
             print(f"batch {batch_size:3} {name:24} {median:8.3f} ms", file=sys.stderr)
     report(rows, "serving", ["batch", "path", "median_ms", "iqr_ms", "images_per_s"])
 

@@ -22,15 +22,23 @@ import os
 import sys
 
 import numpy as np
-
 from common import report
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tuning.search import calibration  # noqa: E402
 from tuning import verdict  # noqa: E402
+from tuning.search import calibration  # noqa: E402
 
-SETTINGS = [(3, False, 0), (3, True, 0), (5, True, 0), (10, False, 0), (10, True, 0),
-            (3, True, 8), (3, False, 8), (5, True, 8), (10, True, 10)]
+SETTINGS = [
+    (3, False, 0),
+    (3, True, 0),
+    (5, True, 0),
+    (10, False, 0),
+    (10, True, 0),
+    (3, True, 8),
+    (3, False, 8),
+    (5, True, 8),
+    (10, True, 10),
+]
 
 
 def main():
@@ -43,28 +51,44 @@ def main():
     for number, (k, prune, confirm) in enumerate(SETTINGS):
         options = dict(prune=prune, confirm=confirm)
 
-        def run(gaps, offset):
+        def run(gaps, offset, number=number, k=k, options=options):
             return calibration.decisions(np.random.default_rng(1000 * number + offset), gaps, k, n, **options)
 
         null = run([0.0] * args.leaky, 0)
-        rows.append({
-            "repeats": k, "prune": "median" if prune else "none", "confirm": confirm, "searches": n,
-            "false_decided": calibration.rate(null, {"better", "worse"}),
-            "false_equivalent": calibration.rate(run([delta] * args.leaky, 1), {"equivalent"}),
-            "equivalent_at_0": float(np.mean([bool(s) and s[0] == "equivalent" for s in null])),
-            "better_at_margin": float(np.mean([bool(s) and s[0] == "better"
-                                               for s in run([delta] + [0.0] * (args.leaky - 1), 2)])),
-            "best_mean_bias_points": _selection_bias(np.random.default_rng(1000 * number + 3), args.leaky, k, n),
-            "monte_carlo_se_at_5pct": math.sqrt(0.05 * 0.95 / n),
-        })
+        rows.append(
+            {
+                "repeats": k,
+                "prune": "median" if prune else "none",
+                "confirm": confirm,
+                "searches": n,
+                "false_decided": calibration.rate(null, {"better", "worse"}),
+                "false_equivalent": calibration.rate(run([delta] * args.leaky, 1), {"equivalent"}),
+                "equivalent_at_0": float(np.mean([bool(s) and s[0] == "equivalent" for s in null])),
+                "better_at_margin": float(
+                    np.mean(
+                        [bool(s) and s[0] == "better" for s in run([delta] + [0.0] * (args.leaky - 1), 2)]
+                    )
+                ),
+                "best_mean_bias_points": _selection_bias(
+                    np.random.default_rng(1000 * number + 3), args.leaky, k, n
+                ),
+                "monte_carlo_se_at_5pct": math.sqrt(0.05 * 0.95 / n),
+            }
+        )
     report(rows, "verdict_calibration", list(rows[0]))
 
 
 def _selection_bias(rng, leaky, k, searches):
     """Mean points by which the best of `leaky` + 1 equal configurations' means exceeds the truth."""
     columns = verdict.repeat_columns(k)
-    excess = [verdict.finished(calibration.search_table(rng, [0.0] * leaky, k), k)[columns].iloc[0].astype(float).mean()
-              - calibration.BASE_ACCURACY for _ in range(searches)]
+    excess = [
+        verdict.finished(calibration.search_table(rng, [0.0] * leaky, k), k)[columns]
+        .iloc[0]
+        .astype(float)
+        .mean()
+        - calibration.BASE_ACCURACY
+        for _ in range(searches)
+    ]
     return 100 * float(np.mean(excess))
 
 

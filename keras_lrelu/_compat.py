@@ -2,7 +2,7 @@
 
 None of these is public API, so an upgrade may move or drop any of them.
 They live here, and only here, so that such an upgrade fails in
-tests/test_compat.py by name instead of deep inside a search. TensorFlow
+tests/layers/test_compat.py by name instead of deep inside a search. TensorFlow
 and KerasTuner are imported only when their helpers are used: the plugin
 itself needs neither KerasTuner nor (on other backends) TensorFlow.
 """
@@ -10,8 +10,8 @@ itself needs neither KerasTuner nor (on other backends) TensorFlow.
 import importlib
 import os
 
-# What keras.models.clone_model itself checks for.
-from keras.src.models.functional import Functional
+# What keras.models.clone_model itself checks for; keras_lrelu/convert.py imports it from here.
+from keras.src.models.functional import Functional  # noqa: F401
 
 
 def calls(model, layer):

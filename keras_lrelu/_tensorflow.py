@@ -5,12 +5,12 @@ backward pass into one loop; TensorFlow's graph mode (what `model.fit` runs
 on a CPU-only machine) runs one kernel, one pass over memory, per op.
 `compiled` gives the forward and backward passes XLA even when the model
 itself runs in graph mode, and steps aside when the whole model is compiled
-with XLA (a separately compiled function there costs ~25% more peak memory
-and fuses with nothing).
+with XLA (a separately compiled function there costs peak memory and fuses
+with nothing).
 
 RandomizedLeakyReLU in training:
-`keras.random.uniform` costs ~4x a LeakyReLU in graph mode and ~190x under XLA
-on CPU (its default generator lowers badly there). Here each element's slope
+`keras.random.uniform` costs several LeakyReLUs in graph mode and far more
+under XLA on CPU (its default generator lowers badly there). Here each element's slope
 comes from a counter-based hash of (element index, seed): integer arithmetic
 that XLA fuses with the rectifier into one pass over the tensor. The forward
 and backward passes are XLA-compiled even when the caller is not, and the

@@ -1,9 +1,8 @@
 """RReLU on PyTorch's CPU: slopes hashed from the seed inside one fused loop.
 
-Drawn into memory, RReLU's slopes cost more than the rectifier: NumPy's
-fastest generator takes ~2.2 ms for the 3.2 M slopes of a 128x28x28x32
-activation, and converting, scaling and combining them with `x` are five
-more passes over memory. Here every element's slope is a function of its
+Drawn into memory, RReLU's slopes cost more than the rectifier: drawing
+them, then converting, scaling and combining them with `x`, are six passes
+over memory. Here every element's slope is a function of its
 index and the layer's seed, a counter-based hash (two rounds of a 32-bit
 hash, keyed by the seed), so the slope is computed where it is used:
 torch.compile turns the hash, the rectifier and its gradient into one loop

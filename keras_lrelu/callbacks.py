@@ -124,7 +124,10 @@ def _outputs(model, inputs, batch_size):
     search builds model after model. Anything else goes to `predict`."""
     if isinstance(inputs, np.ndarray) or keras.ops.is_tensor(inputs):
         batches = [
-            [keras.ops.convert_to_numpy(v) for v in keras.tree.flatten(model(inputs[i:i + batch_size], training=False))]
+            [
+                keras.ops.convert_to_numpy(v)
+                for v in keras.tree.flatten(model(inputs[i : i + batch_size], training=False))
+            ]
             for i in range(0, len(inputs), batch_size)
         ]
         return [np.concatenate(parts) for parts in zip(*batches)]

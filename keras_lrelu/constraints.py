@@ -18,12 +18,13 @@ def check_bounds(bounds):
         return None
     if isinstance(bounds, (list, tuple)) and len(bounds) == 2:
         low, high = bounds
-        if all(
-            isinstance(b, numbers.Real)
-            and not isinstance(b, bool)
-            and math.isfinite(b)
-            for b in (low, high)
-        ) and low <= high:
+        if (
+            all(
+                isinstance(b, numbers.Real) and not isinstance(b, bool) and math.isfinite(b)
+                for b in (low, high)
+            )
+            and low <= high
+        ):
             return (float(low), float(high))
     raise ValueError(
         "`alpha_bounds` must be None or a pair (low, high) of finite numbers "

@@ -15,11 +15,18 @@ _LEAKY_LAYERS = (LeakyReLU, RandomizedLeakyReLU, keras.layers.LeakyReLU, keras.l
 # moved out of them into a rectifier after them computes the same thing. A
 # recurrent layer's activation runs inside the recurrence: it cannot move.
 ACTIVATION_ON_OUTPUT = (
-    keras.layers.Dense, keras.layers.EinsumDense,
-    keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D,
-    keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose,
-    keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D,
-    keras.layers.SeparableConv1D, keras.layers.SeparableConv2D,
+    keras.layers.Dense,
+    keras.layers.EinsumDense,
+    keras.layers.Conv1D,
+    keras.layers.Conv2D,
+    keras.layers.Conv3D,
+    keras.layers.Conv1DTranspose,
+    keras.layers.Conv2DTranspose,
+    keras.layers.Conv3DTranspose,
+    keras.layers.DepthwiseConv1D,
+    keras.layers.DepthwiseConv2D,
+    keras.layers.SeparableConv1D,
+    keras.layers.SeparableConv2D,
 )
 
 
@@ -60,11 +67,7 @@ def _is_relu_function(function):
 def is_plain_relu(layer):
     """A `ReLU()` with no cap, threshold or slope, or `Activation("relu")`."""
     if isinstance(layer, keras.layers.ReLU):
-        return (
-            layer.max_value is None
-            and not layer.negative_slope
-            and not layer.threshold
-        )
+        return layer.max_value is None and not layer.negative_slope and not layer.threshold
     return isinstance(layer, keras.layers.Activation) and _is_relu_function(layer.activation)
 
 
@@ -82,10 +85,7 @@ def relu_left_inside(layer):
     recurrent layer or cell, or a wrapper around one."""
     if isinstance(layer, keras.layers.Activation) or relu_inside(layer):
         return False
-    if any(
-        _is_relu_function(getattr(layer, name, None))
-        for name in ("activation", "recurrent_activation")
-    ):
+    if any(_is_relu_function(getattr(layer, name, None)) for name in ("activation", "recurrent_activation")):
         return True
     inner = [getattr(layer, name, None) for name in ("layer", "forward_layer", "backward_layer", "cell")]
     inner += list(getattr(layer, "cells", None) or [])
@@ -142,10 +142,14 @@ def convert(model, alpha=0.01, trainable_alpha=False, channelwise=False, **kwarg
     Raises:
         ValueError: for a subclassed model, whose `call` cannot be rewritten.
     """
+
     def make_leaky(name):
         return LeakyReLU(
-            alpha=alpha, trainable_alpha=trainable_alpha, channelwise=channelwise,
-            name=name, **kwargs,
+            alpha=alpha,
+            trainable_alpha=trainable_alpha,
+            channelwise=channelwise,
+            name=name,
+            **kwargs,
         )
 
     make_leaky("check_arguments")  # bad arguments fail before any cloning
@@ -184,9 +188,7 @@ def convert(model, alpha=0.01, trainable_alpha=False, channelwise=False, **kwarg
             "model's call() cannot be rewritten. Use keras_lrelu.LeakyReLU in "
             f"its code instead. Received: model of type {type(model).__name__}"
         )
-    new_model = keras.models.clone_model(
-        model, clone_function=clone_function, call_function=call_function
-    )
+    new_model = keras.models.clone_model(model, clone_function=clone_function, call_function=call_function)
     for layer in new_model.layers:
         original = clones.get(id(layer))
         if original is not None and original.weights:

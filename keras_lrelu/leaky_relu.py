@@ -87,9 +87,7 @@ class LeakyReLU(keras.layers.Layer):
             ("channelwise", channelwise),
         ):
             if not isinstance(value, bool):
-                raise ValueError(
-                    f"`{name}` must be a bool. Received: {name}={value!r}"
-                )
+                raise ValueError(f"`{name}` must be a bool. Received: {name}={value!r}")
         if channelwise and not trainable_alpha:
             raise ValueError(
                 "`channelwise=True` needs `trainable_alpha=True`. "
@@ -146,12 +144,8 @@ class LeakyReLU(keras.layers.Layer):
                 )
             shape = (channels,)
             self._alpha_broadcast_shape = (channels,) + (1,) * (rank - 1 - axis)
-            self.input_spec = keras.layers.InputSpec(
-                ndim=rank, axes={axis: channels}
-            )
-        constraint = (
-            AlphaBounds(*self.alpha_bounds) if self.alpha_bounds else None
-        )
+            self.input_spec = keras.layers.InputSpec(ndim=rank, axes={axis: channels})
+        constraint = AlphaBounds(*self.alpha_bounds) if self.alpha_bounds else None
         self.alpha_weight = self.add_weight(
             name="alpha",
             shape=shape,
@@ -182,12 +176,8 @@ class LeakyReLU(keras.layers.Layer):
                 "trainable_alpha": self.trainable_alpha,
                 "channelwise": self.channelwise,
                 "axis": self.axis,
-                "alpha_bounds": (
-                    list(self.alpha_bounds) if self.alpha_bounds else None
-                ),
-                "alpha_regularizer": keras.regularizers.serialize(
-                    self.alpha_regularizer
-                ),
+                "alpha_bounds": (list(self.alpha_bounds) if self.alpha_bounds else None),
+                "alpha_regularizer": keras.regularizers.serialize(self.alpha_regularizer),
             }
         )
         return config

@@ -20,9 +20,7 @@ def check_slope(name, value):
     """
     is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if not is_number or not math.isfinite(value) or value < 0:
-        raise ValueError(
-            f"`{name}` must be a finite number >= 0. Received: {name}={value!r}"
-        )
+        raise ValueError(f"`{name}` must be a finite number >= 0. Received: {name}={value!r}")
     return float(value)
 
 
@@ -142,25 +140,20 @@ def slope_gradients(x, upstream, alpha, fold_rows=False):
 
 def finish_slope_gradient(sums, alpha):
     """d(alpha) from what `slope_gradients` returned for it: as it is when
-    finished, else its partial sums added up. (Graph mode pays ~20 us per
-    op, so a finished d(alpha) takes none.)"""
-    same_dtype = keras.backend.standardize_dtype(sums.dtype) == keras.backend.standardize_dtype(
-        alpha.dtype
-    )
+    finished (graph mode pays per op, so a finished d(alpha) takes none),
+    else its partial sums added up."""
+    same_dtype = keras.backend.standardize_dtype(sums.dtype) == keras.backend.standardize_dtype(alpha.dtype)
     if tuple(sums.shape) == tuple(alpha.shape) and same_dtype:
         return sums
     total = ops.sum(ops.reshape(sums, (-1, math.prod(alpha.shape))), axis=0)
     return ops.reshape(ops.cast(total, alpha.dtype), alpha.shape)
 
 
-# XLA on CPU, compiling the backward pass on its own, sums a tall column
-# (batch x pixels rows) by walking each channel's rows one after another,
-# up to ~2.5x slower than a pass over memory. Adding ROW_BLOCKS equal blocks
-# of rows element by element first, then the LANES-wide column that leaves,
-# runs at memory speed: 2.0 -> 0.8 ms of reduction at 128x28x28x32 on this
-# project's 2-core CPU. It does not pay for a Dense layer's output (rank 2:
-# 256x1024 per channel took 1.8x longer, a scalar slope was no faster), nor inside
-# a model XLA compiles whole, which fuses the plain sum better.
+# XLA on CPU sums a tall column by walking each channel's rows one after
+# another; adding ROW_BLOCKS blocks of rows element by element first, then the
+# LANES-wide column left, runs at memory speed (docs/performance.md). Only for
+# image tensors compiled on their own: a Dense output or a model XLA compiles
+# whole sums faster plainly.
 ROW_BLOCKS = 8
 LANES = 128
 
@@ -174,7 +167,7 @@ def _partial_sums(contribution, padded_shape, fold_rows):
         return contribution
     if not fold_rows or len(padded_shape) < 3 or axes != tuple(range(len(axes))):
         return ops.sum(contribution, axis=axes)
-    slopes = math.prod(padded_shape[len(axes):])
+    slopes = math.prod(padded_shape[len(axes) :])
     lanes = slopes * max(1, LANES // slopes)
     flat = ops.reshape(contribution, (-1,))
     # Zeros pad to a whole number of blocks of rows; they add nothing.
@@ -191,9 +184,7 @@ if keras.backend.backend() == "tensorflow":
     from keras_lrelu._tensorflow import fixed_leaky_relu as _fixed_for_training
 
     _slope_forward = compiled(slope_forward)
-    _slope_gradients = compiled(
-        functools.partial(slope_gradients, fold_rows=True), inline=slope_gradients
-    )
+    _slope_gradients = compiled(functools.partial(slope_gradients, fold_rows=True), inline=slope_gradients)
 else:
     if keras.backend.backend() == "torch":
         from keras_lrelu import _torch

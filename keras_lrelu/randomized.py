@@ -41,13 +41,8 @@ class RandomizedLeakyReLU(keras.layers.Layer):
         self.lower = check_slope("lower", lower)
         self.upper = check_slope("upper", upper)
         if self.lower > self.upper:
-            raise ValueError(
-                "`lower` must not exceed `upper`. "
-                f"Received: lower={lower!r}, upper={upper!r}"
-            )
-        if seed is not None and (
-            not isinstance(seed, int) or isinstance(seed, bool)
-        ):
+            raise ValueError(f"`lower` must not exceed `upper`. Received: lower={lower!r}, upper={upper!r}")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
             raise ValueError(f"`seed` must be an int or None. Received: seed={seed!r}")
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -68,9 +63,7 @@ class RandomizedLeakyReLU(keras.layers.Layer):
         inputs = ops.convert_to_tensor(inputs)
         if keras.backend.backend() in ("tensorflow", "torch"):
             fast = _fast_path(keras.backend.backend())
-            return fast.randomized_leaky_relu(
-                inputs, self.seed_generator.next(), self.lower, self.upper
-            )
+            return fast.randomized_leaky_relu(inputs, self.seed_generator.next(), self.lower, self.upper)
         alpha = keras.random.uniform(
             ops.shape(inputs),
             minval=self.lower,
@@ -82,9 +75,7 @@ class RandomizedLeakyReLU(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {"lower": self.lower, "upper": self.upper, "seed": self.seed}
-        )
+        config.update({"lower": self.lower, "upper": self.upper, "seed": self.seed})
         return config
 
     def compute_output_shape(self, input_shape):

@@ -10,18 +10,12 @@ import pytest
 
 def _share_the_cores():
     """Gives each pytest-xdist worker its share of the cores for the threads
-    of every op, in it and in the processes it starts (they inherit the
-    environment), before TensorFlow or PyTorch reads it. Left alone, every
-    process sizes its thread pools to the whole machine, and the workers and
-    their searches fight over the cores. On 2 cores with 2 workers, one
-    thread per op took the TensorFlow lane in one tree from 10:20 (17:05 of
-    CPU) to 8:29 (13:28), and make test on a fresh clone from 13:23 (24:08
-    of CPU) to 12:41 (23:00) and 13:14 (23:39) in two runs. Under JAX,
-    OMP_NUM_THREADS=1 made the lane slower (2:00 against 2:11 and 2:20), so
-    it is left to JAX there. A variable already set is kept; so nothing is
-    set in xdist's main process, whose environment the workers inherit, nor
-    in a run without workers. make test's lanes run side by side and say
-    how many workers share the machine (KERAS_LRELU_TEST_WORKERS)."""
+    of every op, in it and in the processes it starts, before TensorFlow or
+    PyTorch reads it: left alone, every process sizes its thread pools to the
+    whole machine and the workers fight over the cores. JAX keeps its own
+    (one thread was slower there), a variable already set is kept, and make
+    test's lanes say how many workers share the machine
+    (KERAS_LRELU_TEST_WORKERS)."""
     if "PYTEST_XDIST_WORKER_COUNT" not in os.environ:
         return
     workers = int(os.environ.get("KERAS_LRELU_TEST_WORKERS") or os.environ["PYTEST_XDIST_WORKER_COUNT"])
@@ -34,14 +28,11 @@ def _share_the_cores():
 
 _share_the_cores()
 
-# Keras is imported where it is used, not here: with pytest-xdist, the main
-# process loads this file but runs no test, and a Keras import there (about
-# 8 s, TensorFlow's) would hold back each lane's workers at its start.
+# Keras is imported where it is used, not here: xdist's main process loads
+# this file but runs no test, and a Keras import there would hold back the workers.
 
 # Keeps subprocesses quiet and away from any GPU a developer may have.
-SUBPROCESS_ENV = dict(
-    os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="-1"
-)
+SUBPROCESS_ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="-1")
 
 # Put first in a subprocess's script: any `import keras_lrelu` then fails,
 # proving that what follows runs without the plugin.
@@ -71,7 +62,8 @@ def pytest_collection_modifyitems(config, items):
         definitions = getattr(item, "_fixtureinfo", None)
         definitions = definitions.name2fixturedefs if definitions else {}
         shared = sorted(
-            name for name in getattr(item, "fixturenames", ())
+            name
+            for name in getattr(item, "fixturenames", ())
             if name in definitions
             and definitions[name][-1].scope in ("module", "session")
             and definitions[name][-1].func.__module__ == item.module.__name__  # not pytest's own
@@ -95,11 +87,10 @@ def fresh_keras():
     clear_session() runs a full garbage collection, and what survives that
     (the modules imported so far, above all) is then put out of the next
     collection's reach with gc.freeze(), as the command line does with
-    TensorFlow's objects (tuning.quiet). Without it every collection walks
-    every module imported since the start: after one torch.compile (its
-    compiler's modules), 0.25 s a test, 21 s of the PyTorch lane's 107.
-    Frozen objects that turn into garbage later (a module-scoped fixture's
-    model) stay until the worker exits."""
+    TensorFlow's objects (tuning.quiet), so that no collection walks every
+    module imported since the start (torch.compile's above all). Frozen
+    objects that turn into garbage later (a module-scoped fixture's model)
+    stay until the worker exits."""
     import keras
 
     keras.utils.set_random_seed(0)
@@ -132,8 +123,12 @@ def run_python(code, cwd, block_plugin=False, timeout=300):
 def cli(args, cwd, env=None, timeout=600):
     """Runs `python -m tuning ARGS` in `cwd`; returns the CompletedProcess."""
     return subprocess.run(
-        [sys.executable, "-m", "tuning", *args], cwd=cwd, env=env or SUBPROCESS_ENV,
-        capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "tuning", *args],
+        cwd=cwd,
+        env=env or SUBPROCESS_ENV,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

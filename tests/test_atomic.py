@@ -13,6 +13,7 @@ def _fill_with(text):
         for part in ("a.txt", "b.txt"):
             with open(os.path.join(folder, part), "w") as f:
                 f.write(text)
+
     return fill
 
 

@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import SUBPROCESS_ENV
 
 BENCHMARKS = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks")
@@ -27,7 +26,9 @@ def _run(scripts, results, backend):
         "    runpy.run_path(script, run_name='__main__')\n"
     )
     env = dict(SUBPROCESS_ENV, KERAS_LRELU_BENCH_RESULTS=str(results), KERAS_BACKEND=backend)
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
@@ -58,20 +59,31 @@ def test_layer_speed_compares_every_layer_in_both_modes(tmp_path, run_here):
     assert set(table["layer"]) >= {"keras PReLU channel", "channelwise", "randomized"}
     for _, group in table.groupby(["shape", "mode"]):
         base = group.loc[group["layer"] == "keras LeakyReLU", "median_ms"].item()
-        pd.testing.assert_series_equal(
-            group["vs_LeakyReLU"], group["median_ms"] / base, check_names=False
-        )
+        pd.testing.assert_series_equal(group["vs_LeakyReLU"], group["median_ms"] / base, check_names=False)
     assert "Keras's default jit_compile='auto' runs graph here" in stdout  # no GPU in CI
     assert "| shape | mode | layer |" in stdout
 
 
 def test_cnn_step_times_both_modes_and_peak_memory(tmp_path, run_here):
-    args = ["--steps", "5", "--batch-size", "8", "--memory-batch-size", "16",
-            "--rectifiers", "channelwise", "--memory-modes", "graph", "--memory-runs", "1"]
+    args = [
+        "--steps",
+        "5",
+        "--batch-size",
+        "8",
+        "--memory-batch-size",
+        "16",
+        "--rectifiers",
+        "channelwise",
+        "--memory-modes",
+        "graph",
+        "--memory-runs",
+        "1",
+    ]
     stdout = run_here("cnn_step.py", args)  # the peak memory still in a fresh process each
     table = pd.read_csv(tmp_path / "cnn_step.csv")
     assert sorted(zip(table["mode"], table["rectifier"])) == sorted(
-        (mode, name) for mode in ("graph", "xla")
+        (mode, name)
+        for mode in ("graph", "xla")
         for name in ("keras LeakyReLU", "keras PReLU channel", "channelwise")
     )
     for mode, group in table.groupby("mode"):
@@ -91,9 +103,26 @@ def test_cnn_step_times_both_modes_and_peak_memory(tmp_path, run_here):
 
 def test_layer_and_cnn_benchmarks_run_under_pytorch(tmp_path):
     """Under KERAS_BACKEND=torch: one mode, eager; rows and file names say so."""
-    stdout = _run([("layer_speed.py", ["--sizes", "2x6x6x3", "--repeats", "1"]),
-                   ("cnn_step.py", ["--steps", "5", "--batch-size", "8", "--rectifiers", "channelwise,randomized",
-                                    "--memory-modes", "none"])], tmp_path, backend="torch")
+    stdout = _run(
+        [
+            ("layer_speed.py", ["--sizes", "2x6x6x3", "--repeats", "1"]),
+            (
+                "cnn_step.py",
+                [
+                    "--steps",
+                    "5",
+                    "--batch-size",
+                    "8",
+                    "--rectifiers",
+                    "channelwise,randomized",
+                    "--memory-modes",
+                    "none",
+                ],
+            ),
+        ],
+        tmp_path,
+        backend="torch",
+    )
     layers = pd.read_csv(tmp_path / "layer_speed_torch.csv")
     assert set(layers["backend"]) == {"torch"} and set(layers["mode"]) == {"eager"} and len(layers) == 9
     steps = pd.read_csv(tmp_path / "cnn_step_torch.csv")
@@ -128,8 +157,12 @@ def test_deploy_times_litert_and_onnx_against_the_builtins(tmp_path, run_here):
     assert len(table) == 2 * 7
     for _, group in table.groupby("runtime"):
         rows = group.set_index("rectifier")
-        for ours, builtin in (("fixed", "keras LeakyReLU"), ("randomized", "keras LeakyReLU"),
-                              ("trainable", "keras PReLU scalar"), ("channelwise", "keras PReLU channel")):
+        for ours, builtin in (
+            ("fixed", "keras LeakyReLU"),
+            ("randomized", "keras LeakyReLU"),
+            ("trainable", "keras PReLU scalar"),
+            ("channelwise", "keras PReLU channel"),
+        ):
             assert rows.loc[ours, "replaces"] == builtin
             assert rows.loc[ours, "vs_builtin"] == pytest.approx(
                 rows.loc[ours, "median_ms"] / rows.loc[builtin, "median_ms"]
@@ -137,22 +170,30 @@ def test_deploy_times_litert_and_onnx_against_the_builtins(tmp_path, run_here):
 
 
 def test_search_memory_samples_every_trial_of_both_searches(tmp_path, run_here):
-    stdout = run_here("search_memory.py", ["--dataset", "digits", "--max-trials", "2", "--trials-per-process", "0"])
+    stdout = run_here(
+        "search_memory.py", ["--dataset", "digits", "--max-trials", "2", "--trials-per-process", "0"]
+    )
     table = pd.read_csv(tmp_path / "search_memory.csv")
     assert table["search"].tolist() == ["keras ReLU only", "keras_lrelu modes"]
     assert (table["trial_1_MB"] > 100).all(), "a TensorFlow process's memory, read from /proc"
-    pd.testing.assert_series_equal(table["growth_MB"], table["last_trial_MB"] - table["trial_2_MB"],
-                                   check_names=False)
+    pd.testing.assert_series_equal(
+        table["growth_MB"], table["last_trial_MB"] - table["trial_2_MB"], check_names=False
+    )
     assert "| search | trials_per_process |" in stdout
 
 
 def test_search_backends_times_the_demo_grid_on_each_backend(tmp_path, run_here):
-    stdout = run_here("search_backends.py", ["--backends", "tensorflow,torch", "--max-trials", "2",
-                                             "--dataset", "digits", "--epochs", "1"])
+    stdout = run_here(
+        "search_backends.py",
+        ["--backends", "tensorflow,torch", "--max-trials", "2", "--dataset", "digits", "--epochs", "1"],
+    )
     table = pd.read_csv(tmp_path / "search_backends.csv").set_index("backend")
     assert table.index.tolist() == ["tensorflow", "torch"] and (table["trials"] == 2).all()
-    assert table["trial_s"].tolist() == pytest.approx(((table["first_trial_s"] + table["later_trial_s"]) / 2).tolist())
+    assert table["trial_s"].tolist() == pytest.approx(
+        ((table["first_trial_s"] + table["later_trial_s"]) / 2).tolist()
+    )
     assert table.loc["torch", "trial_vs_tensorflow"] == pytest.approx(
-        table.loc["torch", "trial_s"] / table.loc["tensorflow", "trial_s"])
+        table.loc["torch", "trial_s"] / table.loc["tensorflow", "trial_s"]
+    )
     assert (table["command_s"] > table["trial_s"] * 2).all()  # imports and the export besides the trials
     assert "the demo's grid on digits, 2 trials x 1 repeat(s) x 1 epochs" in stdout

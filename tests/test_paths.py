@@ -47,10 +47,17 @@ def test_plain_project_names_pass(name):
     limits.check_plain_name(name)
 
 
-@pytest.mark.parametrize("dataset, project", [
-    ("mnist5k", "alpha-mnist5k"), ("/data/my images/", "alpha-my-images"), ("../x.npz", "alpha-x"),
-    ("/", "alpha-data"), ("..", "alpha-data"), ("a\nb", "alpha-a-b"),
-])
+@pytest.mark.parametrize(
+    "dataset, project",
+    [
+        ("mnist5k", "alpha-mnist5k"),
+        ("/data/my images/", "alpha-my-images"),
+        ("../x.npz", "alpha-x"),
+        ("/", "alpha-data"),
+        ("..", "alpha-data"),
+        ("a\nb", "alpha-a-b"),
+    ],
+)
 def test_the_default_project_name_is_always_plain(dataset, project):
     assert limits.default_project(dataset) == project
     limits.check_plain_name(project)

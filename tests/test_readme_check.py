@@ -50,11 +50,18 @@ exported: saved_models/demo/best
 
 
 def _card(int8_accuracy=0.963):
-    formats = {name: {"test_accuracy": 0.964, "bytes": 1_712_000}
-               for name in ("model.keras", "saved_model", "model.tflite", "model.onnx")}
+    formats = {
+        name: {"test_accuracy": 0.964, "bytes": 1_712_000}
+        for name in ("model.keras", "saved_model", "model.tflite", "model.onnx")
+    }
     formats["model_int8.tflite"] = {"test_accuracy": int8_accuracy, "bytes": 441_000}
-    return {"trial_id": "01", "configuration": {"exported_repeat": 2}, "splits": {"test": 1000},
-            "metrics": {"val_accuracy_selected": 0.9662, "test_accuracy": 0.9641}, "formats": formats}
+    return {
+        "trial_id": "01",
+        "configuration": {"exported_repeat": 2},
+        "splits": {"test": 1000},
+        "metrics": {"val_accuracy_selected": 0.9662, "test_accuracy": 0.9641},
+        "formats": formats,
+    }
 
 
 def test_the_demo_table_is_compared_without_its_seconds():
@@ -63,13 +70,18 @@ def test_the_demo_table_is_compared_without_its_seconds():
     (difference,) = readme_check.check_demo_table(README, changed)
     assert "0.9608 ± 0.0065" in difference and "0.9612 ± 0.0061" in difference
     shorter = STDOUT.replace("exported: saved_models/demo/best\n", "")
-    assert readme_check.check_demo_table(README, shorter)[0].startswith("the demo's output: 6 lines quoted, 5 in the fresh run")
+    assert readme_check.check_demo_table(README, shorter)[0].startswith(
+        "the demo's output: 6 lines quoted, 5 in the fresh run"
+    )
 
 
-@pytest.mark.parametrize("change, expected", [
-    ({}, []),
-    ({"int8_accuracy": 0.960}, ["card: model_int8.tflite test accuracy quoted '96.3', card says '96.0'"]),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({}, []),
+        ({"int8_accuracy": 0.960}, ["card: model_int8.tflite test accuracy quoted '96.3', card says '96.0'"]),
+    ],
+)
 def test_the_cards_figures_are_compared(tmp_path, change, expected):
     path = tmp_path / "model_card.json"
     path.write_text(json.dumps(_card(**change)))
@@ -94,7 +106,9 @@ def test_a_study_table_is_compared_with_the_committed_one(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "results" / "dying").mkdir(parents=True)
     committed = tmp_path / "results" / "dying" / "dying.md"
-    committed.write_text("# Collapse\n\n| width | activation | collapsed |\n|---|---|---|\n| 3 | ReLU | 70% |\n")
+    committed.write_text(
+        "# Collapse\n\n| width | activation | collapsed |\n|---|---|---|\n| 3 | ReLU | 70% |\n"
+    )
     assert readme_check.check_study(README, "dying", rerun=False) == []
     committed.write_text(committed.read_text().replace("70%", "62%"))
     assert readme_check.check_study(README, "dying", rerun=False) == [
@@ -109,7 +123,9 @@ def test_the_pages_links_commands_and_sourced_tables_hold():
 def test_a_broken_link_a_bad_command_and_a_stale_number_are_each_named(tmp_path):
     (tmp_path / "Makefile").write_text("test:\n\ttrue\n")
     (tmp_path / "benchmarks" / "results").mkdir(parents=True)
-    (tmp_path / "benchmarks" / "results" / "speed.csv").write_text("layer,ms,ratio\nfixed,6.312,1.004\nrelu,7.05,1.138\n")
+    (tmp_path / "benchmarks" / "results" / "speed.csv").write_text(
+        "layer,ms,ratio\nfixed,6.312,1.004\nrelu,7.05,1.138\n"
+    )
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "speed.md").write_text("# Speed\n\n## Layers\n")
     pages = {
@@ -127,8 +143,10 @@ def test_a_broken_link_a_bad_command_and_a_stale_number_are_each_named(tmp_path)
         "README.md: link to docs/speed.md#nowhere: docs/speed.md has no heading #nowhere",
         "README.md: `make bench`: no make target bench",
     ]
-    assert problems[3].startswith("README.md: `python -m tuning search --epochs two` does not parse: error: "
-                                  "argument --epochs: invalid int value")
+    assert problems[3].startswith(
+        "README.md: `python -m tuning search --epochs two` does not parse: error: "
+        "argument --epochs: invalid int value"
+    )
     assert problems[4:] == [
         "README.md: `python benchmarks/missing.py`: no file benchmarks/missing.py",
         "README.md: row '| relu | 7.15 | 1.14 |': 7.15 is in no value of its source rows",

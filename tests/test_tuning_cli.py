@@ -3,11 +3,11 @@
 import gc
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
-import re
 import time
 
 import keras
@@ -15,22 +15,21 @@ import keras_tuner as kt
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
-
-import keras_lrelu  # noqa: F401  (registers the layers for model.keras)
 from conftest import SUBPROCESS_ENV
 from conftest import assert_one_error_line
 from conftest import cli
 from conftest import cli_in_process
 from conftest import ok
 from conftest import run_python
+from PIL import Image
+
+import keras_lrelu  # noqa: F401  (registers the layers for model.keras)
 from tuning import data
 from tuning.data import downloads
 from tuning.data.images import open_image
 from tuning.data.images import to_array
 from tuning.errors import UsageError
 from tuning.export import files
-from tuning.export import formats
 
 pytestmark = pytest.mark.slow
 SMOKE = ["--max-trials", "2", "--epochs", "1", "--seed", "0"]
@@ -56,8 +55,14 @@ def default_search(tmp_path_factory):
     (cwd / "tuning").mkdir()
     (cwd / "tuning" / "__init__.py").write_text("")
     (cwd / "tuning" / "__main__.py").write_text(DECOY)
-    result = subprocess.run([LRELU_TUNE, "search", *SMOKE], cwd=cwd, env=SUBPROCESS_ENV,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [LRELU_TUNE, "search", *SMOKE],
+        cwd=cwd,
+        env=SUBPROCESS_ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     shutil.rmtree(cwd / "tuning")  # the other tests run `python -m tuning` here
     return cwd, ok(result)
 
@@ -73,17 +78,33 @@ def test_search_writes_table_plot_and_export(default_search):
     project = cwd / "runs" / "alpha-mnist5k"
     frame = pd.read_csv(project / "results.csv")
     assert len(frame) == 2 and (frame["status"] == "COMPLETED").all()
-    assert {"trial_id", "status", "mode", "alpha", "learned_alpha", "val_accuracy", "val_loss", "seconds"} <= set(frame.columns)
+    assert {
+        "trial_id",
+        "status",
+        "mode",
+        "alpha",
+        "learned_alpha",
+        "val_accuracy",
+        "val_loss",
+        "seconds",
+    } <= set(frame.columns)
     assert frame["command"].iloc[0] == "python -m tuning search " + " ".join(SMOKE)
     assert (project / "results.png").stat().st_size > 10_000
     best = cwd / "saved_models" / "alpha-mnist5k" / "best"
     assert "exported: saved_models/alpha-mnist5k/best" in stdout
-    assert {"saved_model.pb", "model.keras", "model_card.json", "model.tflite", "model_int8.tflite",
-            "model.onnx"} <= {p.name for p in best.iterdir()}
+    assert {
+        "saved_model.pb",
+        "model.keras",
+        "model_card.json",
+        "model.tflite",
+        "model_int8.tflite",
+        "model.onnx",
+    } <= {p.name for p in best.iterdir()}
     # The card ties itself to every file of the export, which predict checks before loading.
     digests = json.loads((best / "model_card.json").read_text())["sha256"]
-    assert set(digests) == {p.relative_to(best).as_posix() for p in best.rglob("*")
-                            if p.is_file() and p.name != "model_card.json"}
+    assert set(digests) == {
+        p.relative_to(best).as_posix() for p in best.rglob("*") if p.is_file() and p.name != "model_card.json"
+    }
     assert {"saved_model.pb", "model.onnx", "variables/variables.index"} <= set(digests)
     assert all(files.sha256(best / name) == digest for name, digest in digests.items())
     assert not list(best.parent.glob(".*tmp*")), "no temporary export left behind"
@@ -97,8 +118,14 @@ def test_search_writes_table_plot_and_export(default_search):
     # One run per configuration: the verdict says that it cannot tell them apart.
     verdict = json.loads((project / "verdict.json").read_text())
     assert verdict["repeats"] == 1 and verdict["best"]["trial_id"] == card["trial_id"]
-    assert f"\n{verdict['text']}\n" in stdout and "(--repeats 1): one run per configuration cannot tell them from luck" in stdout
-    assert card["configuration"]["repeats"] == 1 and card["configuration"]["val_accuracy_ci95"] == [None, None]
+    assert (
+        f"\n{verdict['text']}\n" in stdout
+        and "(--repeats 1): one run per configuration cannot tell them from luck" in stdout
+    )
+    assert card["configuration"]["repeats"] == 1 and card["configuration"]["val_accuracy_ci95"] == [
+        None,
+        None,
+    ]
     assert set(card["versions"]) >= {"keras_lrelu", "keras", "tensorflow", "keras_tuner"}
     assert card["backend"] == "tensorflow" and frame["backend"].tolist() == ["tensorflow", "tensorflow"]
     assert stdout.startswith(f"training on Keras {keras.__version__}'s tensorflow backend\n")
@@ -171,7 +198,8 @@ def used_without_the_plugin(default_search):
                 assert main(["predict", model, *{names!r}]) == 0
         open("predict_files.txt", "w").write(out.getvalue())
         """,
-        cwd=folder, block_plugin=True,
+        cwd=folder,
+        block_plugin=True,
     )
     return folder, names, dataset, models
 
@@ -195,7 +223,7 @@ def test_predict_names_a_class_per_image_without_the_plugin(used_without_the_plu
     lines = _rows(folder / "predict.txt")
     assert [line[0] for line in lines] == names
     model = keras.models.load_model(best / "model.keras")
-    expected = model.predict(dataset.x_test[:len(names)], verbose=0)
+    expected = model.predict(dataset.x_test[: len(names)], verbose=0)
     for (_, label, probability), row in zip(lines, expected):
         assert label == str(row.argmax())
         assert float(probability) == pytest.approx(row.max(), abs=1e-4)
@@ -206,7 +234,7 @@ def test_predict_with_litert_and_onnx_files_gives_the_savedmodels_classes(used_w
     served, rows = _rows(folder / "predict.txt"), _rows(folder / "predict_files.txt")
     assert len(rows) == len(models[1:]) * len(names)
     for index, model in enumerate(models[1:]):
-        other = rows[index * len(names):(index + 1) * len(names)]
+        other = rows[index * len(names) : (index + 1) * len(names)]
         assert [row[:2] for row in other] == [row[:2] for row in served], model.name
         tolerance = 0.05 if "int8" in model.name else 1e-4
         for (_, _, theirs), (_, _, ours) in zip(served, other):
@@ -241,7 +269,11 @@ def test_rerun_resumes_without_retraining_and_overwrite_restarts(default_search,
     cwd, _ = default_search
     shutil.copytree(cwd / "runs", tmp_path / "runs")
     before = pd.read_csv(tmp_path / "runs" / "alpha-mnist5k" / "results.csv")
-    stdout = ok(cli_in_process(["search", "--max-trials", "3", "--epochs", "1", "--seed", "0", *QUICK], tmp_path, capsys))
+    stdout = ok(
+        cli_in_process(
+            ["search", "--max-trials", "3", "--epochs", "1", "--seed", "0", *QUICK], tmp_path, capsys
+        )
+    )
     assert "trial 3/3" in stdout and "trial 1/3" not in stdout and "trial 2/3" not in stdout
     after = pd.read_csv(tmp_path / "runs" / "alpha-mnist5k" / "results.csv")
     assert len(after) == 3
@@ -259,10 +291,17 @@ def test_rerun_resumes_without_retraining_and_overwrite_restarts(default_search,
 def test_npz_dataset(tmp_path, capsys):
     digits = data.load("digits", seed=0)
     np.savez(
-        tmp_path / "digits.npz", x_train=digits.x_train[..., 0], y_train=digits.y_train,
-        x_test=digits.x_test[..., 0], y_test=digits.y_test,
+        tmp_path / "digits.npz",
+        x_train=digits.x_train[..., 0],
+        y_train=digits.y_train,
+        x_test=digits.x_test[..., 0],
+        y_test=digits.y_test,
     )
-    ok(cli_in_process(["search", "--dataset", "digits.npz", "--tuner", "random", *SMOKE, *QUICK], tmp_path, capsys))
+    ok(
+        cli_in_process(
+            ["search", "--dataset", "digits.npz", "--tuner", "random", *SMOKE, *QUICK], tmp_path, capsys
+        )
+    )
     card = json.loads((tmp_path / "saved_models" / "alpha-digits" / "best" / "model_card.json").read_text())
     assert card["dataset"] == "digits.npz" and card["input_shape"] == [8, 8, 1]
     assert card["splits"]["test"] == len(digits.y_test) and card["pixel_max"] == 16.0
@@ -276,8 +315,29 @@ def test_image_folder_dataset_and_predict(tmp_path, capsys):
         for i in range(12):
             pixels = np.clip(np.array(colour) + rng.randint(-25, 25, (16, 20, 3)), 0, 255)
             Image.fromarray(pixels.astype("uint8")).save(tmp_path / "shapes" / name / f"{i}.png")
-    ok(cli_in_process(["search", "--dataset", "shapes", "--image-size", "12", "12", "--tuner", "random",
-                       "--max-trials", "2", "--epochs", "3", "--export-top", "2", *QUICK], tmp_path, capsys))
+    ok(
+        cli_in_process(
+            [
+                "search",
+                "--dataset",
+                "shapes",
+                "--image-size",
+                "12",
+                "12",
+                "--tuner",
+                "random",
+                "--max-trials",
+                "2",
+                "--epochs",
+                "3",
+                "--export-top",
+                "2",
+                *QUICK,
+            ],
+            tmp_path,
+            capsys,
+        )
+    )
     export = tmp_path / "saved_models" / "alpha-shapes"
     card = json.loads((export / "best" / "model_card.json").read_text())
     assert card["class_names"] == ["blue", "green", "red"] and card["input_shape"] == [12, 12, 3]
@@ -316,24 +376,37 @@ BAD_SEARCHES = [
     (["--threads", "0"], r"error: --threads must be between 1 and 1024, got 0$"),
     (["--epochs", "0"], r"error: --epochs must be between 1 and 10000, got 0$"),
     (["--alpha-min", "0"], r"error: --alpha-min must be > 0 and <= 1, got 0\.0$"),
-    (["--alpha-min", "0.5", "--alpha-max", "0.1"], r"error: need --alpha-min < --alpha-max, got 0\.5 and 0\.1$"),
+    (
+        ["--alpha-min", "0.5", "--alpha-max", "0.1"],
+        r"error: need --alpha-min < --alpha-max, got 0\.5 and 0\.1$",
+    ),
     (["--tuner", "annealing"], r"error: argument --tuner: invalid choice: 'annealing'"),
     (["--modes", "fixed,swish"], r"error: unknown mode swish"),
     (["--max-trials", "two"], r"error: argument --max-trials: invalid int value: 'two'"),
-    (["--export-formats", "saved_model,tfjs"], r"error: unknown export format tfjs; use a comma list of "
-     r"saved_model,litert,litert_int8,onnx$"),
+    (
+        ["--export-formats", "saved_model,tfjs"],
+        r"error: unknown export format tfjs; use a comma list of "
+        r"saved_model,litert,litert_int8,onnx$",
+    ),
     (["--repeats", "0"], r"error: --repeats must be between 1 and 100, got 0$"),
     (["--repeats", "101"], r"error: --repeats must be between 1 and 100, got 101$"),
     (["--prune", "sometimes"], r"error: argument --prune: invalid choice: 'sometimes'"),
     (["--confirm", "101"], r"error: --confirm must be between 0 and 100, got 101$"),
     (["--margin", "0"], r"error: --margin must be > 0 and <= 100, got 0\.0$"),
-    (["--tuner", "hyperband", "--repeats", "3"], r"error: --repeats 3 with --tuner hyperband: a continued "
-     r"Hyperband trial starts from its parent's best repeat, so its repeats would share one starting point; "
-     r"use --repeats 1 with hyperband \(--confirm K still retests the winner on fresh repeats\), or another tuner$"),
+    (
+        ["--tuner", "hyperband", "--repeats", "3"],
+        r"error: --repeats 3 with --tuner hyperband: a continued "
+        r"Hyperband trial starts from its parent's best repeat, so its repeats would share one starting point; "
+        r"use --repeats 1 with hyperband \(--confirm K still retests the winner on fresh repeats\), or another tuner$",
+    ),
 ]
 
 
-@pytest.mark.parametrize("args, message", BAD_SEARCHES, ids=[" ".join(getattr(v, "__name__", v) for v in a) for a, _ in BAD_SEARCHES])
+@pytest.mark.parametrize(
+    "args, message",
+    BAD_SEARCHES,
+    ids=[" ".join(getattr(v, "__name__", v) for v in a) for a, _ in BAD_SEARCHES],
+)
 def test_bad_search_input_is_one_error_line(tmp_path, args, message, capsys):
     (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04 truncated")
     args = [a(tmp_path) if callable(a) else a for a in args]
@@ -351,7 +424,10 @@ def test_threads_come_from_the_option_then_the_environment(monkeypatch):
     assert limits.intra_op_threads(None) == os.cpu_count()
     for value in ("two", "0", "-1", "2000"):
         monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", value)
-        with pytest.raises(limits.UsageError, match=rf"TF_NUM_INTRAOP_THREADS must be a whole number from 1 to 1024, got '{value}'"):
+        with pytest.raises(
+            limits.UsageError,
+            match=rf"TF_NUM_INTRAOP_THREADS must be a whole number from 1 to 1024, got '{value}'",
+        ):
             limits.intra_op_threads(None)
 
 
@@ -373,8 +449,12 @@ def test_commands_put_tensorflows_objects_out_of_the_collectors_reach():
 def test_keras_dataset_offline_is_one_error_line(tmp_path):
     # A proxy on a closed loopback port: the download fails at once, and
     # never leaves this machine.
-    env = dict(SUBPROCESS_ENV, KERAS_HOME=str(tmp_path / "keras_home"),
-               https_proxy="http://127.0.0.1:9", http_proxy="http://127.0.0.1:9")
+    env = dict(
+        SUBPROCESS_ENV,
+        KERAS_HOME=str(tmp_path / "keras_home"),
+        https_proxy="http://127.0.0.1:9",
+        http_proxy="http://127.0.0.1:9",
+    )
     result = cli(["search", "--dataset", "fashion_mnist"], tmp_path, env=env)
     assert_one_error_line(result, r"error: could not download fashion_mnist .*check the network")
     assert "Downloading" not in result.stdout, result.stdout  # Keras's line is held back
@@ -405,11 +485,29 @@ def test_console_script_is_installed(tmp_path):
 
 
 def test_search_killed_mid_trial_resumes_keeping_finished_trials_and_repeats(tmp_path, capsys):
-    command = [sys.executable, "-m", "tuning", "search", "--dataset", "digits", "--tuner", "random",
-               "--max-trials", "2", "--epochs", "2", "--seed", "0", "--repeats", "2", *QUICK]
+    command = [
+        sys.executable,
+        "-m",
+        "tuning",
+        "search",
+        "--dataset",
+        "digits",
+        "--tuner",
+        "random",
+        "--max-trials",
+        "2",
+        "--epochs",
+        "2",
+        "--seed",
+        "0",
+        "--repeats",
+        "2",
+        *QUICK,
+    ]
     record = tmp_path / "runs" / "alpha-digits" / "trial_1" / "repeats.json"
-    process = subprocess.Popen(command, cwd=tmp_path, env=SUBPROCESS_ENV,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=SUBPROCESS_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 300
         while not record.exists() and time.monotonic() < deadline:
@@ -431,7 +529,9 @@ def test_search_killed_mid_trial_resumes_keeping_finished_trials_and_repeats(tmp
     resumed = json.loads(record.read_text())["repeats"]
     assert resumed["0"] == first_repeat["repeats"]["0"], "trial 2's first repeat not retrained"
     assert resumed["1"]["seed"] == 1000
-    assert after["val_accuracy_1"].iloc[1] == pytest.approx(first_repeat["repeats"]["0"]["metrics"]["val_accuracy"])
+    assert after["val_accuracy_1"].iloc[1] == pytest.approx(
+        first_repeat["repeats"]["0"]["metrics"]["val_accuracy"]
+    )
     assert (tmp_path / "saved_models" / "alpha-digits" / "best" / "saved_model.pb").exists()
 
 
@@ -439,8 +539,11 @@ def test_resuming_with_another_number_of_repeats_is_one_error_line(default_searc
     cwd, _ = default_search
     shutil.copytree(cwd / "runs", tmp_path / "runs")
     result = cli_in_process(["search", *SMOKE, "--repeats", "3"], tmp_path, capsys)
-    assert_one_error_line(result, r"error: cannot resume runs/alpha-mnist5k with --repeats 3: it was searched "
-                                  r"with --repeats 1; rerun with --repeats 1, or start afresh with --overwrite$")
+    assert_one_error_line(
+        result,
+        r"error: cannot resume runs/alpha-mnist5k with --repeats 3: it was searched "
+        r"with --repeats 1; rerun with --repeats 1, or start afresh with --overwrite$",
+    )
     assert not (tmp_path / "saved_models").exists()
 
 
@@ -450,17 +553,29 @@ def test_resuming_on_another_backend_is_one_error_line(default_search, tmp_path,
     record = tmp_path / "runs" / "alpha-mnist5k" / "trial_1" / "repeats.json"
     record.write_text(json.dumps(dict(json.loads(record.read_text()), backend="jax")))
     result = cli_in_process(["search", *SMOKE], tmp_path, capsys)
-    assert_one_error_line(result, r"error: cannot resume runs/alpha-mnist5k with --backend tensorflow: it was "
-                                  r"searched with --backend jax; rerun with --backend jax, or start afresh with --overwrite$")
+    assert_one_error_line(
+        result,
+        r"error: cannot resume runs/alpha-mnist5k with --backend tensorflow: it was "
+        r"searched with --backend jax; rerun with --backend jax, or start afresh with --overwrite$",
+    )
     assert not (tmp_path / "saved_models").exists()
 
 
-@pytest.mark.parametrize("option, value, recorded", [
-    ("--seed", "1", "0"), ("--epochs", "2", "1"), ("--batch-size", "32", "64"), ("--prune", "median", "none"),
-    ("--margin", "0.5", "1.0"), ("--threads", "1", None), ("--image-size", "8 8", "(none)"),
-])
-def test_resuming_with_a_setting_that_breaks_the_pairs_is_one_error_line(default_search, tmp_path, capsys,
-                                                                         option, value, recorded):
+@pytest.mark.parametrize(
+    "option, value, recorded",
+    [
+        ("--seed", "1", "0"),
+        ("--epochs", "2", "1"),
+        ("--batch-size", "32", "64"),
+        ("--prune", "median", "none"),
+        ("--margin", "0.5", "1.0"),
+        ("--threads", "1", None),
+        ("--image-size", "8 8", "(none)"),
+    ],
+)
+def test_resuming_with_a_setting_that_breaks_the_pairs_is_one_error_line(
+    default_search, tmp_path, capsys, option, value, recorded
+):
     cwd, _ = default_search
     shutil.copytree(cwd / "runs", tmp_path / "runs")
     pairing = json.loads((tmp_path / "runs" / "alpha-mnist5k" / "pairing.json").read_text())
@@ -471,9 +586,12 @@ def test_resuming_with_a_setting_that_breaks_the_pairs_is_one_error_line(default
     if option == "--seed":
         args = ["search", *SMOKE[:-2], option, value]
     result = cli_in_process(args, tmp_path, capsys)
-    assert_one_error_line(result, rf"error: cannot resume runs/alpha-mnist5k with {option} {re.escape(value)}: it "
-                                  rf"was searched with {option} {re.escape(recorded)}; rerun with {option} "
-                                  rf"{re.escape(recorded)}, or start afresh with --overwrite$")
+    assert_one_error_line(
+        result,
+        rf"error: cannot resume runs/alpha-mnist5k with {option} {re.escape(value)}: it "
+        rf"was searched with {option} {re.escape(recorded)}; rerun with {option} "
+        rf"{re.escape(recorded)}, or start afresh with --overwrite$",
+    )
     assert not (tmp_path / "saved_models").exists()
 
 
@@ -481,17 +599,31 @@ def test_resuming_on_other_images_of_the_same_name_is_one_error_line(tmp_path, c
     images = np.random.default_rng(0).integers(0, 255, (60, 8, 8)).astype("uint8")
     labels = np.arange(60) % 3
     np.savez(tmp_path / "mine.npz", x_train=images, y_train=labels)
-    ok(cli_in_process(["search", "--dataset", "mine.npz", "--max-trials", "1", "--epochs", "1", *QUICK],
-                      tmp_path, capsys))
+    ok(
+        cli_in_process(
+            ["search", "--dataset", "mine.npz", "--max-trials", "1", "--epochs", "1", *QUICK],
+            tmp_path,
+            capsys,
+        )
+    )
     # The same images spelled as another path resume (the dataset is its content, not its name).
-    ok(cli_in_process(["search", "--dataset", "./mine.npz", "--max-trials", "1", "--epochs", "1", *QUICK],
-                      tmp_path, capsys))
+    ok(
+        cli_in_process(
+            ["search", "--dataset", "./mine.npz", "--max-trials", "1", "--epochs", "1", *QUICK],
+            tmp_path,
+            capsys,
+        )
+    )
     np.savez(tmp_path / "mine.npz", x_train=images[::-1], y_train=labels[::-1])  # same name, other order
-    result = cli_in_process(["search", "--dataset", "mine.npz", "--max-trials", "2", "--epochs", "1", *QUICK],
-                            tmp_path, capsys)
-    assert_one_error_line(result, r"error: cannot resume runs/alpha-mine with --dataset mine\.npz \(other images\): "
-                                  r"it was searched with --dataset mine\.npz; rerun with --dataset mine\.npz, or start "
-                                  r"afresh with --overwrite$")
+    result = cli_in_process(
+        ["search", "--dataset", "mine.npz", "--max-trials", "2", "--epochs", "1", *QUICK], tmp_path, capsys
+    )
+    assert_one_error_line(
+        result,
+        r"error: cannot resume runs/alpha-mine with --dataset mine\.npz \(other images\): "
+        r"it was searched with --dataset mine\.npz; rerun with --dataset mine\.npz, or start "
+        r"afresh with --overwrite$",
+    )
 
 
 def test_a_corrupt_trial_file_is_one_error_line_naming_it(default_search, tmp_path, capsys):
@@ -510,8 +642,13 @@ def test_a_kill_during_export_leaves_the_previous_export_whole(default_search, t
         shutil.copytree(cwd / folder, tmp_path / folder)
     best = tmp_path / "saved_models" / "alpha-mnist5k" / "best"
     card_before = (best / "model_card.json").read_text()
-    process = subprocess.Popen([sys.executable, "-m", "tuning", "search", *SMOKE], cwd=tmp_path,
-                               env=SUBPROCESS_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tuning", "search", *SMOKE],
+        cwd=tmp_path,
+        env=SUBPROCESS_ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 300
         while not list(best.parent.glob(".best.new-*")) and time.monotonic() < deadline:
@@ -522,11 +659,15 @@ def test_a_kill_during_export_leaves_the_previous_export_whole(default_search, t
         process.wait(timeout=60)
     assert list(best.parent.glob(".best.new-*")), "killed mid-export"
     # The previous export, whole: the new one was never renamed into place.
-    assert {"saved_model.pb", "model.keras", "model_card.json", "variables"} <= {p.name for p in best.iterdir()}
+    assert {"saved_model.pb", "model.keras", "model_card.json", "variables"} <= {
+        p.name for p in best.iterdir()
+    }
     assert (best / "model_card.json").read_text() == card_before
     ok(cli_in_process(["search", *SMOKE], tmp_path, capsys))
     assert [p.name for p in best.parent.iterdir()] == ["best"], "the rerun clears what the kill left"
-    assert json.loads((best / "model_card.json").read_text())["trial_id"] == json.loads(card_before)["trial_id"]
+    assert (
+        json.loads((best / "model_card.json").read_text())["trial_id"] == json.loads(card_before)["trial_id"]
+    )
 
 
 def test_only_a_network_failure_reads_as_could_not_download(monkeypatch, capsys):
@@ -541,7 +682,8 @@ def test_only_a_network_failure_reads_as_could_not_download(monkeypatch, capsys)
         try:
             raise urllib.error.URLError("Name or service not known")
         except urllib.error.URLError:
-            raise Exception("URL fetch failure on https://example: None -- Name or service not known")
+            # As keras.utils.get_file re-raises it: chained by context, not by cause.
+            raise Exception("URL fetch failure on https://example: None -- Name or service not known")  # noqa: B904
 
     monkeypatch.setattr(keras.datasets.cifar10, "load_data", offline)
     with pytest.raises(UsageError, match=r"could not download cifar10 \(Name or service not known\)"):
@@ -587,16 +729,20 @@ def test_every_trial_failing_is_one_line_and_exit_1(tmp_path, monkeypatch, capsy
     result = cli_in_process(["search", *SMOKE, "--max-trials", "5"], tmp_path, capsys)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and re.match(r"error: search stopped: Number of consecutive failures exceeded the limit of 3\. "
-                                        r"The last one: .*FailedTrialError: training loss became nan in epoch 1$", lines[0]), lines
+    assert len(lines) == 1 and re.match(
+        r"error: search stopped: Number of consecutive failures exceeded the limit of 3\. "
+        r"The last one: .*FailedTrialError: training loss became nan in epoch 1$",
+        lines[0],
+    ), lines
     assert result.stdout.count("FAILED: ") == 2, "the first two failures, one line each"
     assert not (tmp_path / "saved_models").exists()
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The manual: the README, then docs/ page by page (as tools/readme_check.py reads it).
-PAGES = ["README.md"] + sorted(os.path.join("docs", name) for name in os.listdir(os.path.join(ROOT, "docs"))
-                               if name.endswith(".md"))
+PAGES = ["README.md"] + sorted(
+    os.path.join("docs", name) for name in os.listdir(os.path.join(ROOT, "docs")) if name.endswith(".md")
+)
 # Runs each page's python block in a fresh namespace, as a user pasting it would, and says which failed.
 RUN_BLOCKS = """
 import json, sys, traceback
@@ -613,28 +759,62 @@ for number, (line, code) in enumerate(json.load(open(sys.argv[1])), 1):
 def test_every_python_block_of_the_pages_runs_as_written(default_search, tmp_path):
     # Where `make demo` would have exported: a real search's export (mnist5k, smoke budget).
     cwd, _ = default_search
-    shutil.copytree(cwd / "saved_models" / "alpha-mnist5k" / "best", tmp_path / "saved_models" / "demo" / "best")
+    shutil.copytree(
+        cwd / "saved_models" / "alpha-mnist5k" / "best", tmp_path / "saved_models" / "demo" / "best"
+    )
     blocks = []
     for page in PAGES:
         text = open(os.path.join(ROOT, page), encoding="utf-8").read()
-        blocks += [(f"{page}:{text[:m.start()].count(chr(10)) + 2}", m.group(1))
-                   for m in re.finditer(r"^```python\n(.*?)^```$", text, flags=re.S | re.M)]
+        blocks += [
+            (f"{page}:{text[: m.start()].count(chr(10)) + 2}", m.group(1))
+            for m in re.finditer(r"^```python\n(.*?)^```$", text, flags=re.S | re.M)
+        ]
     assert len(blocks) >= 7
     (tmp_path / "blocks.json").write_text(json.dumps(blocks))
-    result = subprocess.run([sys.executable, "-c", RUN_BLOCKS, "blocks.json"], cwd=tmp_path, env=SUBPROCESS_ENV,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_BLOCKS, "blocks.json"],
+        cwd=tmp_path,
+        env=SUBPROCESS_ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     assert result.stdout.count(" ran\n") == len(blocks)
     # What the blocks say they write, written.
-    for name in ("model.keras", "exported/saved_model.pb", "model.tflite", "model.onnx", "model_int8.tflite",
-                 "first.png", "second.png", "third.png", "log.csv"):
+    for name in (
+        "model.keras",
+        "exported/saved_model.pb",
+        "model.tflite",
+        "model.onnx",
+        "model_int8.tflite",
+        "first.png",
+        "second.png",
+        "third.png",
+        "log.csv",
+    ):
         assert (tmp_path / name).stat().st_size > 0, name
 
 
 def test_a_fixed_slope_search_prints_no_tensorflow_error_line(tmp_path):
     # Grappler's remapper logged `E0000 ... remapper failed` for Conv2D + BiasAdd + LeakyRelu
     # whose gradient read the BiasAdd it fused away (keras_lrelu/_tensorflow.py).
-    result = cli(["search", "--dataset", "digits", "--tuner", "grid", "--modes", "fixed",
-                  "--max-trials", "1", "--epochs", "1", *QUICK], tmp_path)
+    result = cli(
+        [
+            "search",
+            "--dataset",
+            "digits",
+            "--tuner",
+            "grid",
+            "--modes",
+            "fixed",
+            "--max-trials",
+            "1",
+            "--epochs",
+            "1",
+            *QUICK,
+        ],
+        tmp_path,
+    )
     ok(result)
     assert "E0000" not in result.stderr and "remapper" not in result.stderr

@@ -17,8 +17,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # package on its own floor; the top floor's entries are floors of their own.
 FLOORS = [
     ("errors and names", ["tuning.errors", "tuning.names"]),
-    ("ground floor", ["tuning.limits", "tuning.atomic", "tuning.paths", "tuning.quiet", "tuning.relaunch",
-                      "tuning.keras_backend"]),
+    (
+        "ground floor",
+        [
+            "tuning.limits",
+            "tuning.atomic",
+            "tuning.paths",
+            "tuning.quiet",
+            "tuning.relaunch",
+            "tuning.keras_backend",
+        ],
+    ),
     ("data, statistics, cluster", ["tuning.data", "tuning.verdict", "tuning.cluster"]),
     ("search", ["tuning.search"]),
     ("export and studies", ["tuning.export", "tuning.studies"]),
@@ -27,8 +36,14 @@ FLOORS = [
     ("the command line", ["tuning.__main__"]),
 ]
 # Modules that need neither TensorFlow nor Keras at import or at run time.
-WITHOUT_TENSORFLOW = ["tuning.verdict", "tuning.search.pruners", "tuning.errors", "tuning.names",
-                      "tuning.limits", "tuning.atomic"]
+WITHOUT_TENSORFLOW = [
+    "tuning.verdict",
+    "tuning.search.pruners",
+    "tuning.errors",
+    "tuning.names",
+    "tuning.limits",
+    "tuning.atomic",
+]
 HEAVY = ("tensorflow", "keras", "keras_tuner", "keras_lrelu", "torch", "jax")
 
 
@@ -106,7 +121,9 @@ def problems(edges, external):
             if here is None or there is None:
                 found.append(f"{module} or {target} is on no floor (tools/architecture.py FLOORS)")
             elif there[0] > here[0]:
-                found.append(f"{module} ({FLOORS[here[0]][0]}) imports {target} ({FLOORS[there[0]][0]}): upward")
+                found.append(
+                    f"{module} ({FLOORS[here[0]][0]}) imports {target} ({FLOORS[there[0]][0]}): upward"
+                )
             elif there[0] == here[0] and there[1] != here[1]:
                 found.append(f"{module} imports {target}: sideways, into another package of its floor")
     for module in sorted(edges):
@@ -126,7 +143,7 @@ def cycles(edges):
         state[module] = "open"
         for target in sorted(edges.get(module, ())):
             if state.get(target) == "open":
-                found.append(stack[stack.index(target):] + [target])
+                found.append(stack[stack.index(target) :] + [target])
             elif target not in state:
                 visit(target, stack + [target])
         state[module] = "done"

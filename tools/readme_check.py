@@ -66,7 +66,9 @@ def report(differences):
 
 def read_pages(root=ROOT):
     """{path relative to root: text} of README.md and docs/*.md."""
-    paths = ["README.md"] + sorted(os.path.relpath(p, root) for p in glob.glob(os.path.join(root, "docs", "*.md")))
+    paths = ["README.md"] + sorted(
+        os.path.relpath(p, root) for p in glob.glob(os.path.join(root, "docs", "*.md"))
+    )
     return {path: open(os.path.join(root, path), encoding="utf-8").read() for path in paths}
 
 
@@ -92,7 +94,9 @@ def check_links(pages, root=ROOT):
             if not os.path.exists(os.path.join(root, resolved)):
                 found.append(f"{page}: link to {target}: no such file")
             elif anchor and resolved.endswith(".md"):
-                headings = re.findall(r"^#+ (.+)$", open(os.path.join(root, resolved), encoding="utf-8").read(), re.M)
+                headings = re.findall(
+                    r"^#+ (.+)$", open(os.path.join(root, resolved), encoding="utf-8").read(), re.M
+                )
                 if anchor not in {slug(h) for h in headings}:
                     found.append(f"{page}: link to {target}: {resolved} has no heading #{anchor}")
     return found
@@ -108,8 +112,11 @@ def quoted_commands(text):
     for block in re.findall(r"^```[a-z]*\n(.*?)^```$", text, flags=re.S | re.M):
         lines += block.replace("\\\n", " ").splitlines()
     # Inline, `python -m tuning verdict` names a command; with arguments it is one.
-    lines += [span for span in re.findall(r"(?<!`)`([^`\n]+)`(?!`)", text)
-              if not re.fullmatch(r"python -m tuning( \w+)?", span)]
+    lines += [
+        span
+        for span in re.findall(r"(?<!`)`([^`\n]+)`(?!`)", text)
+        if not re.fullmatch(r"python -m tuning( \w+)?", span)
+    ]
     commands = []
     for line in lines:
         match = COMMAND.match(line.split("  #")[0].strip())
@@ -122,7 +129,9 @@ def check_commands(pages, root=ROOT):
     sys.path.insert(0, root)
     from tuning.__main__ import build_parser
 
-    targets = set(re.findall(r"^([\w-]+):", open(os.path.join(root, "Makefile"), encoding="utf-8").read(), re.M))
+    targets = set(
+        re.findall(r"^([\w-]+):", open(os.path.join(root, "Makefile"), encoding="utf-8").read(), re.M)
+    )
     found = []
     for page, text in pages.items():
         for command in quoted_commands(text):
@@ -180,9 +189,12 @@ def _check_row(line, rows):
     problems = []
     for cell in cells:
         name = cell.split(" (")[0]
-        numbers = NUMBER.findall(cell if _is_number(name.replace(",", "")) else cell[len(name):])
-        problems += [f"row {line!r}: {number} is in no value of its source rows"
-                     for number in numbers if not _matches(number, values)]
+        numbers = NUMBER.findall(cell if _is_number(name.replace(",", "")) else cell[len(name) :])
+        problems += [
+            f"row {line!r}: {number} is in no value of its source rows"
+            for number in numbers
+            if not _matches(number, values)
+        ]
     return problems
 
 
@@ -199,7 +211,9 @@ def _matches(number, values):
     digits = number.rstrip("%").replace(",", "").replace("−", "-").lstrip("+")
     decimals = len(digits.partition(".")[2])
     target = float(digits)
-    return any(abs(round(100 * v if percent else v, decimals) - target) < 10 ** -decimals / 2 + 1e-9 for v in values)
+    return any(
+        abs(round(100 * v if percent else v, decimals) - target) < 10**-decimals / 2 + 1e-9 for v in values
+    )
 
 
 def run(args):
@@ -265,18 +279,30 @@ def check_card(readme, path):
         ("validation accuracy", val, percent(card["metrics"]["val_accuracy_selected"])),
         ("test accuracy", test, percent(card["metrics"]["test_accuracy"])),
         ("test digits", digits, f"{card['splits']['test']:,}"),
-        ("model_int8.tflite test accuracy", int8_test, percent(formats["model_int8.tflite"]["test_accuracy"])),
+        (
+            "model_int8.tflite test accuracy",
+            int8_test,
+            percent(formats["model_int8.tflite"]["test_accuracy"]),
+        ),
         ("model_int8.tflite size", int8_size, megabytes(formats["model_int8.tflite"]["bytes"], int8_size)),
     ]
-    named = {"model.keras": "`model.keras`", "saved_model": "the SavedModel",
-             "model.tflite": "`model.tflite`", "model.onnx": "`model.onnx`"}
+    named = {
+        "model.keras": "`model.keras`",
+        "saved_model": "the SavedModel",
+        "model.tflite": "`model.tflite`",
+        "model.onnx": "`model.onnx`",
+    }
     for name, words in named.items():
-        claims.append((f"{name} scored as the model", words in same,
-                       percent(formats[name]["test_accuracy"]) == test))
+        claims.append(
+            (f"{name} scored as the model", words in same, percent(formats[name]["test_accuracy"]) == test)
+        )
     for name, size in re.findall(r"`([\w.]+)` \(([\d.]+) MB\)", same):
         claims.append((f"{name} size", size, megabytes(formats[name]["bytes"], size)))
-    return [f"card: {what} quoted {quoted!r}, card says {actual!r}" for what, quoted, actual in claims
-            if quoted != actual]
+    return [
+        f"card: {what} quoted {quoted!r}, card says {actual!r}"
+        for what, quoted, actual in claims
+        if quoted != actual
+    ]
 
 
 def percent(fraction):
@@ -294,10 +320,14 @@ def check_predict(readme):
     images = re.findall(r'"(\w+)"', snippet.split("zip(", 1)[1].split("]", 1)[0])
     paths = [f"{name}.png" for name in images]
     if any(os.path.exists(path) for path in paths):  # the snippet would overwrite them
-        sys.exit(f"readme-check: move {', '.join(paths)} out of {ROOT} first; the README's snippet writes them")
+        sys.exit(
+            f"readme-check: move {', '.join(paths)} out of {ROOT} first; the README's snippet writes them"
+        )
     try:
         exec(compile(snippet, "README.md (the PNG snippet)", "exec"), {"__name__": "__main__"})
-        quoted = fenced(readme, "The first three held-out test digits", "$ python -m tuning predict").splitlines()
+        quoted = fenced(
+            readme, "The first three held-out test digits", "$ python -m tuning predict"
+        ).splitlines()
         fresh = run(quoted[0].split()[4:]).splitlines()
     finally:
         for path in paths:
@@ -312,7 +342,7 @@ STUDIES = {"compare": "## The rectifier comparison", "dying": "## The dying-ReLU
 def check_study(readme, name, rerun):
     """The README's table of study `name` against the committed one, and
     against a fresh run of the README's command (into runs/) with --studies."""
-    section = readme[readme.index(STUDIES[name]):]
+    section = readme[readme.index(STUDIES[name]) :]
     command = fenced(section, STUDIES[name]).split()
     quoted = table_rows(section)
     committed = table_rows(open(os.path.join("results", name, f"{name}.md"), encoding="utf-8").read())

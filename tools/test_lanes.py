@@ -2,12 +2,8 @@
 JAX and on PyTorch, as three pytest runs side by side.
 
 The TensorFlow lane (every test, two workers) is the long one; the JAX and
-PyTorch lanes (one worker each) run beside it and use the cores it leaves
-idle while its workers wait on their searches' processes. On this
-project's 2-core machines, one after another the three took 12:20 in one
-tree, side by side 10:51 (20:18 of CPU against 22:32: two workers fewer to
-start, and no JAX or PyTorch tail alone on the machine); make test on a
-fresh clone, set-up included, went from 13:04 to 11:42.
+PyTorch lanes (one worker each) run beside it, on the cores its workers
+leave idle while they wait on their searches' processes.
 
 The TensorFlow lane prints as it runs; each other lane's output is kept in
 .lanes/BACKEND.log and printed whole once it ends. Exits with the first
@@ -24,8 +20,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOGS = os.path.join(ROOT, ".lanes")
 # What the JAX and PyTorch lanes run: the tests that are not about TensorFlow.
 BACKEND_TESTS = [
-    "tests/layers/test_keras_layer_tests.py", "tests/layers/test_leaky_relu.py", "tests/layers/test_randomized.py",
-    "tests/layers/test_ops.py", "tests/layers/test_backends.py", "tests/export/test_tf_export.py",
+    "tests/layers/test_keras_layer_tests.py",
+    "tests/layers/test_leaky_relu.py",
+    "tests/layers/test_randomized.py",
+    "tests/layers/test_ops.py",
+    "tests/layers/test_backends.py",
+    "tests/export/test_tf_export.py",
 ]
 # (backend, pytest workers, what it runs); the first prints as it runs.
 LANES = [
@@ -39,8 +39,17 @@ def pytest_command(workers, args):
     """Workers each take a test wherever one is free, except that the tests
     sharing a module- or session-scoped fixture of their module stay
     together (tests/conftest.py); the 25 slowest are listed at the end."""
-    return [sys.executable, "-m", "pytest", "-n", str(workers), "--dist", "loadgroup",
-            "--durations=25", *args]
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-n",
+        str(workers),
+        "--dist",
+        "loadgroup",
+        "--durations=25",
+        *args,
+    ]
 
 
 def lane_environment(backend):
@@ -58,10 +67,20 @@ def main():
         for backend, count, lane_args in others:
             log = open(os.path.join(LOGS, f"{backend}.log"), "w")
             with log:  # the lane holds its own copy of the file
-                started.append((backend, log.name, subprocess.Popen(
-                    pytest_command(count, lane_args), cwd=ROOT, env=lane_environment(backend),
-                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                )))
+                started.append(
+                    (
+                        backend,
+                        log.name,
+                        subprocess.Popen(
+                            pytest_command(count, lane_args),
+                            cwd=ROOT,
+                            env=lane_environment(backend),
+                            stdout=log,
+                            stderr=subprocess.STDOUT,
+                            start_new_session=True,
+                        ),
+                    )
+                )
         codes = [subprocess.call(pytest_command(workers, args), cwd=ROOT, env=lane_environment(first))]
         for backend, path, process in started:
             codes.append(process.wait())

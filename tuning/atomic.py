@@ -45,6 +45,7 @@ def write_text(path, text):
 
 def to_json(data):
     """JSON with NaN (an undefined statistic) as null, never the invalid NaN."""
+
     def clean(value):
         if isinstance(value, float) and not math.isfinite(value):
             return None

@@ -74,7 +74,9 @@ def select(requested=None):
     package, install = BACKENDS[backend]
     if importlib.util.find_spec(package) is None:
         origin = "--backend" if requested else where
-        raise UsageError(f"the {backend} backend ({origin}) needs {package}: {install}, or choose another with --backend")
+        raise UsageError(
+            f"the {backend} backend ({origin}) needs {package}: {install}, or choose another with --backend"
+        )
     os.environ["KERAS_BACKEND"] = backend
     return backend
 
@@ -82,6 +84,7 @@ def select(requested=None):
 def add_argument(parser):
     """`--backend` for a command that trains."""
     parser.add_argument(
-        "--backend", choices=tuple(BACKENDS),
+        "--backend",
+        choices=tuple(BACKENDS),
         help="Keras backend to train on; default: Keras's own setting (KERAS_BACKEND, else keras.json)",
     )

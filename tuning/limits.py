@@ -20,20 +20,35 @@ THREADS_MAX = 1_024
 OPTIONS = {
     "verdict": {"margin": (0.0, 100.0)},
     "search": {
-        "max_trials": (1, 10_000), "epochs": (1, 10_000), "batch_size": (1, 65_536),
-        "alpha_min": (0.0, 1.0), "alpha_max": (0.0, 1.0), "seed": (0, SEED_MAX),
-        "repeats": (1, 100), "confirm": (0, 100), "margin": (0.0, 100.0), "export_top": (1, 100),
+        "max_trials": (1, 10_000),
+        "epochs": (1, 10_000),
+        "batch_size": (1, 65_536),
+        "alpha_min": (0.0, 1.0),
+        "alpha_max": (0.0, 1.0),
+        "seed": (0, SEED_MAX),
+        "repeats": (1, 100),
+        "confirm": (0, 100),
+        "margin": (0.0, 100.0),
+        "export_top": (1, 100),
         "trials_per_process": (0, 10_000),
-        "workers": (0, WORKERS_MAX), "chief_timeout": (0.0, 86_400.0), "threads": (1, THREADS_MAX),
+        "workers": (0, WORKERS_MAX),
+        "chief_timeout": (0.0, 86_400.0),
+        "threads": (1, THREADS_MAX),
         "image_size": (1, IMAGE_SIDE_MAX),
     },
     "compare": {
-        "seeds": (1, 1_000), "epochs": (1, 10_000), "batch_size": (1, 65_536),
+        "seeds": (1, 1_000),
+        "epochs": (1, 10_000),
+        "batch_size": (1, 65_536),
         "image_size": (1, IMAGE_SIDE_MAX),
     },
     "dying": {
-        "depth": (1, 1_000), "width": (1, 4_096), "runs": (1, 100_000),
-        "slopes": (0.0, 1.0), "steps": (1, 10_000_000), "seed": (0, SEED_MAX),
+        "depth": (1, 1_000),
+        "width": (1, 4_096),
+        "runs": (1, 100_000),
+        "slopes": (0.0, 1.0),
+        "steps": (1, 10_000_000),
+        "seed": (0, SEED_MAX),
     },
 }
 # Positive, not merely non-negative (the lower bound itself is refused).
@@ -53,8 +68,11 @@ def check_numbers(command, args):
             if not _within(item, low, high, name in EXCLUSIVE_LOW):
                 option = "--" + name.replace("_", "-")
                 low_shown, high_shown = (f"{v:g}" if isinstance(v, float) else str(v) for v in (low, high))
-                relation = (f"> {low_shown} and <= {high_shown}" if name in EXCLUSIVE_LOW
-                            else f"between {low_shown} and {high_shown}")
+                relation = (
+                    f"> {low_shown} and <= {high_shown}"
+                    if name in EXCLUSIVE_LOW
+                    else f"between {low_shown} and {high_shown}"
+                )
                 raise UsageError(f"{option} must be {relation}, got {item}")
 
 
@@ -91,5 +109,7 @@ def intra_op_threads(threads):
     if not value:
         return WORKERS_MAX
     if not value.isdigit() or not 1 <= int(value) <= THREADS_MAX:
-        raise UsageError(f"TF_NUM_INTRAOP_THREADS must be a whole number from 1 to {THREADS_MAX}, got {value!r}")
+        raise UsageError(
+            f"TF_NUM_INTRAOP_THREADS must be a whole number from 1 to {THREADS_MAX}, got {value!r}"
+        )
     return int(value)

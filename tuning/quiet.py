@@ -38,7 +38,7 @@ def import_tensorflow_quietly():
     of the garbage collector's reach with `gc.freeze()`: they live as long
     as the process, and every `keras.backend.clear_session()` (KerasTuner
     calls it before each model it builds) runs a full collection, which
-    otherwise walks them all (0.2 s a call here)."""
+    would otherwise walk them all."""
     with native_stderr_silenced():
         import tensorflow as tf
 

@@ -51,21 +51,34 @@ def run_search(settings):
         print(f"{settings.worker_id}: the chief has no more trials; done", flush=True)
         return 0
     if settings.confirm:
-        confirmation.run(tuner, dataset)
+        confirmation.train_confirmations(tuner, dataset)
     frame, verdict = tuner.write_results()
     refused = frame[frame["status"] == "REFUSED"]
     for row in refused.to_dict("records"):  # a client of the chief that is not our worker
-        print(f"error: trial {row['trial_id']} reported {row['message']}; it is not ranked or exported",
-              file=sys.stderr, flush=True)
+        print(
+            f"error: trial {row['trial_id']} reported {row['message']}; it is not ranked or exported",
+            file=sys.stderr,
+            flush=True,
+        )
     print(f"\n{results.ranked_text(frame)}\n")
     if verdict:
         print(f"{verdict['text']}\n")
-    print(f"results: {os.path.join(tuner.project_dir, 'results.csv')}, {results.VERDICT_NAME} and results.png")
+    print(
+        f"results: {os.path.join(tuner.project_dir, 'results.csv')}, {results.VERDICT_NAME} and results.png"
+    )
     if verdict is None:
-        raise UsageError("no configuration finished (every trial failed or was pruned), so no model was exported")
+        raise UsageError(
+            "no configuration finished (every trial failed or was pruned), so no model was exported"
+        )
     folders = best_models.export_best(
-        tuner, dataset, os.path.join(settings.export_dir, settings.project), frame, verdict,
-        settings.export_top, settings.command, settings.export_formats,
+        tuner,
+        dataset,
+        os.path.join(settings.export_dir, settings.project),
+        frame,
+        verdict,
+        settings.export_top,
+        settings.command,
+        settings.export_formats,
     )
     for folder in folders:
         print(f"exported: {folder}")
@@ -84,8 +97,13 @@ def _run_tuner(settings, dataset, paired_by):
 
     keras.utils.set_random_seed(settings.seed)
     hypermodel = LeakyCNN(
-        dataset.input_shape, dataset.num_classes, pixel_max=dataset.pixel_max,
-        modes=settings.modes, alpha_min=settings.alpha_min, alpha_max=settings.alpha_max, seed=settings.seed,
+        dataset.input_shape,
+        dataset.num_classes,
+        pixel_max=dataset.pixel_max,
+        modes=settings.modes,
+        alpha_min=settings.alpha_min,
+        alpha_max=settings.alpha_max,
+        seed=settings.seed,
         grid=settings.tuner == "grid",
     )
     try:
@@ -94,8 +112,8 @@ def _run_tuner(settings, dataset, paired_by):
         with contextlib.redirect_stdout(io.StringIO()) if quiet_reload else contextlib.nullcontext():
             tuner = tuners.make_tuner(settings, hypermodel)
         if settings.role != "worker":
-            pairing.record(tuner.project_dir, paired_by)
-        tuners.run(tuner, dataset)
+            pairing.write_record(tuner.project_dir, paired_by)
+        tuners.run_trials(tuner, dataset)
     except RuntimeError as error:
         _raise_keras_tuner_error(error, settings)
     except grpc.RpcError as error:  # a worker lost its chief
@@ -129,8 +147,5 @@ def _raise_keras_tuner_error(error, settings):
         ) from None
     if kind == "failures":
         lines = str(error).strip().splitlines()  # the limit, then the last trial's traceback
-        raise SearchStopped(
-            f"search stopped: {lines[0]} The last one: {lines[-1].strip()}"
-        ) from None
+        raise SearchStopped(f"search stopped: {lines[0]} The last one: {lines[-1].strip()}") from None
     raise error
-

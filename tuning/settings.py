@@ -113,7 +113,7 @@ def from_args(args, argv, command, backend, from_command_line=True):
         raise UsageError(f"--role {args.role} needs --oracle-address HOST:PORT")
     if args.workers and args.role:
         raise UsageError("--workers starts its own chief and workers; leave out --role")
-    tls = tls_files.from_args(args.role, args.tls_cert, args.tls_key, args.tls_ca)
+    tls = tls_files.read_credentials(args.role, args.tls_cert, args.tls_key, args.tls_ca)
     if args.role == "chief":
         from tuning.cluster.engine import parse_address
 
@@ -141,18 +141,41 @@ def from_args(args, argv, command, backend, from_command_line=True):
             paths.check_export_target(paths.export_folder(os.path.join(args.export_dir, project), rank))
     continued = os.environ.get(STARTED_ENV) or None
     return SearchSettings(
-        dataset=args.dataset, image_size=tuple(args.image_size) if args.image_size else None,
-        tuner=args.tuner, max_trials=args.max_trials, epochs=args.epochs, modes=modes,
-        alpha_min=args.alpha_min, alpha_max=args.alpha_max, seed=args.seed, repeats=args.repeats,
-        confirm=args.confirm, margin=args.margin, prune=args.prune, batch_size=args.batch_size,
-        directory=args.directory, project=project, export_dir=args.export_dir, export_top=args.export_top,
+        dataset=args.dataset,
+        image_size=tuple(args.image_size) if args.image_size else None,
+        tuner=args.tuner,
+        max_trials=args.max_trials,
+        epochs=args.epochs,
+        modes=modes,
+        alpha_min=args.alpha_min,
+        alpha_max=args.alpha_max,
+        seed=args.seed,
+        repeats=args.repeats,
+        confirm=args.confirm,
+        margin=args.margin,
+        prune=args.prune,
+        batch_size=args.batch_size,
+        directory=args.directory,
+        project=project,
+        export_dir=args.export_dir,
+        export_top=args.export_top,
         export_formats=export_formats,
         # Only the chief may clear the shared project; a fresh process resumes.
         overwrite=args.overwrite and args.role != "worker" and continued is None,
-        quiet=args.quiet, trials_per_process=args.trials_per_process if from_command_line else None, threads=args.threads,
-        intra_op_threads=limits.intra_op_threads(args.threads), workers=args.workers, role=args.role,
-        oracle_address=args.oracle_address, worker_id=args.worker_id, chief_timeout=args.chief_timeout,
-        insecure=args.insecure, tls=tls, backend=backend, argv=tuple(argv), command=command,
+        quiet=args.quiet,
+        trials_per_process=args.trials_per_process if from_command_line else None,
+        threads=args.threads,
+        intra_op_threads=limits.intra_op_threads(args.threads),
+        workers=args.workers,
+        role=args.role,
+        oracle_address=args.oracle_address,
+        worker_id=args.worker_id,
+        chief_timeout=args.chief_timeout,
+        insecure=args.insecure,
+        tls=tls,
+        backend=backend,
+        argv=tuple(argv),
+        command=command,
         continued=continued,
     )
 
@@ -175,8 +198,10 @@ def _check_backend(args, backend):
                 f"{option} runs on the tensorflow backend only (--backend tensorflow); this search is on {backend}"
             )
     if backend == "jax" and args.threads is not None:
-        raise UsageError("--threads sets TensorFlow's or PyTorch's threads per operation; JAX has no such "
-                         "setting: leave it out, or use --backend tensorflow or torch")
+        raise UsageError(
+            "--threads sets TensorFlow's or PyTorch's threads per operation; JAX has no such "
+            "setting: leave it out, or use --backend tensorflow or torch"
+        )
 
 
 def _without_workers(argv):

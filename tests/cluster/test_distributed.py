@@ -11,7 +11,6 @@ import time
 
 import pandas as pd
 import pytest
-
 from conftest import SUBPROCESS_ENV
 from conftest import assert_one_error_line
 from conftest import cli
@@ -21,8 +20,19 @@ from conftest import ok
 pytestmark = pytest.mark.slow
 # All of a worker's trials in one process, except where a test says otherwise: a fresh
 # process per trial costs a TensorFlow import each.
-SEARCH = ["search", "--dataset", "digits", "--tuner", "random", "--seed", "0",
-          "--export-formats", "saved_model", "--trials-per-process", "0"]
+SEARCH = [
+    "search",
+    "--dataset",
+    "digits",
+    "--tuner",
+    "random",
+    "--seed",
+    "0",
+    "--export-formats",
+    "saved_model",
+    "--trials-per-process",
+    "0",
+]
 
 
 def _table(cwd):
@@ -37,8 +47,14 @@ def _free_port():
 
 def _start(args, cwd, **popen):
     return subprocess.Popen(
-        [sys.executable, "-m", "tuning", *args], cwd=cwd, env=SUBPROCESS_ENV, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, **popen,
+        [sys.executable, "-m", "tuning", *args],
+        cwd=cwd,
+        env=SUBPROCESS_ENV,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        **popen,
     )
 
 
@@ -52,8 +68,19 @@ def _wait_for_line(process, pattern):
 
 def test_workers_share_a_search_and_the_chief_exports(tmp_path, capsys):
     # Learned slopes: their d(alpha) is a sum over every element, the first to move.
-    args = [*SEARCH, "--modes", "trainable,channelwise", "--max-trials", "3", "--epochs", "1",
-            "--repeats", "2", "--prune", "median"]
+    args = [
+        *SEARCH,
+        "--modes",
+        "trainable,channelwise",
+        "--max-trials",
+        "3",
+        "--epochs",
+        "1",
+        "--repeats",
+        "2",
+        "--prune",
+        "median",
+    ]
     stdout = ok(cli([*args, "--workers", "2", "--trials-per-process", "1", "--confirm", "2"], tmp_path))
     table = _table(tmp_path)
     # The chief confirms the two best (no ReLU in these modes) once the workers are done.
@@ -127,9 +154,23 @@ def test_workers_stop_soon_after_the_chief_dies(tmp_path):
     common = [*SEARCH, "--max-trials", "3", "--epochs", "10"]
     # The chief on every interface without TLS, as the README advises against: only with
     # --insecure, and it says so in one line.
-    chief = _start([*common, "--role", "chief", "--oracle-address", f"0.0.0.0:{port}", "--insecure"], tmp_path)
-    worker = _start([*common, "--oracle-address", address, "--role", "worker", "--worker-id", "a",
-                     "--chief-timeout", "5"], tmp_path)
+    chief = _start(
+        [*common, "--role", "chief", "--oracle-address", f"0.0.0.0:{port}", "--insecure"], tmp_path
+    )
+    worker = _start(
+        [
+            *common,
+            "--oracle-address",
+            address,
+            "--role",
+            "worker",
+            "--worker-id",
+            "a",
+            "--chief-timeout",
+            "5",
+        ],
+        tmp_path,
+    )
     _wait_for_line(worker, r"trial \d+ \(of 3\)")
     os.killpg(chief.pid, signal.SIGKILL)
     start = time.monotonic()
@@ -137,8 +178,10 @@ def test_workers_stop_soon_after_the_chief_dies(tmp_path):
     assert time.monotonic() - start < 60  # its trial, then 5 s of waiting
     assert "error: no answer from the chief at " + address in worker.stdout.read()
     chief.wait(timeout=30)
-    assert f"warning: --insecure: the chief serves the oracle at 0.0.0.0:{port} without TLS; anyone" \
+    assert (
+        f"warning: --insecure: the chief serves the oracle at 0.0.0.0:{port} without TLS; anyone"
         in chief.stdout.read()
+    )
 
 
 @pytest.mark.parametrize(
@@ -146,10 +189,18 @@ def test_workers_stop_soon_after_the_chief_dies(tmp_path):
     [
         (["--workers", "-1"], r"error: --workers must be between 0 and \d+, got -1$"),
         (["--role", "chief"], r"error: --role chief needs --oracle-address HOST:PORT"),
-        (["--role", "chief", "--oracle-address", "nowhere"], r"error: --oracle-address must be HOST:PORT, got 'nowhere'"),
-        (["--role", "worker", "--oracle-address", "127.0.0.1:1"], r"error: --role worker needs a --worker-id"),
-        (["--workers", "2", "--role", "chief", "--oracle-address", "127.0.0.1:5"],
-         r"error: --workers starts its own chief and workers"),
+        (
+            ["--role", "chief", "--oracle-address", "nowhere"],
+            r"error: --oracle-address must be HOST:PORT, got 'nowhere'",
+        ),
+        (
+            ["--role", "worker", "--oracle-address", "127.0.0.1:1"],
+            r"error: --role worker needs a --worker-id",
+        ),
+        (
+            ["--workers", "2", "--role", "chief", "--oracle-address", "127.0.0.1:5"],
+            r"error: --workers starts its own chief and workers",
+        ),
     ],
 )
 def test_bad_distributed_input_is_one_error_line(tmp_path, args, message, capsys):
@@ -161,10 +212,25 @@ def test_a_busy_address_and_an_absent_chief_are_one_error_line(tmp_path, capsys)
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = cli_in_process([*SEARCH, "--role", "chief", "--oracle-address", f"127.0.0.1:{port}"], tmp_path, capsys)
+        result = cli_in_process(
+            [*SEARCH, "--role", "chief", "--oracle-address", f"127.0.0.1:{port}"], tmp_path, capsys
+        )
         assert_one_error_line(result, rf"error: --oracle-address 127.0.0.1:{port} cannot be served")
-    result = cli_in_process([*SEARCH, "--role", "worker", "--worker-id", "w", "--chief-timeout", "2",
-                             "--oracle-address", f"127.0.0.1:{_free_port()}"], tmp_path, capsys)
+    result = cli_in_process(
+        [
+            *SEARCH,
+            "--role",
+            "worker",
+            "--worker-id",
+            "w",
+            "--chief-timeout",
+            "2",
+            "--oracle-address",
+            f"127.0.0.1:{_free_port()}",
+        ],
+        tmp_path,
+        capsys,
+    )
     assert_one_error_line(result, r"error: no answer from the chief at 127\.0\.0\.1:\d+ within 2 s")
     assert not (tmp_path / "saved_models").exists()
 
@@ -181,8 +247,6 @@ def test_a_corrupt_workers_record_is_one_error_line_and_is_kept(tmp_path, capsys
 
 def test_the_workers_record_survives_a_rewrite(tmp_path):
     from tuning.cluster import assignments
-    from tuning.cluster import engine
-    from tuning.cluster import launcher
 
     assignments.record(str(tmp_path), 0, "worker1")
     assignments.record(str(tmp_path), 1, "worker2")
@@ -206,8 +270,10 @@ def test_a_worker_that_keeps_dying_stops_the_chief_instead_of_hanging(tmp_path):
     hang.cancel()
     assert launcher.wait(timeout=60) == 1, "".join(output[-20:])
     assert starts == 4, "started, then restarted three times"
-    assert output[-1] == ("error: no worker left: worker1 (exit code -9) kept dying (3 restarts each); "
-                          "stopped the chief. Rerun the same command to resume\n")
+    assert output[-1] == (
+        "error: no worker left: worker1 (exit code -9) kept dying (3 restarts each); "
+        "stopped the chief. Rerun the same command to resume\n"
+    )
     with pytest.raises(ProcessLookupError):
         os.kill(chief, 0)  # no chief left serving
 
@@ -260,8 +326,11 @@ def test_a_chief_still_exporting_after_its_workers_finished_is_waited_for(monkey
 def test_the_launcher_ends_its_chief_when_it_is_interrupted(tmp_path):
     # As started from a terminal, where Ctrl-C works. A background job of a script (a CI
     # runner's, say) inherits SIGINT ignored, and Python then leaves it ignored.
-    launcher = _start([*SEARCH, "--max-trials", "2", "--epochs", "30", "--workers", "1"], tmp_path,
-                      preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    launcher = _start(
+        [*SEARCH, "--max-trials", "2", "--epochs", "30", "--workers", "1"],
+        tmp_path,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     chief = int(_wait_for_line(launcher, r"^\[launcher\] chief started, pid (\d+)").group(1))
     _wait_for_line(launcher, r"^\[chief\] chief: serving the oracle")
     launcher.send_signal(signal.SIGINT)  # Ctrl-C, sent to the launcher alone
@@ -282,23 +351,33 @@ def _certificates(folder):
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
 
     def issue(name, signer=None, ca=False, ip=None):
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
         issuer_name, issuer_key = signer or (subject, key)
-        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(minutes=5))
-                   .not_valid_after(now + datetime.timedelta(days=1))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
         if ip:
-            builder = builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), False)
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), False
+            )
         cert = builder.sign(issuer_key, hashes.SHA256())
         (folder / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        (folder / f"{name}.key").write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        (folder / f"{name}.key").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         return subject, key
 
     ca = issue("ca", ca=True)
@@ -343,22 +422,58 @@ def test_chief_and_workers_started_by_hand_over_mutual_tls(tmp_path, monkeypatch
     read = {name: open(path, "rb").read() for name, path in pem.items()}
     address = f"127.0.0.1:{_free_port()}"
     common = [*SEARCH, "--max-trials", "3", "--epochs", "2", "--oracle-address", address]
-    chief = _start([*common, "--role", "chief", "--tls-cert", pem["chief.pem"], "--tls-key", pem["chief.key"],
-                    "--tls-ca", pem["ca.pem"]], tmp_path)
+    chief = _start(
+        [
+            *common,
+            "--role",
+            "chief",
+            "--tls-cert",
+            pem["chief.pem"],
+            "--tls-key",
+            pem["chief.key"],
+            "--tls-ca",
+            pem["ca.pem"],
+        ],
+        tmp_path,
+    )
     try:
         _wait_for_line(chief, r"chief: serving the oracle at 127\.0\.0\.1:\d+ over TLS")
         refused = {
             "no TLS": None,
-            "another CA": TLS(read["rogue.pem"], read["rogue.key"], read["other_ca.pem"]).channel_credentials(),
+            "another CA": TLS(
+                read["rogue.pem"], read["rogue.key"], read["other_ca.pem"]
+            ).channel_credentials(),
             "no worker certificate": TLS(ca=read["ca.pem"]).channel_credentials(),
-            "a worker certificate of another CA": TLS(read["rogue.pem"], read["rogue.key"], read["ca.pem"]).channel_credentials(),
+            "a worker certificate of another CA": TLS(
+                read["rogue.pem"], read["rogue.key"], read["ca.pem"]
+            ).channel_credentials(),
         }
         for name, credentials in refused.items():
             assert not _can_read_the_search(address, monkeypatch, credentials), name
-        assert _can_read_the_search(address, monkeypatch, TLS(read["worker.pem"], read["worker.key"], read["ca.pem"]).channel_credentials())
-        workers = [_start([*common, "--role", "worker", "--worker-id", name, "--tls-ca", pem["ca.pem"],
-                           "--tls-cert", pem["worker.pem"], "--tls-key", pem["worker.key"]], tmp_path)
-                   for name in ("a", "b")]
+        assert _can_read_the_search(
+            address,
+            monkeypatch,
+            TLS(read["worker.pem"], read["worker.key"], read["ca.pem"]).channel_credentials(),
+        )
+        workers = [
+            _start(
+                [
+                    *common,
+                    "--role",
+                    "worker",
+                    "--worker-id",
+                    name,
+                    "--tls-ca",
+                    pem["ca.pem"],
+                    "--tls-cert",
+                    pem["worker.pem"],
+                    "--tls-key",
+                    pem["worker.key"],
+                ],
+                tmp_path,
+            )
+            for name in ("a", "b")
+        ]
         for worker in workers:
             assert worker.wait(timeout=300) == 0, worker.stdout.read()[-2000:]
         assert chief.wait(timeout=120) == 0
@@ -374,12 +489,32 @@ def test_a_chief_beyond_loopback_without_mutual_tls_is_refused(tmp_path, host, c
     off loopback it needs worker certificates (--tls-ca) or --insecure."""
     address = f"[{host}]:8000" if ":" in host else f"{host}:8000"
     result = cli_in_process([*SEARCH, "--role", "chief", "--oracle-address", address], tmp_path, capsys)
-    assert_one_error_line(result, re.escape(f"error: the chief would serve {address} without TLS: any client "
-                                            "that reaches it could read the search"))
+    assert_one_error_line(
+        result,
+        re.escape(
+            f"error: the chief would serve {address} without TLS: any client "
+            "that reaches it could read the search"
+        ),
+    )
     pem = _certificates(tmp_path)
-    result = cli_in_process([*SEARCH, "--role", "chief", "--oracle-address", address, "--tls-cert", pem["chief.pem"],
-                             "--tls-key", pem["chief.key"]], tmp_path, capsys)
-    assert_one_error_line(result, re.escape(f"error: the chief would serve {address} with TLS but no worker certificates"))
+    result = cli_in_process(
+        [
+            *SEARCH,
+            "--role",
+            "chief",
+            "--oracle-address",
+            address,
+            "--tls-cert",
+            pem["chief.pem"],
+            "--tls-key",
+            pem["chief.key"],
+        ],
+        tmp_path,
+        capsys,
+    )
+    assert_one_error_line(
+        result, re.escape(f"error: the chief would serve {address} with TLS but no worker certificates")
+    )
     assert not (tmp_path / "runs").exists()
 
 
@@ -392,20 +527,34 @@ def test_exposure_policy():
     assert check_exposure("10.0.0.5", 8000, TLS(b"c", b"k", b"ca"), insecure=False) is None
     assert check_exposure("0.0.0.0", 8000, None, insecure=True) == (
         "warning: --insecure: the chief serves the oracle at 0.0.0.0:8000 without TLS; anyone who reaches "
-        "the port can read the search and report trials")
+        "the port can read the search and report trials"
+    )
 
 
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--tls-cert", "c.pem", "--tls-key", "k.pem"], r"error: --tls-cert, --tls-key and --tls-ca go with --role"),
+        (
+            ["--tls-cert", "c.pem", "--tls-key", "k.pem"],
+            r"error: --tls-cert, --tls-key and --tls-ca go with --role",
+        ),
         (["--role", "chief", "--tls-cert", "c.pem"], r"error: --tls-cert and --tls-key go together"),
-        (["--role", "chief", "--tls-ca", "ca.pem"], r"error: --role chief serves TLS with --tls-cert and --tls-key"),
-        (["--role", "worker", "--worker-id", "a", "--tls-cert", "c.pem", "--tls-key", "k.pem"],
-         r"error: --role worker needs --tls-ca, the CA that signed the chief's certificate"),
-        (["--role", "worker", "--worker-id", "a", "--tls-ca", "missing.pem"],
-         r"error: cannot read --tls-ca missing\.pem: No such file or directory"),
-        (["--role", "worker", "--worker-id", "a", "--tls-ca", "plain.txt"], r"error: --tls-ca plain\.txt is not a PEM file"),
+        (
+            ["--role", "chief", "--tls-ca", "ca.pem"],
+            r"error: --role chief serves TLS with --tls-cert and --tls-key",
+        ),
+        (
+            ["--role", "worker", "--worker-id", "a", "--tls-cert", "c.pem", "--tls-key", "k.pem"],
+            r"error: --role worker needs --tls-ca, the CA that signed the chief's certificate",
+        ),
+        (
+            ["--role", "worker", "--worker-id", "a", "--tls-ca", "missing.pem"],
+            r"error: cannot read --tls-ca missing\.pem: No such file or directory",
+        ),
+        (
+            ["--role", "worker", "--worker-id", "a", "--tls-ca", "plain.txt"],
+            r"error: --tls-ca plain\.txt is not a PEM file",
+        ),
     ],
 )
 def test_bad_tls_input_is_one_error_line(tmp_path, args, message, capsys):
@@ -435,22 +584,39 @@ def test_a_client_that_is_not_a_worker_cannot_get_its_trial_exported_or_write_fo
     import keras_tuner as kt
 
     address = f"127.0.0.1:{_free_port()}"
-    common = [*SEARCH, "--tuner", "grid", "--modes", "relu,fixed", "--max-trials", "3", "--epochs", "1",
-              "--oracle-address", address]
+    common = [
+        *SEARCH,
+        "--tuner",
+        "grid",
+        "--modes",
+        "relu,fixed",
+        "--max-trials",
+        "3",
+        "--epochs",
+        "1",
+        "--oracle-address",
+        address,
+    ]
     chief = _start([*common, "--role", "chief"], tmp_path)
     try:
         _wait_for_line(chief, r"chief: serving the oracle")
         stub, service = _stub(address)
-        rogue = "=HYPERLINK(\"http://example.invalid\")"
+        rogue = '=HYPERLINK("http://example.invalid")'
         own = stub.CreateTrial(service.CreateTrialRequest(tuner_id=rogue), timeout=30).trial
         worker = _start([*common, "--role", "worker", "--worker-id", "a"], tmp_path)
         assert worker.wait(timeout=300) == 0, worker.stdout.read()[-2000:]
-        real = [kt.engine.trial.Trial.from_proto(stub.GetTrial(service.GetTrialRequest(trial_id=i), timeout=30).trial)
-                for i in ("1", "2")]
+        real = [
+            kt.engine.trial.Trial.from_proto(
+                stub.GetTrial(service.GetTrialRequest(trial_id=i), timeout=30).trial
+            )
+            for i in ("1", "2")
+        ]
         best, other = sorted(real, key=lambda t: t.score, reverse=True)
         best.hyperparameters.values["filters"] = 33
         stub.EndTrial(service.EndTrialRequest(trial=best.to_proto()), timeout=30)
-        stub.UpdateTrial(service.UpdateTrialRequest(trial_id=own.trial_id, metrics={"val_accuracy": 1.0}), timeout=30)
+        stub.UpdateTrial(
+            service.UpdateTrialRequest(trial_id=own.trial_id, metrics={"val_accuracy": 1.0}), timeout=30
+        )
         forged = kt.engine.trial.Trial.from_proto(own)
         forged.status = "COMPLETED"
         forged.hyperparameters.values["mode"] = "@SUM(1+1)"  # KerasTuner's proto carries no message
@@ -460,8 +626,10 @@ def test_a_client_that_is_not_a_worker_cannot_get_its_trial_exported_or_write_fo
         output = chief.stdout.read()
     finally:
         chief.kill()
-    assert (f"error: trial {best.trial_id} reported hyperparameters outside the search space: filters=33; "
-            "it is not ranked or exported") in output
+    assert (
+        f"error: trial {best.trial_id} reported hyperparameters outside the search space: filters=33; "
+        "it is not ranked or exported"
+    ) in output
     card = (tmp_path / "saved_models" / "alpha-digits" / "best" / "model_card.json").read_text()
     assert f'"trial_id": "{other.trial_id}"' in card
     table = _table(tmp_path).set_index("trial_id")
@@ -506,10 +674,17 @@ def test_a_worker_refuses_a_trial_id_that_is_not_a_number(tmp_path, capsys):
     work = tmp_path / "a" / "b"
     work.mkdir(parents=True)
     try:
-        result = cli_in_process([*SEARCH, "--role", "worker", "--worker-id", "w", "--oracle-address",
-                                 f"127.0.0.1:{port}"], work, capsys)
+        result = cli_in_process(
+            [*SEARCH, "--role", "worker", "--worker-id", "w", "--oracle-address", f"127.0.0.1:{port}"],
+            work,
+            capsys,
+        )
     finally:
         server.stop(grace=None)
-    assert_one_error_line(result, re.escape(
-        "error: the chief sent trial id '../../escaped', not a number; a worker names folders after trial ids"))
+    assert_one_error_line(
+        result,
+        re.escape(
+            "error: the chief sent trial id '../../escaped', not a number; a worker names folders after trial ids"
+        ),
+    )
     assert sorted(p.name for p in tmp_path.rglob("*escaped*")) == []

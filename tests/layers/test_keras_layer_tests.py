@@ -27,10 +27,15 @@ class LeakyReLUTest(testing.TestCase):
 
     def test_invalid_usage(self):
         # Keras: "The negative_slope value of a Leaky ReLU layer cannot be None".
-        with self.assertRaisesRegex(ValueError, r"`negative_slope` must be a finite number >= 0\. "
-                                                r"Received: negative_slope=None"):
+        with self.assertRaisesRegex(
+            ValueError,
+            r"`negative_slope` must be a finite number >= 0\. "
+            r"Received: negative_slope=None",
+        ):
             self.run_layer_test(
-                keras_lrelu.LeakyReLU, init_kwargs={"negative_slope": None}, input_shape=(2, 3, 4),
+                keras_lrelu.LeakyReLU,
+                init_kwargs={"negative_slope": None},
+                input_shape=(2, 3, 4),
                 supports_masking=True,
             )
 
@@ -40,7 +45,9 @@ class PReLUTest(testing.TestCase):
         self.run_layer_test(
             keras_lrelu.LeakyReLU,
             init_kwargs={
-                "alpha": 0.0, "trainable_alpha": True, "channelwise": True,
+                "alpha": 0.0,
+                "trainable_alpha": True,
+                "channelwise": True,
                 "alpha_regularizer": "L1",
             },
             input_shape=(2, 3, 4),

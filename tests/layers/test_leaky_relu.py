@@ -116,8 +116,10 @@ def test_fixed_training_values_and_gradients_equal_keras_leaky_relu_bit_for_bit(
     x = tf.constant(values.reshape(4, 11), dtype=dtype)
     upstream = tf.constant(np.random.default_rng(1).normal(size=(4, 11)), dtype=dtype)
     results = []
-    for layer, kwargs in ((keras_lrelu.LeakyReLU(alpha=alpha, dtype=dtype), {"training": True}),
-                          (keras.layers.LeakyReLU(negative_slope=alpha, dtype=dtype), {})):
+    for layer, kwargs in (
+        (keras_lrelu.LeakyReLU(alpha=alpha, dtype=dtype), {"training": True}),
+        (keras.layers.LeakyReLU(negative_slope=alpha, dtype=dtype), {}),
+    ):
         with tf.GradientTape() as tape:
             tape.watch(x)
             y = layer(x, **kwargs)
@@ -169,7 +171,10 @@ def test_a_training_step_equals_prelus(channelwise, jit_compile):
     models = []
     for make in (
         lambda: keras_lrelu.LeakyReLU(
-            0.25, trainable_alpha=True, channelwise=channelwise, alpha_bounds=None  # as PReLU
+            0.25,
+            trainable_alpha=True,
+            channelwise=channelwise,
+            alpha_bounds=None,  # as PReLU
         ),
         lambda: keras.layers.PReLU(
             keras.initializers.Constant(0.25), shared_axes=[1, 2] if channelwise else [1, 2, 3]
@@ -271,7 +276,9 @@ def test_get_alphas_reports_learned_layers_only():
     inputs = keras.Input((4, 4, 3))
     h = keras_lrelu.LeakyReLU(alpha=0.1, name="fixed")(inputs)
     h = keras_lrelu.LeakyReLU(alpha=0.2, trainable_alpha=True, name="scalar")(h)
-    inner = keras.Sequential([keras_lrelu.LeakyReLU(alpha=0.3, trainable_alpha=True, channelwise=True, name="per_channel")])
+    inner = keras.Sequential(
+        [keras_lrelu.LeakyReLU(alpha=0.3, trainable_alpha=True, channelwise=True, name="per_channel")]
+    )
     model = keras.Model(inputs, inner(h))
     alphas = keras_lrelu.get_alphas(model)
     assert set(alphas) == {"scalar", "per_channel"}
@@ -287,7 +294,18 @@ def test_bad_slope_is_refused(name, bad):
 
 
 @pytest.mark.parametrize(
-    "bad", [(0.5,), (0.0, 1.0, 2.0), (1.0, 0.0), (0.0, float("inf")), (float("nan"), 1.0), ("0", "1"), (False, True), 1.0, "0,1"]
+    "bad",
+    [
+        (0.5,),
+        (0.0, 1.0, 2.0),
+        (1.0, 0.0),
+        (0.0, float("inf")),
+        (float("nan"), 1.0),
+        ("0", "1"),
+        (False, True),
+        1.0,
+        "0,1",
+    ],
 )
 def test_bad_bounds_are_refused(bad):
     with pytest.raises(ValueError, match=r"`alpha_bounds` must be None or a pair .* Received: alpha_bounds="):
@@ -295,7 +313,9 @@ def test_bad_bounds_are_refused(bad):
 
 
 def test_initial_alpha_outside_bounds_is_refused():
-    with pytest.raises(ValueError, match=r"inside `alpha_bounds`\. Received: alpha=1\.5, alpha_bounds=\(0\.0, 1\.0\)"):
+    with pytest.raises(
+        ValueError, match=r"inside `alpha_bounds`\. Received: alpha=1\.5, alpha_bounds=\(0\.0, 1\.0\)"
+    ):
         keras_lrelu.LeakyReLU(alpha=1.5, trainable_alpha=True)
     # A fixed slope is not learned, so the bounds do not apply to it.
     assert keras_lrelu.LeakyReLU(alpha=1.5).alpha == 1.5
@@ -305,7 +325,10 @@ def test_initial_alpha_outside_bounds_is_refused():
     "kwargs, message",
     [
         ({"trainable_alpha": 1}, r"`trainable_alpha` must be a bool\. Received: trainable_alpha=1"),
-        ({"trainable_alpha": True, "channelwise": "yes"}, r"`channelwise` must be a bool\. Received: channelwise='yes'"),
+        (
+            {"trainable_alpha": True, "channelwise": "yes"},
+            r"`channelwise` must be a bool\. Received: channelwise='yes'",
+        ),
         ({"channelwise": True}, r"needs `trainable_alpha=True`\. Received: channelwise=True"),
         ({"axis": 1.0}, r"`axis` must be an int or None\. Received: axis=1\.0"),
     ],

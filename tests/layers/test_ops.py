@@ -1,10 +1,10 @@
 import keras
 import numpy as np
 import pytest
+from conftest import round_to
 from keras import ops
 
 import keras_lrelu
-from conftest import round_to
 from keras_lrelu.ops import leaky_relu_for_training
 
 
@@ -20,8 +20,9 @@ def test_float_alpha_matches_numpy(alpha):
     np.testing.assert_allclose(ops.convert_to_numpy(out), np_leaky_relu(x, alpha), rtol=1e-6)
 
 
-@pytest.mark.parametrize("function", [keras_lrelu.leaky_relu, leaky_relu_for_training],
-                         ids=["inference", "training"])
+@pytest.mark.parametrize(
+    "function", [keras_lrelu.leaky_relu, leaky_relu_for_training], ids=["inference", "training"]
+)
 @pytest.mark.parametrize(
     "alpha_shape", [(), (3,), (5, 1), (2, 1, 1)], ids=["scalar", "last-axis", "axis-1", "batch"]
 )
@@ -68,9 +69,7 @@ def _plain(x, alpha):
 
 @pytest.mark.parametrize("jit_compile", [None, False, True], ids=["eager", "graph", "xla"])
 @pytest.mark.parametrize("slope", [0.0, 0.3, 1.7])
-@pytest.mark.parametrize(
-    "alpha_shape", [(), (4,), (3, 1, 1)], ids=["scalar", "last-axis", "axis-1"]
-)
+@pytest.mark.parametrize("alpha_shape", [(), (4,), (3, 1, 1)], ids=["scalar", "last-axis", "axis-1"])
 @pytest.mark.tensorflow_only
 def test_fast_gradient_equals_the_plain_formula(alpha_shape, slope, jit_compile):
     import tensorflow as tf
@@ -132,7 +131,9 @@ def test_fast_gradient_in_float16_sums_alpha_in_float32():
     y, dx, dalpha = _value_and_grads(leaky_relu_for_training, tf.constant(x), alpha, tf.constant(upstream))
     x32, up32 = x.astype("float32"), upstream.astype("float32")
     np.testing.assert_array_equal(y, np.where(x > 0, x, np.float16(0.25) * x).astype("float32"))
-    np.testing.assert_array_equal(dx, np.where(x > 0, upstream, np.float16(0.25) * upstream).astype("float32"))
+    np.testing.assert_array_equal(
+        dx, np.where(x > 0, upstream, np.float16(0.25) * upstream).astype("float32")
+    )
     expected = np.where(x32 > 0, 0, up32 * x32).sum(axis=(0, 1, 2))
     # float16 has 11 significant bits: the float32 sum, rounded once.
     np.testing.assert_allclose(dalpha, expected, rtol=2e-3, atol=0.05)
@@ -200,9 +201,7 @@ def _plain_in_dtype_of_x(x, alpha):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
-@pytest.mark.parametrize(
-    "alpha_shape", [(), (4,), (3, 1, 1)], ids=["scalar", "last-axis", "channels-first"]
-)
+@pytest.mark.parametrize("alpha_shape", [(), (4,), (3, 1, 1)], ids=["scalar", "last-axis", "channels-first"])
 def test_training_path_gradients_equal_the_plain_formula_on_every_backend(alpha_shape, dtype):
     """The fast path of each backend (TensorFlow's XLA passes, PyTorch's
     autograd Function, JAX's custom gradient) gives the formula's values

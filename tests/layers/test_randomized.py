@@ -3,10 +3,10 @@ import warnings
 import keras
 import numpy as np
 import pytest
+from conftest import round_to
 from keras.src import testing
 
 import keras_lrelu
-from conftest import round_to
 
 # PyTorch's training paths (keras_lrelu/_torch.py, _torch_hash.py); TensorFlow's is tested too.
 pytorch_only = pytest.mark.skipif(keras.backend.backend() != "torch", reason="PyTorch's training path")
@@ -78,7 +78,9 @@ def test_no_element_has_a_slope_fixed_by_its_position():
 def test_equal_bounds_make_a_fixed_slope():
     x = np.random.randn(5, 5).astype("float32")
     layer = keras_lrelu.RandomizedLeakyReLU(lower=0.2, upper=0.2, seed=0)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x, training=True)), np.where(x > 0, x, 0.2 * x), rtol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer(x, training=True)), np.where(x > 0, x, 0.2 * x), rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
@@ -107,7 +109,9 @@ def test_bad_bounds_are_refused(name, bad):
 
 
 def test_lower_above_upper_is_refused():
-    with pytest.raises(ValueError, match=r"`lower` must not exceed `upper`\. Received: lower=0\.5, upper=0\.2"):
+    with pytest.raises(
+        ValueError, match=r"`lower` must not exceed `upper`\. Received: lower=0\.5, upper=0\.2"
+    ):
         keras_lrelu.RandomizedLeakyReLU(lower=0.5, upper=0.2)
 
 
@@ -236,6 +240,7 @@ def test_pytorch_without_a_compiler_warns_once_and_draws_into_memory(monkeypatch
     def no_compiler(loop, **options):
         def fails(*args):
             raise RuntimeError("InvalidCxxCompiler: No working C++ compiler found\nmore detail")
+
         return fails
 
     monkeypatch.setattr(torch, "compile", no_compiler)

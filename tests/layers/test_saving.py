@@ -5,9 +5,9 @@ import json
 import keras
 import numpy as np
 import pytest
+from conftest import run_python
 
 import keras_lrelu
-from conftest import run_python
 
 
 @pytest.fixture(scope="module")

@@ -11,31 +11,46 @@ import math
 import numpy as np
 import pytest
 
-from tuning.search import calibration
 from tuning import verdict
+from tuning.search import calibration
 
 SEARCHES = 200
 LEAKY = 6  # configurations besides ReLU
 # 5% plus two Monte-Carlo standard errors of a 5% rate.
 BOUND = 0.05 + 2 * math.sqrt(0.05 * 0.95 / SEARCHES)
 SETTINGS = [  # (repeats, prune, confirm)
-    (3, False, 0), (5, True, 0), (10, False, 0), (10, True, 0), (3, True, 8), (5, False, 8), (10, True, 6),
+    (3, False, 0),
+    (5, True, 0),
+    (10, False, 0),
+    (10, True, 0),
+    (3, True, 8),
+    (5, False, 8),
+    (10, True, 6),
 ]
 DELTA = verdict.MARGIN_POINTS
 
 
 @pytest.mark.parametrize("k, prune, confirm", SETTINGS)
 def test_equal_configurations_are_rarely_called_better_or_worse(k, prune, confirm):
-    found = calibration.decisions(np.random.default_rng(k * 10 + confirm), [0.0] * LEAKY, k, SEARCHES,
-                                  prune=prune, confirm=confirm)
+    found = calibration.decisions(
+        np.random.default_rng(k * 10 + confirm), [0.0] * LEAKY, k, SEARCHES, prune=prune, confirm=confirm
+    )
     assert calibration.rate(found, {"better", "worse"}) <= BOUND
 
 
-@pytest.mark.parametrize("k, prune, confirm, sign", [(*setting, 1) for setting in SETTINGS] + [(10, False, 0, -1),
-                                                                                            (3, True, 8, -1)])
+@pytest.mark.parametrize(
+    "k, prune, confirm, sign",
+    [(*setting, 1) for setting in SETTINGS] + [(10, False, 0, -1), (3, True, 8, -1)],
+)
 def test_a_gap_of_the_margin_is_rarely_called_equivalent(k, prune, confirm, sign):
-    found = calibration.decisions(np.random.default_rng(k * 10 + confirm + (sign > 0)), [sign * DELTA] * LEAKY, k,
-                                  SEARCHES, prune=prune, confirm=confirm)
+    found = calibration.decisions(
+        np.random.default_rng(k * 10 + confirm + (sign > 0)),
+        [sign * DELTA] * LEAKY,
+        k,
+        SEARCHES,
+        prune=prune,
+        confirm=confirm,
+    )
     assert calibration.rate(found, {"equivalent"}) <= BOUND
 
 

@@ -16,11 +16,19 @@ from tuning.search.hypermodel import LeakyCNN
 
 def _finished(project, trial_id, curves, planned=None):
     """A trial record whose repeats ended with these curves (one per repeat)."""
-    record = {"planned": planned or len(curves), "repeats": {
-        str(j): {"seed": records.seed_for(0, j), "metrics": {"val_accuracy": max(c), "seconds": 1.0},
-                 "curve": {str(e): v for e, v in enumerate(c, start=1)}, "pruned": False, "message": None}
-        for j, c in enumerate(curves)
-    }}
+    record = {
+        "planned": planned or len(curves),
+        "repeats": {
+            str(j): {
+                "seed": records.seed_for(0, j),
+                "metrics": {"val_accuracy": max(c), "seconds": 1.0},
+                "curve": {str(e): v for e, v in enumerate(c, start=1)},
+                "pruned": False,
+                "message": None,
+            }
+            for j, c in enumerate(curves)
+        },
+    }
     (project / f"trial_{trial_id}").mkdir(parents=True, exist_ok=True)
     records.save(str(project), trial_id, record)
     return record
@@ -94,7 +102,8 @@ def test_a_gap_within_the_margin_prunes_nothing(project):
     _epoch(beyond, 0, 0.10)
     assert _epoch(beyond, 1, 0.585) and beyond.pruned_message == (
         "pruned in repeat 1, epoch 2: mean val_accuracy 0.5850 below the median 0.6000 of 3 finished "
-        "configurations by more than the margin (1 points)")
+        "configurations by more than the margin (1 points)"
+    )
 
 
 def test_a_later_repeat_is_judged_by_its_mean_over_the_repeats_so_far(project):
@@ -108,7 +117,8 @@ def test_a_later_repeat_is_judged_by_its_mean_over_the_repeats_so_far(project):
     _epoch(unlucky, 0, 0.5)
     assert _epoch(unlucky, 1, 0.84), "(0.60 + 0.84) / 2 = 0.72 < 0.725"
     assert unlucky.pruned_message.startswith(
-        "pruned in repeat 2, epoch 2: mean val_accuracy over repeats 1-2 0.7200 below the median 0.7250 of 3")
+        "pruned in repeat 2, epoch 2: mean val_accuracy over repeats 1-2 0.7200 below the median 0.7250 of 3"
+    )
 
 
 def test_at_or_above_the_median_or_at_the_last_epoch_a_repeat_goes_on(project):
@@ -124,7 +134,8 @@ def test_at_or_above_the_median_or_at_the_last_epoch_a_repeat_goes_on(project):
     for epoch, value in enumerate([0.1, 0.9, 0.95]):
         assert not _epoch(between, epoch, value)
     assert _epoch(between, 3, 0.79) and between.pruned_message == (
-        "pruned after repeat 1: mean val_accuracy 0.7900 below the median 0.8000 of 3 finished configurations")
+        "pruned after repeat 1: mean val_accuracy 0.7900 below the median 0.8000 of 3 finished configurations"
+    )
     assert len(between.curve) == 4, "the repeat itself ran to its end"
     off = _Monitor(str(project), "9", repeat=0, prune=False)
     _epoch(off, 0, 0.1)
@@ -150,7 +161,7 @@ def test_summary_and_best_repeat_of_a_record(tmp_path):
     assert records.best_repeat(record) == 1
     summary = records.means(record)
     assert summary == {"val_accuracy": pytest.approx(0.85), "seconds": 3.0, "pruned": 0.0}
-    assert records.finished(record) and not records.pruned(record)
+    assert records.is_finished(record) and not records.is_pruned(record)
     assert records.recorded_otherwise(str(tmp_path), "planned", 3) is None
     assert records.recorded_otherwise(str(tmp_path), "planned", 2) == 3
 
@@ -165,7 +176,9 @@ def test_repeat_j_starts_every_configuration_from_the_same_weights():
         hp.Fixed("alpha", alpha)
         hypermodel.repeat = repeat
         model = hypermodel.build(hp)
-        return [keras.ops.convert_to_numpy(w) for w in model.weights if "kernel" in w.path or "bias" in w.path]
+        return [
+            keras.ops.convert_to_numpy(w) for w in model.weights if "kernel" in w.path or "bias" in w.path
+        ]
 
     fixed, learned, relu = weights("fixed", 0.01, 1), weights("channelwise", 0.2, 1), weights("relu", 0.0, 1)
     assert len(fixed) == 8

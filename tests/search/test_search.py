@@ -10,18 +10,18 @@ import pandas as pd
 import pytest
 
 import keras_lrelu
-from tuning.search import confirmation
 from tuning import data
+from tuning import verdict
 from tuning.export import best_models
+from tuning.search import confirmation
 from tuning.search import records
 from tuning.search import results
 from tuning.search import tuners
-from tuning.verdict import stats
-from tuning import verdict
 from tuning.search.hypermodel import PROBE_SIZE
 from tuning.search.hypermodel import LeakyCNN
 from tuning.search.hypermodel import make_activation
 from tuning.settings import SearchSettings
+from tuning.verdict import stats
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +31,16 @@ def digits():
 
 def _settings(directory, **options):
     """A quiet one-epoch grid search's settings in `directory`, project "p"."""
-    return SearchSettings(**{"tuner": "grid", "epochs": 1, "quiet": True, "directory": str(directory),
-                             "project": "p", **options})
+    return SearchSettings(
+        **{
+            "tuner": "grid",
+            "epochs": 1,
+            "quiet": True,
+            "directory": str(directory),
+            "project": "p",
+            **options,
+        }
+    )
 
 
 def _hypermodel(dataset, **kwargs):
@@ -42,9 +50,20 @@ def _hypermodel(dataset, **kwargs):
 @pytest.mark.parametrize("tuner_name", tuners.TUNER_NAMES)
 def test_every_tuner_searches_with_repeats_and_writes_its_table(tuner_name, digits, tmp_path, capsys):
     hypermodel = _hypermodel(digits, modes=["channelwise", "relu"], grid=tuner_name == "grid")
-    tuner = tuners.make_tuner(SearchSettings(tuner=tuner_name, max_trials=2, epochs=1, directory=str(tmp_path),
-                                             project="p", command="cmd", repeats=2, prune="median"), hypermodel)
-    tuners.run(tuner, digits)
+    tuner = tuners.make_tuner(
+        SearchSettings(
+            tuner=tuner_name,
+            max_trials=2,
+            epochs=1,
+            directory=str(tmp_path),
+            project="p",
+            command="cmd",
+            repeats=2,
+            prune="median",
+        ),
+        hypermodel,
+    )
+    tuners.run_trials(tuner, digits)
     assert "trial 1/2  mode=" in capsys.readouterr().out
     frame = pd.read_csv(tmp_path / "p" / "results.csv", dtype={"trial_id": str})
     assert set(results.COLUMNS) <= set(frame.columns)
@@ -96,7 +115,7 @@ def test_a_nan_trial_is_recorded_failed_and_the_search_goes_on(digits, tmp_path)
     )
     tuner = tuners.make_tuner(_settings(tmp_path, max_trials=7), hypermodel)
     tuner.oracle.max_consecutive_failed_trials = 10
-    tuners.run(tuner, digits)
+    tuners.run_trials(tuner, digits)
     frame = pd.read_csv(tmp_path / "p" / "results.csv")
     failed = frame[frame["status"] == "FAILED"]
     assert set(failed["mode"]) == {"fixed"} and len(failed) == 6
@@ -137,7 +156,7 @@ def test_same_command_gives_the_same_table(digits, tmp_path):
     for run in ("first", "again"):
         hypermodel = _hypermodel(digits, modes=["fixed", "channelwise", "randomized"])
         tuner = tuners.make_tuner(_settings(tmp_path / run, tuner="random", max_trials=3), hypermodel)
-        tuners.run(tuner, digits)
+        tuners.run_trials(tuner, digits)
         tables.append(pd.read_csv(tmp_path / run / "p" / "results.csv").drop(columns=["seconds"]))
     pd.testing.assert_frame_equal(tables[0], tables[1])
 
@@ -145,9 +164,10 @@ def test_same_command_gives_the_same_table(digits, tmp_path):
 def test_a_resumed_grid_search_goes_on_as_if_never_stopped(digits, tmp_path):
     def grid(directory, max_trials, overwrite):
         hypermodel = _hypermodel(digits, modes=["relu", "fixed"], grid=True)
-        tuner = tuners.make_tuner(_settings(directory, max_trials=max_trials, overwrite=overwrite, batch_size=256),
-                                  hypermodel)
-        tuners.run(tuner, digits)
+        tuner = tuners.make_tuner(
+            _settings(directory, max_trials=max_trials, overwrite=overwrite, batch_size=256), hypermodel
+        )
+        tuners.run_trials(tuner, digits)
         trials = tuner.oracle.trials
         return [trials[trial_id].hyperparameters.values for trial_id in sorted(trials)]
 
@@ -169,17 +189,21 @@ class FrozenCNN(LeakyCNN):
 
 
 def test_median_pruning_stops_a_clearly_bad_configuration_which_is_never_exported(digits, tmp_path):
-    hypermodel = FrozenCNN(digits.input_shape, digits.num_classes, digits.pixel_max,
-                           modes=["channelwise"], grid=True)
-    tuner = tuners.make_tuner(_settings(tmp_path, max_trials=4, epochs=3, repeats=2, prune="median"), hypermodel)
-    tuners.run(tuner, digits)
+    hypermodel = FrozenCNN(
+        digits.input_shape, digits.num_classes, digits.pixel_max, modes=["channelwise"], grid=True
+    )
+    tuner = tuners.make_tuner(
+        _settings(tmp_path, max_trials=4, epochs=3, repeats=2, prune="median"), hypermodel
+    )
+    tuners.run_trials(tuner, digits)
     frame, found = tuner.write_results()
     assert frame["alpha"].tolist() == pytest.approx([0.01, 0.001, 0.004729, 0.02236], abs=1e-5)
     assert frame["status"].tolist() == ["COMPLETED"] * 3 + ["PRUNED"]
     # Finished configurations ran every repeat to its last epoch, none pruned.
     for trial_id in frame["trial_id"][:3]:
         record = records.load(tuner.project_dir, trial_id)
-        assert records.finished(record) and [len(run["curve"]) for run in records.ordered(record)] == [3, 3]
+        assert records.is_finished(record)
+        assert [len(run["curve"]) for run in records.ordered(record)] == [3, 3]
     # The frozen one: stopped after epoch 2 of its first repeat, the second never ran.
     pruned = records.load(tuner.project_dir, frame["trial_id"].iloc[3])
     assert list(pruned["repeats"]) == ["0"] and len(pruned["repeats"]["0"]["curve"]) == 2
@@ -190,7 +214,9 @@ def test_median_pruning_stops_a_clearly_bad_configuration_which_is_never_exporte
     summary = results.ranked_text(frame).splitlines()
     assert summary[-1].split()[:2] == [frame["trial_id"].iloc[3], "PRUNED"], "pruned rows last"
     # The export: the best finished configuration's best repeat, with its statistics.
-    (folder,) = best_models.export_best(tuner, digits, str(tmp_path / "export"), frame, found, format_names=())
+    (folder,) = best_models.export_best(
+        tuner, digits, str(tmp_path / "export"), frame, found, format_names=()
+    )
     card = json.loads((tmp_path / "export" / "best" / "model_card.json").read_text())
     best_row = results.ranked(frame).iloc[0]
     assert card["trial_id"] == best_row["trial_id"] == found["best"]["trial_id"]
@@ -198,7 +224,9 @@ def test_median_pruning_stops_a_clearly_bad_configuration_which_is_never_exporte
     per_repeat = [best_row["val_accuracy_1"], best_row["val_accuracy_2"]]
     assert configuration["val_accuracy_per_repeat"] == pytest.approx(per_repeat)
     assert configuration["val_accuracy_mean"] == pytest.approx(np.mean(per_repeat))
-    assert configuration["val_accuracy_ci95"] == pytest.approx([best_row["val_accuracy_low"], best_row["val_accuracy_high"]])
+    assert configuration["val_accuracy_ci95"] == pytest.approx(
+        [best_row["val_accuracy_low"], best_row["val_accuracy_high"]]
+    )
     assert configuration["exported_repeat"] == int(np.argmax(per_repeat)) + 1
     assert card["metrics"]["val_accuracy_selected"] == pytest.approx(max(per_repeat))
     assert list(card)[:2] == ["test_accuracy", "description"]  # the card leads with the unbiased number
@@ -208,8 +236,12 @@ def test_median_pruning_stops_a_clearly_bad_configuration_which_is_never_exporte
     assert val_accuracy == pytest.approx(max(per_repeat), abs=1e-6), "the best repeat's best epoch"
     assert card["metrics"]["test_accuracy"] == pytest.approx(test_accuracy, abs=1e-6)
     held_out = card["test_accuracy"]
-    assert held_out["images"] == len(digits.y_test) and held_out["value"] == pytest.approx(test_accuracy, abs=1e-6)
-    assert held_out["ci95_wilson"] == pytest.approx(list(stats.wilson(held_out["correct"], held_out["images"])))
+    assert held_out["images"] == len(digits.y_test) and held_out["value"] == pytest.approx(
+        test_accuracy, abs=1e-6
+    )
+    assert held_out["ci95_wilson"] == pytest.approx(
+        list(stats.wilson(held_out["correct"], held_out["images"]))
+    )
     assert held_out["ci95_wilson"][0] < held_out["value"] < held_out["ci95_wilson"][1]
     assert card["verdict"]["text"] == found["text"]
 
@@ -217,12 +249,12 @@ def test_median_pruning_stops_a_clearly_bad_configuration_which_is_never_exporte
 def test_confirmation_retrains_the_two_best_leaky_and_relu_from_unused_seeds(digits, tmp_path, monkeypatch):
     hypermodel = _hypermodel(digits, modes=["relu", "fixed"], grid=True)
     tuner = tuners.make_tuner(_settings(tmp_path, max_trials=4, repeats=2, confirm=3), hypermodel)
-    tuners.run(tuner, digits)
+    tuners.run_trials(tuner, digits)
     before, _ = tuner.write_results()
     chosen = verdict.to_confirm(before, 2)
     leaky = before[before["mode"] != "relu"].sort_values("val_accuracy", ascending=False, kind="stable")
     assert chosen == leaky["trial_id"].tolist()[:2] + ["0"]
-    confirmation.run(tuner, digits)
+    confirmation.train_confirmations(tuner, digits)
     for trial_id in before["trial_id"]:
         runs = records.ordered_confirmation(records.load(tuner.project_dir, trial_id))
         expected = [records.seed_for(0, records.CONFIRM_FIRST_REPEAT + j) for j in range(3)]
@@ -230,7 +262,10 @@ def test_confirmation_retrains_the_two_best_leaky_and_relu_from_unused_seeds(dig
     frame, found = tuner.write_results()
     columns = verdict.repeat_columns(3, verdict.CONFIRM)
     confirmed = frame.set_index("trial_id").loc[chosen, columns]
-    assert confirmed.notna().all().all() and frame.set_index("trial_id").drop(index=chosen)[columns].isna().all().all()
+    assert (
+        confirmed.notna().all().all()
+        and frame.set_index("trial_id").drop(index=chosen)[columns].isna().all().all()
+    )
     assert found["against_relu"]["on"] == "confirmation" and found["against_relu"]["tests"] == 2
     assert (frame["validation_size"] == len(digits.y_val)).all()
     # A record from before the verdict counted images: the table takes the search's own split.
@@ -246,5 +281,7 @@ def test_confirmation_retrains_the_two_best_leaky_and_relu_from_unused_seeds(dig
     assert first["seed"] == 0
     assert first["metrics"]["val_accuracy"] == frame.set_index("trial_id").loc[chosen[0], "val_accuracy_1"]
     # Resumed, it trains nothing it has.
-    monkeypatch.setattr(confirmation, "_train", lambda *args: pytest.fail("retrained a recorded confirmation"))
-    confirmation.run(tuner, digits)
+    monkeypatch.setattr(
+        confirmation, "_train", lambda *args: pytest.fail("retrained a recorded confirmation")
+    )
+    confirmation.train_confirmations(tuner, digits)

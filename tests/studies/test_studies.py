@@ -3,27 +3,45 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import assert_one_error_line
 from conftest import cli_in_process
 from conftest import ok
+
 from tuning import data
-from tuning.verdict import stats
 from tuning.studies import compare
 from tuning.studies import dying
+from tuning.verdict import stats
 
 pytestmark = pytest.mark.slow
 
 
 def test_compare_writes_table_markdown_and_plot(tmp_path, capsys):
     # The command's main() in this process: what it writes is the test, not its process.
-    stdout = ok(cli_in_process(["compare", "--dataset", "digits", "--seeds", "2", "--epochs", "1", "--out", "cmp",
-                                "--quiet"], tmp_path, capsys))
+    stdout = ok(
+        cli_in_process(
+            ["compare", "--dataset", "digits", "--seeds", "2", "--epochs", "1", "--out", "cmp", "--quiet"],
+            tmp_path,
+            capsys,
+        )
+    )
     frame = pd.read_csv(tmp_path / "cmp" / "compare.csv")
     assert len(frame) == 6 * 2
-    assert {"activation", "seed", "train_error", "test_error", "inactive_fraction", "learned_alpha", "seconds"} <= set(frame.columns)
+    assert {
+        "activation",
+        "seed",
+        "train_error",
+        "test_error",
+        "inactive_fraction",
+        "learned_alpha",
+        "seconds",
+    } <= set(frame.columns)
     assert set(frame["activation"]) == {
-        "ReLU", "Leaky ReLU 0.01", "Leaky ReLU 1/5.5", "PReLU (per channel, 0.25)", "RReLU U(1/8, 1/3)", "ELU",
+        "ReLU",
+        "Leaky ReLU 0.01",
+        "Leaky ReLU 1/5.5",
+        "PReLU (per channel, 0.25)",
+        "RReLU U(1/8, 1/3)",
+        "ELU",
     }
     n_test = len(data.load("digits", seed=0).y_test)
     counts = frame["test_error"] * n_test  # errors are whole misclassified test images
@@ -39,11 +57,16 @@ def test_compare_writes_table_markdown_and_plot(tmp_path, capsys):
     assert "| ReLU |" in report and " ± " in report
     assert "Leaky ReLU 1/5.5 vs Leaky ReLU 0.01" in report and "seed noise" in report
     # The six comparisons are one family: each line's adjusted p is Holm's over all six.
-    pairs = [(name, "ReLU") for name in report_order if name != "ReLU"] + [("Leaky ReLU 1/5.5", "Leaky ReLU 0.01")]
+    pairs = [(name, "ReLU") for name in report_order if name != "ReLU"] + [
+        ("Leaky ReLU 1/5.5", "Leaky ReLU 0.01")
+    ]
     raw = [compare.paired_test(frame, name, baseline)[1] for name, baseline in pairs]
     assert "Holm-corrected over the 6 comparisons" in report
     for (name, baseline), p, adjusted in zip(pairs, raw, stats.holm(raw)):
-        assert f"- {name} vs {baseline}: " in report and f"p = {p:.3f}, Holm-adjusted p = {adjusted:.3f}" in report
+        assert (
+            f"- {name} vs {baseline}: " in report
+            and f"p = {p:.3f}, Holm-adjusted p = {adjusted:.3f}" in report
+        )
     assert report.strip() in stdout
     assert (tmp_path / "cmp" / "compare.png").read_bytes()[:4] == b"\x89PNG"
     curves = pd.read_csv(tmp_path / "cmp" / "compare_curves.csv")
@@ -51,19 +74,43 @@ def test_compare_writes_table_markdown_and_plot(tmp_path, capsys):
 
 
 def test_dying_writes_collapse_fractions(tmp_path, capsys):
-    ok(cli_in_process(["dying", "--depth", "4", "--width", "2,3", "--runs", "4", "--steps", "20", "--slopes", "0,0.1",
-                       "--out", "dy"], tmp_path, capsys))
+    ok(
+        cli_in_process(
+            [
+                "dying",
+                "--depth",
+                "4",
+                "--width",
+                "2,3",
+                "--runs",
+                "4",
+                "--steps",
+                "20",
+                "--slopes",
+                "0,0.1",
+                "--out",
+                "dy",
+            ],
+            tmp_path,
+            capsys,
+        )
+    )
     frame = pd.read_csv(tmp_path / "dy" / "dying.csv")
     assert list(zip(frame["width"], frame["activation"])) == [
-        (2, "ReLU"), (2, "Leaky ReLU 0.1"), (3, "ReLU"), (3, "Leaky ReLU 0.1"),
+        (2, "ReLU"),
+        (2, "Leaky ReLU 0.1"),
+        (3, "ReLU"),
+        (3, "Leaky ReLU 0.1"),
     ]
     for column in ("collapsed_at_init", "collapsed_after_training"):  # fractions of 4 runs
         np.testing.assert_allclose(frame[column] * 4, (frame[column] * 4).round(), atol=1e-9)
     report = (tmp_path / "dy" / "dying.md").read_text()
     assert set(frame["backend"]) == {"tensorflow"} and "on Keras's tensorflow backend" in report
     for row in frame.itertuples():
-        assert (f"| {row.width} | {row.activation} | {100 * row.collapsed_at_init:.0f}% "
-                f"| {100 * row.collapsed_after_training:.0f}% | {row.median_mse:.4f} |") in report
+        assert (
+            f"| {row.width} | {row.activation} | {100 * row.collapsed_at_init:.0f}% "
+            f"| {100 * row.collapsed_after_training:.0f}% | {row.median_mse:.4f} |"
+        ) in report
     # The seed comes from the width, not its place in --width: width 3 alone
     # (here in this process) reproduces its rows.
     alone, _ = dying.run(4, [3], [0.0, 0.1], 4, 20, 0, str(tmp_path / "alone"), "alone")

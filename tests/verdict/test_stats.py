@@ -35,8 +35,10 @@ def test_the_level_is_exactly_five_percent():
 def _enumerated_p(differences):
     """Two-sided sign-flip p by listing every sign pattern."""
     observed = abs(sum(differences))
-    sums = [abs(sum(s * d for s, d in zip(signs, differences)))
-            for signs in itertools.product((1, -1), repeat=len(differences))]
+    sums = [
+        abs(sum(s * d for s, d in zip(signs, differences)))
+        for signs in itertools.product((1, -1), repeat=len(differences))
+    ]
     return sum(total >= observed for total in sums) / len(sums)
 
 
@@ -71,10 +73,18 @@ def test_the_interval_is_the_set_of_shifts_the_test_does_not_reject():
         side = stats.LEVEL / (2 * tests)
         for shift in np.arange(-8, 12, 0.25):
             e = d - shift
-            p_above = np.mean([sum(s * x for s, x in zip(signs, e)) >= e.sum() - 1e-9
-                               for signs in itertools.product((1, -1), repeat=k)])
-            p_below = np.mean([sum(s * x for s, x in zip(signs, e)) <= e.sum() + 1e-9
-                               for signs in itertools.product((1, -1), repeat=k)])
+            p_above = np.mean(
+                [
+                    sum(s * x for s, x in zip(signs, e)) >= e.sum() - 1e-9
+                    for signs in itertools.product((1, -1), repeat=k)
+                ]
+            )
+            p_below = np.mean(
+                [
+                    sum(s * x for s, x in zip(signs, e)) <= e.sum() + 1e-9
+                    for signs in itertools.product((1, -1), repeat=k)
+                ]
+            )
             inside = result["low"] <= shift <= result["high"]
             assert inside == (p_above > side and p_below > side), (d, tests, shift)
 

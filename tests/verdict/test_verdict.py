@@ -9,14 +9,14 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import SUBPROCESS_ENV
 from conftest import assert_one_error_line
+
 from tuning import atomic
-from tuning.search import results
-from tuning.verdict import stats
 from tuning import verdict
 from tuning.errors import UsageError
+from tuning.search import results
+from tuning.verdict import stats
 
 SIZE = 800
 BASE = np.array([760, 771, 765, 780, 758, 769, 774])  # ReLU's correct images in 7 repeats
@@ -28,10 +28,16 @@ def _frame(runs, statuses=None, confirm=None):
     rows = []
     for trial_id, (mode, alpha, counts) in runs.items():
         values = np.asarray(counts) / SIZE
-        row = {"trial_id": trial_id, "status": (statuses or {}).get(trial_id, "COMPLETED"),
-               "mode": mode, "alpha": alpha, "val_accuracy": float(np.nanmean(values)), "validation_size": SIZE}
+        row = {
+            "trial_id": trial_id,
+            "status": (statuses or {}).get(trial_id, "COMPLETED"),
+            "mode": mode,
+            "alpha": alpha,
+            "val_accuracy": float(np.nanmean(values)),
+            "validation_size": SIZE,
+        }
         row.update(zip(verdict.repeat_columns(len(values)), values))
-        for extra in (confirm or {}).get(trial_id, ()), :
+        for extra in ((confirm or {}).get(trial_id, ()),):
             row.update(zip(verdict.repeat_columns(len(extra), verdict.CONFIRM), np.asarray(extra) / SIZE))
         rows.append(row)
     return pd.DataFrame(rows)
@@ -51,17 +57,28 @@ def test_a_clear_difference_is_better_with_its_bonferroni_interval():
     first, second = relu["comparisons"]
     expected = stats.sign_flip(CLEAR["1"][2] - BASE, tests=2, margin=8)
     assert first["trial_id"] == "1" and first["decision"] == "better" == found["decision"]
-    assert first["p"] == pytest.approx(expected["p"]) and first["p_adjusted"] == pytest.approx(2 * expected["p"])
-    assert (first["low"], first["high"]) == pytest.approx((100 * expected["low"] / SIZE, 100 * expected["high"] / SIZE))
+    assert first["p"] == pytest.approx(expected["p"]) and first["p_adjusted"] == pytest.approx(
+        2 * expected["p"]
+    )
+    assert (first["low"], first["high"]) == pytest.approx(
+        (100 * expected["low"] / SIZE, 100 * expected["high"] / SIZE)
+    )
     assert second["trial_id"] == "2" and second["decision"] == "equivalent"
     text = found["text"]
-    assert (f"  trial 1 (learned α per channel from 0.1): better than ReLU: +{100 * 23.857 / SIZE:.2f} points, "
-            f"95% CI [+{first['low']:.2f}, +{first['high']:.2f}], p = 0.0156 (Bonferroni: 0.0312).") in text
+    assert (
+        f"  trial 1 (learned α per channel from 0.1): better than ReLU: +{100 * 23.857 / SIZE:.2f} points, "
+        f"95% CI [+{first['low']:.2f}, +{first['high']:.2f}], p = 0.0156 (Bonferroni: 0.0312)."
+    ) in text
     assert "  trial 2 (fixed α = 0.01): equivalent within ±1 point: +0.04 points" in text
     assert "Against ReLU, on the 7 repeats that chose the best (optimistic: --confirm K retests" in text
-    assert text.splitlines()[-1] == "Decision: better: trial 1 (learned α per channel from 0.1) is better than ReLU beyond noise."
-    assert "Against the best, on the 7 repeats that chose it (in its favour; exact sign-flip test across " \
-           "repeats, Bonferroni over 2, margin ±1 point): below it: trials 2, 0." in text
+    assert (
+        text.splitlines()[-1]
+        == "Decision: better: trial 1 (learned α per channel from 0.1) is better than ReLU beyond noise."
+    )
+    assert (
+        "Against the best, on the 7 repeats that chose it (in its favour; exact sign-flip test across "
+        "repeats, Bonferroni over 2, margin ±1 point): below it: trials 2, 0." in text
+    )
 
 
 def test_a_small_difference_is_equivalent_within_the_margin_and_says_it_clears_zero():
@@ -70,9 +87,13 @@ def test_a_small_difference_is_equivalent_within_the_margin_and_says_it_clears_z
     (only,) = found["against_relu"]["comparisons"]
     assert only["decision"] == "equivalent" == found["decision"] and only["low"] > 0
     assert "above ReLU beyond noise but by less than the margin" in found["text"]
-    assert found["text"].endswith("Decision: equivalent: the best leaky configuration, trial 1 (fixed α = 0.1), "
-                                  "is within ±1 point of ReLU here.")
-    assert verdict.decide(_frame(runs), 7, margin=0.2)["decision"] == "better"  # 1.6 images: outside 0.2 points
+    assert found["text"].endswith(
+        "Decision: equivalent: the best leaky configuration, trial 1 (fixed α = 0.1), "
+        "is within ±1 point of ReLU here."
+    )
+    assert (
+        verdict.decide(_frame(runs), 7, margin=0.2)["decision"] == "better"
+    )  # 1.6 images: outside 0.2 points
 
 
 def test_noise_is_undecided_with_what_would_decide_it():
@@ -80,7 +101,9 @@ def test_noise_is_undecided_with_what_would_decide_it():
     found = verdict.decide(_frame(runs), 7)
     (only,) = found["against_relu"]["comparisons"]
     assert only["decision"] == "undecided" and only["repeats_to_settle"] > 7
-    assert f"about {only['repeats_to_settle']} repeats would settle it at the observed spread" in found["text"]
+    assert (
+        f"about {only['repeats_to_settle']} repeats would settle it at the observed spread" in found["text"]
+    )
     assert f"(--confirm {only['repeats_to_settle']}) would decide it." in found["text"]
 
 
@@ -88,7 +111,10 @@ def test_three_repeats_decide_nothing_and_say_how_many_would():
     runs = {k: (mode, alpha, counts[:3]) for k, (mode, alpha, counts) in CLEAR.items()}
     found = verdict.decide(_frame(runs), 3)
     assert all(c["decision"] == "undecided" for c in found["against_relu"]["comparisons"])
-    assert "(3 repeats: no exact test decides anything at 5% with Bonferroni over 2; it needs 7)" in found["text"]
+    assert (
+        "(3 repeats: no exact test decides anything at 5% with Bonferroni over 2; it needs 7)"
+        in found["text"]
+    )
 
 
 def test_the_verdict_against_relu_is_computed_on_the_confirmation_repeats():
@@ -128,7 +154,9 @@ def test_one_repeat_tests_nothing_and_says_so():
 def test_accuracies_that_are_not_whole_images_are_refused():
     frame = _frame(CLEAR)
     frame.loc[1, "val_accuracy_2"] += 0.0003
-    with pytest.raises(UsageError, match=r"trial 1: val_accuracy_1, .* are not whole numbers of the 800 validation"):
+    with pytest.raises(
+        UsageError, match=r"trial 1: val_accuracy_1, .* are not whole numbers of the 800 validation"
+    ):
         verdict.decide(frame, 7)
     with pytest.raises(UsageError, match="no validation_size"):
         verdict.decide(_frame(CLEAR).drop(columns="validation_size"), 7)
@@ -138,7 +166,9 @@ def test_summary_shows_mean_and_interval_half_width_best_first():
     frame = _frame(CLEAR)
     for trial_id, (_, _, counts) in CLEAR.items():
         index = frame["trial_id"] == trial_id
-        _, _, frame.loc[index, "val_accuracy_low"], frame.loc[index, "val_accuracy_high"] = stats.interval(counts / SIZE)
+        _, _, frame.loc[index, "val_accuracy_low"], frame.loc[index, "val_accuracy_high"] = stats.interval(
+            counts / SIZE
+        )
     for column in set(results.SUMMARY_COLUMNS) - set(frame.columns):
         frame[column] = None
     lines = results.ranked_text(frame).splitlines()
@@ -147,8 +177,14 @@ def test_summary_shows_mean_and_interval_half_width_best_first():
 
 
 def _verdict_command(args, cwd):
-    return subprocess.run([sys.executable, "-m", "tuning", "verdict", *args], cwd=cwd, env=SUBPROCESS_ENV,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "tuning", "verdict", *args],
+        cwd=cwd,
+        env=SUBPROCESS_ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 # Runs the command line's main() as `python -m tuning` would, then names what it imported.
@@ -166,10 +202,22 @@ def test_the_verdict_command_recomputes_from_results_csv_without_tensorflow_or_k
     csv = tmp_path / "results.csv"
     atomic.write_csv(_frame(CLEAR), str(csv))
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", IMPORTS_AFTER, "verdict", str(csv), "--margin", "0.5"],
-                          cwd=tmp_path, env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=60)
-    with_json = subprocess.run([sys.executable, "-c", IMPORTS_AFTER, "verdict", str(csv), "--json", "first.json"],
-                               cwd=tmp_path, env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS_AFTER, "verdict", str(csv), "--margin", "0.5"],
+        cwd=tmp_path,
+        env=SUBPROCESS_ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    with_json = subprocess.run(
+        [sys.executable, "-c", IMPORTS_AFTER, "verdict", str(csv), "--json", "first.json"],
+        cwd=tmp_path,
+        env=SUBPROCESS_ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert with_json.returncode == 0 and with_json.stderr.strip().splitlines()[-1] == "imported: none"
     (tmp_path / "first.json").unlink()
     seconds = time.perf_counter() - start
@@ -184,18 +232,28 @@ def test_the_verdict_command_recomputes_from_results_csv_without_tensorflow_or_k
     assert again.returncode == 0 and '"margin_points": 0.5' in (tmp_path / "v.json").read_text()
     # A typo must not overwrite the table, nor any file that is not such a verdict.
     before = csv.read_bytes()
-    assert_one_error_line(_verdict_command([str(csv), "--json", str(csv)], tmp_path),
-                          r"error: refusing to overwrite .*results\.csv: it is not a verdict this command wrote$")
+    assert_one_error_line(
+        _verdict_command([str(csv), "--json", str(csv)], tmp_path),
+        r"error: refusing to overwrite .*results\.csv: it is not a verdict this command wrote$",
+    )
     assert csv.read_bytes() == before
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, r"error: .*missing\.csv is not a file$"),
-    ("a,b\n1,2\n", r"error: .*bad\.csv is not a search's results\.csv: it has no column trial_id, status, mode, "
-                   r"alpha, validation_size, val_accuracy_1$"),
-    ("trial_id,status,mode,alpha,validation_size,val_accuracy_1\n0,COMPLETED,relu,0,800,x\n",
-     r"error: .*bad\.csv: column val_accuracy_1 holds something other than numbers$"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, r"error: .*missing\.csv is not a file$"),
+        (
+            "a,b\n1,2\n",
+            r"error: .*bad\.csv is not a search's results\.csv: it has no column trial_id, status, mode, "
+            r"alpha, validation_size, val_accuracy_1$",
+        ),
+        (
+            "trial_id,status,mode,alpha,validation_size,val_accuracy_1\n0,COMPLETED,relu,0,800,x\n",
+            r"error: .*bad\.csv: column val_accuracy_1 holds something other than numbers$",
+        ),
+    ],
+)
 def test_a_bad_results_file_is_one_error_line(tmp_path, content, message):
     name = "missing.csv" if content is None else "bad.csv"
     if content is not None:

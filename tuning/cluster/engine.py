@@ -77,7 +77,7 @@ def accept_numeric_trial_ids(oracle):
 
 
 def role():
-    """"chief", "worker" or None (a single-process search)."""
+    """ "chief", "worker" or None (a single-process search)."""
     tuner_id = os.environ.get("KERASTUNER_TUNER_ID")
     if "KERASTUNER_ORACLE_IP" not in os.environ or tuner_id is None:
         return None

@@ -47,8 +47,10 @@ def launch(settings):
                 code = process.poll()
                 if code not in (None, 0) and restarts[name] < RESTARTS:
                     restarts[name] += 1
-                    print(f"[launcher] {name} exited with {code}; restarting it ({restarts[name]}/{RESTARTS})",
-                          flush=True)
+                    print(
+                        f"[launcher] {name} exited with {code}; restarting it ({restarts[name]}/{RESTARTS})",
+                        flush=True,
+                    )
                     crews[name] = _start(settings.cluster_process(address, "worker", name), env, name)
             if all(p.poll() is not None for p in crews.values()):
                 if all(p.returncode == 0 for p in crews.values()):
@@ -96,7 +98,12 @@ def _stop(process):
 
 def _start(command, env, name):
     process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
     )
     threading.Thread(target=_relay, args=(process, name), daemon=True).start()
     print(f"[launcher] {name} started, pid {process.pid}", flush=True)

@@ -16,6 +16,7 @@ from tuning.errors import UsageError
 
 MAX_PEM_BYTES = 1 << 20  # a long certificate chain is tens of KB
 
+
 @dataclasses.dataclass(frozen=True)
 class TLS:
     """PEM bytes: this process's certificate chain and key, and the CA that
@@ -29,18 +30,22 @@ class TLS:
         import grpc
 
         return grpc.ssl_server_credentials(
-            [(self.key, self.cert)], root_certificates=self.ca, require_client_auth=self.ca is not None,
+            [(self.key, self.cert)],
+            root_certificates=self.ca,
+            require_client_auth=self.ca is not None,
         )
 
     def channel_credentials(self):
         import grpc
 
         return grpc.ssl_channel_credentials(
-            root_certificates=self.ca, private_key=self.key, certificate_chain=self.cert,
+            root_certificates=self.ca,
+            private_key=self.key,
+            certificate_chain=self.cert,
         )
 
 
-def from_args(role, cert=None, key=None, ca=None):
+def read_credentials(role, cert=None, key=None, ca=None):
     """The TLS settings of `--tls-cert/--tls-key/--tls-ca`, None without
     them, or UsageError."""
     if not (cert or key or ca):
@@ -50,11 +55,17 @@ def from_args(role, cert=None, key=None, ca=None):
     if bool(cert) != bool(key):
         raise UsageError("--tls-cert and --tls-key go together")
     if role == "chief" and not cert:
-        raise UsageError("--role chief serves TLS with --tls-cert and --tls-key (--tls-ca adds worker certificates)")
+        raise UsageError(
+            "--role chief serves TLS with --tls-cert and --tls-key (--tls-ca adds worker certificates)"
+        )
     if role == "worker" and not ca:
         raise UsageError("--role worker needs --tls-ca, the CA that signed the chief's certificate")
-    return TLS(*(_read_pem(option, path) for option, path in
-                 (("--tls-cert", cert), ("--tls-key", key), ("--tls-ca", ca))))
+    return TLS(
+        *(
+            _read_pem(option, path)
+            for option, path in (("--tls-cert", cert), ("--tls-key", key), ("--tls-ca", ca))
+        )
+    )
 
 
 def _read_pem(option, path):
@@ -64,7 +75,9 @@ def _read_pem(option, path):
         if os.path.exists(path) and not os.path.isfile(path):  # a FIFO would block the read
             raise UsageError(f"cannot read {option} {path}: not a regular file")
         if os.path.getsize(path) > MAX_PEM_BYTES:
-            raise UsageError(f"{option} {path} is over {MAX_PEM_BYTES >> 10} KB; not a PEM certificate or key")
+            raise UsageError(
+                f"{option} {path} is over {MAX_PEM_BYTES >> 10} KB; not a PEM certificate or key"
+            )
         with open(path, "rb") as f:
             data = f.read()
     except OSError as error:

@@ -81,9 +81,7 @@ def load(name, image_size=None, seed=0, val_fraction=0.2, test_fraction=0.2):
         pixel_max = 255.0  # 8-bit images, however bright the brightest one seen
     else:  # digits (0-16) and a .npz's arrays: their own scale
         pixel_max = float(max(x_train.max(), 1.0))
-    return Dataset(
-        name, list(class_names), x_train, y_train, x_val, y_val, x_test, y_test, pixel_max
-    )
+    return Dataset(name, list(class_names), x_train, y_train, x_val, y_val, x_test, y_test, pixel_max)
 
 
 def _read(name, image_size):

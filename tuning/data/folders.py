@@ -16,9 +16,7 @@ MAX_DATASET_VALUES = 1 << 30
 
 def read(path, image_size):
     """(x, y, None, None, class names): class k is the k-th subfolder by name."""
-    classes = sorted(
-        entry for entry in os.listdir(path) if os.path.isdir(os.path.join(path, entry))
-    )
+    classes = sorted(entry for entry in os.listdir(path) if os.path.isdir(os.path.join(path, entry)))
     files = {
         label: sorted(
             f for f in os.listdir(os.path.join(path, label)) if f.lower().endswith(IMAGE_EXTENSIONS)
@@ -27,9 +25,7 @@ def read(path, image_size):
     }
     classes = [label for label in classes if files[label]]
     if len(classes) < 2:
-        raise UsageError(
-            f"{path} must hold at least two class subfolders with images; found {len(classes)}"
-        )
+        raise UsageError(f"{path} must hold at least two class subfolders with images; found {len(classes)}")
     paths = [os.path.join(path, label, f) for label in classes for f in files[label]]
     labels = np.array([index for index, label in enumerate(classes) for _ in files[label]])
     inside = os.path.join(os.path.realpath(path), "")

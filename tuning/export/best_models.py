@@ -14,23 +14,24 @@ import tensorflow as tf
 
 import keras_lrelu
 from tuning import atomic
-from tuning.export import formats
-from tuning.export import files
-from tuning.export import keras_file
 from tuning import paths
-from tuning.search import records
-from tuning.search import results
-from tuning.verdict import stats
+from tuning.export import files
+from tuning.export import formats
+from tuning.export import keras_file
 from tuning.export import on_tensorflow
 from tuning.keras_backend import BACKENDS
 from tuning.names import CARD_NAME
 from tuning.quiet import native_stderr_silenced
+from tuning.search import records
+from tuning.search import results
 from tuning.search.hypermodel import hyperparameter_text
 from tuning.verdict import margin_text
+from tuning.verdict import stats
 
 
-def export_best(tuner, dataset, export_root, frame, verdict, top_k=1, command="",
-                format_names=tuple(formats.FORMATS)):
+def export_best(
+    tuner, dataset, export_root, frame, verdict, top_k=1, command="", format_names=tuple(formats.FORMATS)
+):
     """Exports the `top_k` best finished configurations of the results
     `frame` (by mean val_accuracy; pruned ones never) to `export_root/best`,
     `export_root/rank-2`, ... Each model is its configuration's best repeat
@@ -74,13 +75,18 @@ def model_card(model, trial, dataset, rank, command, row, record, verdict):
     best = records.best_repeat(record)
     exported = record["repeats"][str(best)]["metrics"]
     metrics = {name: exported[name] for name in ("val_loss", "accuracy", "loss") if name in exported}
-    metrics.update(val_accuracy_selected=exported["val_accuracy"], test_accuracy=float(test_accuracy),
-                   test_loss=float(test_loss))
+    metrics.update(
+        val_accuracy_selected=exported["val_accuracy"],
+        test_accuracy=float(test_accuracy),
+        test_loss=float(test_loss),
+    )
     per_repeat = [run["metrics"]["val_accuracy"] for run in records.ordered(record)]
     size = len(dataset.y_val)
     return {
         "test_accuracy": {
-            "value": correct / tested, "correct": correct, "images": tested,
+            "value": correct / tested,
+            "correct": correct,
+            "images": tested,
             "ci95_wilson": list(stats.wilson(correct, tested)),
             "what": "this model on the held-out test images, which no choice of the search saw",
         },
@@ -94,15 +100,15 @@ def model_card(model, trial, dataset, rank, command, row, record, verdict):
         "hyperparameters": values,
         "metrics": metrics,
         "metrics_note": f"val_accuracy_selected is the highest of the configuration's {len(per_repeat)} repeats, "
-                        "each at its best epoch: chosen on that number, so flattered by the choice; the test "
-                        "accuracy is not",
+        "each at its best epoch: chosen on that number, so flattered by the choice; the test "
+        "accuracy is not",
         "configuration": {
             "repeats": len(per_repeat),
             "val_accuracy_mean": row["val_accuracy"],
             "val_accuracy_std": row["val_accuracy_std"],
             "val_accuracy_ci95": [row["val_accuracy_low"], row["val_accuracy_high"]],
             "val_accuracy_ci95_over": f"{len(per_repeat)} training seeds on one validation set of {size} images "
-                                      "(its own sampling error is not in it)",
+            "(its own sampling error is not in it)",
             "val_accuracy_per_repeat": per_repeat,
             "exported_repeat": best + 1,
             "seed_of_exported_repeat": record["repeats"][str(best)]["seed"],
@@ -114,14 +120,16 @@ def model_card(model, trial, dataset, rank, command, row, record, verdict):
         "trial_id": trial.trial_id,
         "rank": rank,
         "weights": "the best epoch by val_accuracy of the configuration's best repeat, restored "
-                   "from its checkpoint",
+        "from its checkpoint",
         "splits": {
-            "train": len(dataset.y_train), "validation": len(dataset.y_val), "test": len(dataset.y_test)
+            "train": len(dataset.y_train),
+            "validation": len(dataset.y_val),
+            "test": len(dataset.y_test),
         },
         "backend": keras.backend.backend(),
         "versions": _versions(),
         "command": command,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "summary": hyperparameter_text(values),
     }
 
@@ -132,16 +140,20 @@ def _description(verdict, size):
         "better": "a leaky slope beat ReLU beyond noise",
         "worse": "a leaky slope fell short of ReLU beyond noise",
         "equivalent": f"the best leaky configuration was within {margin_text(verdict['margin_points'])} of ReLU's "
-                      "accuracy",
+        "accuracy",
         "undecided": "the search could not tell whether a leaky slope beats ReLU, falls short of it or stays "
-                     "within the margin",
+        "within the margin",
         None: "no leaky configuration was tested against ReLU",
     }[verdict.get("decision")]
     on = verdict.get("against_relu", {}).get("on")
-    basis = {"confirmation": "on confirmation repeats trained from seeds no choice used; ",
-             "search": "on the repeats that chose the best, so optimistically; "}.get(on, "")
-    return (f"Verdict: {what} ({basis}an exact sign-flip test across repeats on {size} validation images, "
-            "Bonferroni-corrected, at 5%). The verdict's text and numbers are under `verdict`.")
+    basis = {
+        "confirmation": "on confirmation repeats trained from seeds no choice used; ",
+        "search": "on the repeats that chose the best, so optimistically; ",
+    }.get(on, "")
+    return (
+        f"Verdict: {what} ({basis}an exact sign-flip test across repeats on {size} validation images, "
+        "Bonferroni-corrected, at 5%). The verdict's text and numbers are under `verdict`."
+    )
 
 
 def _versions():

@@ -12,8 +12,8 @@ import math
 import os
 import re
 
-from tuning.export import files
 from tuning.errors import UsageError
+from tuning.export import files
 from tuning.limits import IMAGE_SIDE_MAX
 from tuning.names import CARD_NAME
 
@@ -58,7 +58,9 @@ def verify_files(model_path, card):
             raise UsageError(f"{os.path.join(folder, name)} is not a regular file; not loading it")
         listed = card["sha256"].get(name)
         if listed is None:
-            raise UsageError(f"the model card lists no sha256 for {name}; re-export, or use the export as it was written")
+            raise UsageError(
+                f"the model card lists no sha256 for {name}; re-export, or use the export as it was written"
+            )
         if files.sha256(os.path.join(folder, name)) != listed:
             raise UsageError(
                 f"{os.path.join(folder, name)} does not match the sha256 in its model card: "
@@ -70,12 +72,17 @@ def check_model(card, served, model_path):
     """UsageError unless the loaded model takes the card's input shape and
     gives one probability per class name."""
     declared = tuple(card["input_shape"])
-    if any(mine is not None and mine != theirs for mine, theirs in zip(served.input_shape, declared)) \
-            or len(served.input_shape) != 3:
-        raise UsageError(f"{model_path} takes images of shape {served.input_shape}, its card says {list(declared)}")
+    if (
+        any(mine is not None and mine != theirs for mine, theirs in zip(served.input_shape, declared))
+        or len(served.input_shape) != 3
+    ):
+        raise UsageError(
+            f"{model_path} takes images of shape {served.input_shape}, its card says {list(declared)}"
+        )
     if served.classes is not None and served.classes != len(card["class_names"]):
         raise UsageError(
-            f"{model_path} gives {served.classes} class probabilities, its card names {len(card['class_names'])} classes"
+            f"{model_path} gives {served.classes} class probabilities, "
+            f"its card names {len(card['class_names'])} classes"
         )
 
 
@@ -88,17 +95,40 @@ def _is_int(value, low, high):
 
 
 _FIELDS = [
-    ("class_names", lambda v: isinstance(v, list) and 0 < len(v) <= MAX_CLASSES
-     and all(isinstance(n, str) and len(n) <= 200 for n in v),
-     f"a list of 1 to {MAX_CLASSES} names of at most 200 characters"),
-    ("input_shape", lambda v: isinstance(v, list) and len(v) == 3 and _is_int(v[0], 1, IMAGE_SIDE_MAX)
-     and _is_int(v[1], 1, IMAGE_SIDE_MAX) and v[2] in (1, 3) and not isinstance(v[2], bool),
-     f"[height, width, channels] with sides 1 to {IMAGE_SIDE_MAX} and 1 or 3 channels"),
-    ("pixel_max", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0,
-     "a positive finite number"),
-    ("sha256", lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(d, str)
-                                                     and SHA256.fullmatch(d) for k, d in v.items()),
-     "a mapping of file names to sha256 hex digests"),
+    (
+        "class_names",
+        lambda v: (
+            isinstance(v, list)
+            and 0 < len(v) <= MAX_CLASSES
+            and all(isinstance(n, str) and len(n) <= 200 for n in v)
+        ),
+        f"a list of 1 to {MAX_CLASSES} names of at most 200 characters",
+    ),
+    (
+        "input_shape",
+        lambda v: (
+            isinstance(v, list)
+            and len(v) == 3
+            and _is_int(v[0], 1, IMAGE_SIDE_MAX)
+            and _is_int(v[1], 1, IMAGE_SIDE_MAX)
+            and v[2] in (1, 3)
+            and not isinstance(v[2], bool)
+        ),
+        f"[height, width, channels] with sides 1 to {IMAGE_SIDE_MAX} and 1 or 3 channels",
+    ),
+    (
+        "pixel_max",
+        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0,
+        "a positive finite number",
+    ),
+    (
+        "sha256",
+        lambda v: (
+            isinstance(v, dict)
+            and all(isinstance(k, str) and isinstance(d, str) and SHA256.fullmatch(d) for k, d in v.items())
+        ),
+        "a mapping of file names to sha256 hex digests",
+    ),
 ]
 
 

@@ -49,15 +49,29 @@ class Format:
         return self.file == ""
 
 
-FORMATS = {entry.name: entry for entry in (
-    Format("saved_model", "", (), saved_model.write, saved_model.load, "TensorFlow SavedModel"),
-    Format("litert", "model.tflite", ("ai_edge_litert",), litert.write_float, litert.load, "LiteRT, float32"),
-    Format("litert_int8", "model_int8.tflite", ("ai_edge_litert",), litert.write_int8, litert.load,
-           "LiteRT, full-integer int8"),
-    Format("onnx", "model.onnx", ("tf2onnx", "onnxruntime"), onnx.write, onnx.load, "ONNX"),
-)}
+FORMATS = {
+    entry.name: entry
+    for entry in (
+        Format("saved_model", "", (), saved_model.write, saved_model.load, "TensorFlow SavedModel"),
+        Format(
+            "litert", "model.tflite", ("ai_edge_litert",), litert.write_float, litert.load, "LiteRT, float32"
+        ),
+        Format(
+            "litert_int8",
+            "model_int8.tflite",
+            ("ai_edge_litert",),
+            litert.write_int8,
+            litert.load,
+            "LiteRT, full-integer int8",
+        ),
+        Format("onnx", "model.onnx", ("tf2onnx", "onnxruntime"), onnx.write, onnx.load, "ONNX"),
+    )
+}
 # A model file's loader by its suffix (`predict` and the export read files by name).
-LOADERS = {".keras": keras_file.load, **{os.path.splitext(f.file)[1]: f.load for f in FORMATS.values() if f.file}}
+LOADERS = {
+    ".keras": keras_file.load,
+    **{os.path.splitext(f.file)[1]: f.load for f in FORMATS.values() if f.file},
+}
 
 
 def file_name(name):
@@ -125,6 +139,6 @@ def accuracy(run, images, labels, batch_size=250):
     """The share of `images` whose most probable class is the label."""
     hits = 0
     for start in range(0, len(images), batch_size):
-        probabilities = run(images[start:start + batch_size])
-        hits += int((np.argmax(probabilities, axis=1) == labels[start:start + batch_size]).sum())
+        probabilities = run(images[start : start + batch_size])
+        hits += int((np.argmax(probabilities, axis=1) == labels[start : start + batch_size]).sum())
     return hits / len(images)

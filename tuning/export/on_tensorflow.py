@@ -19,11 +19,11 @@ import warnings
 
 import numpy as np
 
-from tuning.export import formats
-from tuning.export import files
-from tuning.export import keras_file
 from tuning import relaunch
 from tuning.errors import SearchStopped
+from tuning.export import files
+from tuning.export import formats
+from tuning.export import keras_file
 from tuning.quiet import native_stderr_silenced
 
 
@@ -38,7 +38,7 @@ def write(folder, names, dataset, model):
     """
     import keras
 
-    calibration = dataset.x_train[:formats.CALIBRATION_IMAGES]
+    calibration = dataset.x_train[: formats.CALIBRATION_IMAGES]
     if keras.backend.backend() == "tensorflow":
         return convert_and_measure(folder, names, calibration, dataset.x_test, dataset.y_test, model)
     with tempfile.TemporaryDirectory() as scratch:
@@ -47,11 +47,15 @@ def write(folder, names, dataset, model):
         done = subprocess.run(
             relaunch.command(folder, arrays, ",".join(names), report, module="tuning.export.on_tensorflow"),
             env=relaunch.environment(dict(os.environ, KERAS_BACKEND="tensorflow")),
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         if done.returncode != 0:
             lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
-            raise SearchStopped(f"writing {','.join(names)} from model.keras on TensorFlow failed: {lines[-1]}")
+            raise SearchStopped(
+                f"writing {','.join(names)} from model.keras on TensorFlow failed: {lines[-1]}"
+            )
         with open(report) as f:
             return json.load(f)
 

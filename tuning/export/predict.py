@@ -10,11 +10,11 @@ import os
 
 import numpy as np
 
-from tuning.export import cards
-from tuning.export import formats
 from tuning.data.images import open_image
 from tuning.data.images import to_array
 from tuning.errors import UsageError
+from tuning.export import cards
+from tuning.export import formats
 
 # Images decoded and classified at a time: memory holds one batch, however many images.
 BATCH_SIZE = 256
@@ -44,7 +44,7 @@ def predict(model_path, image_paths, batch_size=BATCH_SIZE):
     mode = "L" if channels == 1 else "RGB"
     scale = card["pixel_max"] / 255.0
     for start in range(0, len(image_paths), batch_size):
-        paths = image_paths[start:start + batch_size]
+        paths = image_paths[start : start + batch_size]
         batch = np.empty((len(paths), height, width, channels), "float32")
         for row, path in enumerate(paths):
             with open_image(path) as image:

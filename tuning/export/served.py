@@ -21,7 +21,9 @@ class Served:
 
 def served(run, input_shape, output_shape):
     """A `Served` from a batch function and the file's declared shapes."""
-    return Served(run, tuple(_dimension(d) for d in list(input_shape)[1:]), _dimension(list(output_shape)[-1]))
+    return Served(
+        run, tuple(_dimension(d) for d in list(input_shape)[1:]), _dimension(list(output_shape)[-1])
+    )
 
 
 def _dimension(size):

@@ -14,16 +14,17 @@ but the last; tuning/verdict/decision.py's `to_confirm`), and the table goes thr
 import numpy as np
 import pandas as pd
 
-from tuning.search.pruners.median import MedianPruner
 from tuning import verdict
+from tuning.search.pruners.median import MedianPruner
 
 # The demo's noise: ~0.4 points between paired repeats, ~0.5 from seed to seed.
 SEED_POINTS, RUN_POINTS = 0.5, 0.28
 BASE_ACCURACY = 0.96
 
 
-def search_table(rng, gaps, k, size=800, prune=False, confirm=0, margin=verdict.MARGIN_POINTS,
-                 run_points=RUN_POINTS):
+def search_table(
+    rng, gaps, k, size=800, prune=False, confirm=0, margin=verdict.MARGIN_POINTS, run_points=RUN_POINTS
+):
     """A results table of one simulated search: ReLU and one configuration
     per entry of `gaps` (its true difference from ReLU, in points)."""
     truths = np.array([0.0, *gaps]) / 100 + BASE_ACCURACY
@@ -31,11 +32,15 @@ def search_table(rng, gaps, k, size=800, prune=False, confirm=0, margin=verdict.
     statuses = ["COMPLETED"] * len(truths)
     if prune:
         statuses, counts = _pruned(counts, k, size, margin / 100)
-    frame = pd.DataFrame({
-        "trial_id": [f"{i:02d}" for i in range(len(truths))], "status": statuses,
-        "mode": ["relu"] + ["fixed"] * len(gaps), "alpha": [0.0] + [0.01 * (i + 1) for i in range(len(gaps))],
-        "validation_size": size,
-    })
+    frame = pd.DataFrame(
+        {
+            "trial_id": [f"{i:02d}" for i in range(len(truths))],
+            "status": statuses,
+            "mode": ["relu"] + ["fixed"] * len(gaps),
+            "alpha": [0.0] + [0.01 * (i + 1) for i in range(len(gaps))],
+            "validation_size": size,
+        }
+    )
     for j, column in enumerate(verdict.repeat_columns(k)):
         frame[column] = counts[:, j] / size
     frame["val_accuracy"] = frame[verdict.repeat_columns(k)].mean(axis=1)
@@ -80,8 +85,8 @@ def _pruned(counts, k, size, margin):
         for j in range(k - 1):
             ours = [{"1": value / size} for value in counts[c, : j + 1]]
             others = [[{"1": value / size} for value in counts[i, : j + 1]] for i in finished]
-            if pruner.prune(ours, lambda: others, epoch=1):
-                status, kept[c, j + 1:] = "PRUNED", np.nan
+            if pruner.prune(ours, lambda finished=others: finished, epoch=1):
+                status, kept[c, j + 1 :] = "PRUNED", np.nan
                 break
         statuses.append(status)
     return statuses, kept

@@ -50,6 +50,10 @@ class PruningCallback(keras.callbacks.Callback):
         reason = self.pruner.prune([*self.earlier, self.recorder.curve], finished, number)
         if reason:
             over = f"over repeats 1-{self.repeat + 1} " if self.repeat else ""
-            where = f"after repeat {self.repeat + 1}" if at_end else f"in repeat {self.repeat + 1}, epoch {number}"
+            where = (
+                f"after repeat {self.repeat + 1}"
+                if at_end
+                else f"in repeat {self.repeat + 1}, epoch {number}"
+            )
             self.pruned_message = f"pruned {where}: mean val_accuracy {over}{reason}"
             self.model.stop_training = True

@@ -15,22 +15,27 @@ import time
 
 import keras
 
+from tuning.cluster import assignments
 from tuning.search import records
 from tuning.search import results
 from tuning.search.callbacks import CurveRecorder
-from tuning.verdict import to_confirm
-from tuning.cluster import assignments
 from tuning.search.tuners import clock
+from tuning.verdict import to_confirm
 
 
-def run(tuner, dataset):
+def train_confirmations(tuner, dataset):
     """Trains the `tuner.settings.confirm` confirmation repeats that the
     project's records lack."""
     settings = tuner.settings
     if not settings.confirm:
         return
-    frame = results.to_frame(tuner.oracle.trials, project_dir=tuner.project_dir, k=settings.repeats,
-                             workers=assignments.read(tuner.project_dir), validation_size=len(dataset.y_val))
+    frame = results.to_frame(
+        tuner.oracle.trials,
+        project_dir=tuner.project_dir,
+        k=settings.repeats,
+        workers=assignments.read(tuner.project_dir),
+        validation_size=len(dataset.y_val),
+    )
     chosen = to_confirm(frame, settings.repeats)
     if len(chosen) < 2:  # nothing to compare
         return
@@ -45,8 +50,11 @@ def run(tuner, dataset):
             record.setdefault("confirm", {})[str(j)] = outcome
             records.save(tuner.project_dir, trial_id, record)
             if not settings.quiet:
-                print(f"confirm {j + 1}/{settings.confirm}  trial {trial_id}  val_accuracy "
-                      f"{outcome['metrics']['val_accuracy']:.4f}  elapsed {clock(time.time() - start)}", flush=True)
+                print(
+                    f"confirm {j + 1}/{settings.confirm}  trial {trial_id}  val_accuracy "
+                    f"{outcome['metrics']['val_accuracy']:.4f}  elapsed {clock(time.time() - start)}",
+                    flush=True,
+                )
 
 
 def _train(tuner, trial, j, dataset):
@@ -59,7 +67,14 @@ def _train(tuner, trial, j, dataset):
     model = hypermodel.build(hp)
     recorder = CurveRecorder()
     metrics = hypermodel.fit(
-        hp, model, dataset.x_train, dataset.y_train, validation_data=(dataset.x_val, dataset.y_val),
-        epochs=tuner.settings.epochs, batch_size=tuner.settings.batch_size, callbacks=[recorder], verbose=0,
+        hp,
+        model,
+        dataset.x_train,
+        dataset.y_train,
+        validation_data=(dataset.x_val, dataset.y_val),
+        epochs=tuner.settings.epochs,
+        batch_size=tuner.settings.batch_size,
+        callbacks=[recorder],
+        verbose=0,
     )
     return {"seed": hypermodel.run_seed, "metrics": metrics, "curve": recorder.curve}

@@ -9,8 +9,8 @@ import keras_tuner as kt
 import numpy as np
 
 import keras_lrelu
-from tuning.search import records
 from tuning.names import MODES
+from tuning.search import records
 
 # RReLU's range keeps the 8:3 ratio of Xu et al.'s U(1/8, 1/3) around a mean
 # of alpha, so alpha = 0.2292 gives exactly PyTorch's default range.
@@ -56,8 +56,16 @@ class LeakyCNN(kt.HyperModel):
     """
 
     def __init__(
-        self, input_shape, num_classes, pixel_max=255.0, modes=MODES,
-        alpha_min=0.001, alpha_max=0.5, seed=0, grid=False, **kwargs,
+        self,
+        input_shape,
+        num_classes,
+        pixel_max=255.0,
+        modes=MODES,
+        alpha_min=0.001,
+        alpha_max=0.5,
+        seed=0,
+        grid=False,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.input_shape = tuple(input_shape)
@@ -80,7 +88,9 @@ class LeakyCNN(kt.HyperModel):
         mode, alpha, filters, learning_rate = self._choose(hp)
         return self.build_network(
             lambda seed: make_activation(mode, alpha, seed=seed),
-            filters, learning_rate, name=f"leaky_cnn_{mode}",
+            filters,
+            learning_rate,
+            name=f"leaky_cnn_{mode}",
         )
 
     def _choose(self, hp):
@@ -91,7 +101,10 @@ class LeakyCNN(kt.HyperModel):
         if leaky_modes:
             with hp.conditional_scope("mode", leaky_modes):
                 alpha = hp.Float(
-                    "alpha", self.alpha_min, self.alpha_max, sampling="log",
+                    "alpha",
+                    self.alpha_min,
+                    self.alpha_max,
+                    sampling="log",
                     # A grid gets five slopes, evenly spaced on a log scale.
                     step=(self.alpha_max / self.alpha_min) ** 0.25 if self.grid else None,
                     default=min(max(0.01, self.alpha_min), self.alpha_max),
@@ -110,7 +123,8 @@ class LeakyCNN(kt.HyperModel):
         this search space does not hold, as one string ("" if none): a
         client of the chief may report any values for a trial."""
         wrong = [
-            f"{name}={value!r}" for name, value in values.items()
+            f"{name}={value!r}"
+            for name, value in values.items()
             if not name.startswith("tuner/") and not _holds(self._declared_space.get(name), value)
         ]
         return ", ".join(wrong)
@@ -175,9 +189,7 @@ class LeakyCNN(kt.HyperModel):
         seconds = time.perf_counter() - start
         losses = np.asarray(history["loss"], dtype=float)
         if not np.isfinite(losses).all():
-            raise kt.errors.FailedTrialError(
-                f"training loss became {losses[-1]} in epoch {len(losses)}"
-            )
+            raise kt.errors.FailedTrialError(f"training loss became {losses[-1]} in epoch {len(losses)}")
         best = int(np.nanargmax(history["val_accuracy"]))
         # Per-layer diagnostics ("inactive_fraction/conv2d") stay in TensorBoard.
         metrics = {name: float(v[best]) for name, v in history.items() if "/" not in name}
@@ -209,6 +221,4 @@ def hyperparameter_text(values):
     first = [k for k in ("mode", "alpha") if k in values]
     rest = sorted(k for k in values if k not in first and not k.startswith("tuner/"))
     shown = {k: values[k] for k in first + rest}
-    return " ".join(
-        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items()
-    )
+    return " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())

@@ -13,9 +13,16 @@ from tuning.errors import UsageError
 FILE_NAME = "pairing.json"
 # setting -> the option that sets it, in the order a refusal checks them.
 OPTIONS = {
-    "seed": "--seed", "dataset": "--dataset", "image_size": "--image-size", "epochs": "--epochs",
-    "batch_size": "--batch-size", "threads": "--threads", "prune": "--prune", "margin": "--margin",
-    "repeats": "--repeats", "backend": "--backend",
+    "seed": "--seed",
+    "dataset": "--dataset",
+    "image_size": "--image-size",
+    "epochs": "--epochs",
+    "batch_size": "--batch-size",
+    "threads": "--threads",
+    "prune": "--prune",
+    "margin": "--margin",
+    "repeats": "--repeats",
+    "backend": "--backend",
 }
 
 
@@ -29,11 +36,16 @@ def from_settings(settings, dataset):
         digest.update(f"{name}{array.dtype}{array.shape}".encode())
         digest.update(array.tobytes())
     return {
-        "seed": settings.seed, "dataset": {"name": settings.dataset, "sha256": digest.hexdigest()},
-        "image_size": list(settings.image_size) if settings.image_size else None, "epochs": settings.epochs,
+        "seed": settings.seed,
+        "dataset": {"name": settings.dataset, "sha256": digest.hexdigest()},
+        "image_size": list(settings.image_size) if settings.image_size else None,
+        "epochs": settings.epochs,
         "batch_size": settings.batch_size,
         "threads": None if settings.backend == "jax" else settings.intra_op_threads,
-        "prune": settings.prune, "margin": settings.margin, "repeats": settings.repeats, "backend": settings.backend,
+        "prune": settings.prune,
+        "margin": settings.margin,
+        "repeats": settings.repeats,
+        "backend": settings.backend,
     }
 
 
@@ -54,7 +66,7 @@ def check(project_dir, wanted):
             )
 
 
-def record(project_dir, wanted):
+def write_record(project_dir, wanted):
     """Writes the project's record if it has none (`check` has passed, or
     --overwrite has just cleared the project)."""
     if _read(project_dir) is None:
@@ -69,7 +81,9 @@ def _read(project_dir):
         with open(path) as f:
             recorded = json.load(f)
     except (OSError, ValueError) as error:
-        raise UsageError(f"cannot resume: {path} is corrupt ({error}); start afresh with --overwrite") from None
+        raise UsageError(
+            f"cannot resume: {path} is corrupt ({error}); start afresh with --overwrite"
+        ) from None
     if not isinstance(recorded, dict):
         raise UsageError(f"cannot resume: {path} holds no JSON object; start afresh with --overwrite")
     return recorded

@@ -56,7 +56,7 @@ def weights_path(project_dir, trial_id, repeat):
     return _trial_file(project_dir, trial_id, f"repeat{repeat}.weights.h5")
 
 
-def finished(record):
+def is_finished(record):
     """True once every planned repeat ended and none was pruned."""
     runs = record["repeats"].values()
     return (
@@ -66,7 +66,7 @@ def finished(record):
     )
 
 
-def pruned(record):
+def is_pruned(record):
     return any(run["pruned"] for run in record["repeats"].values())
 
 
@@ -99,7 +99,7 @@ def means(record):
     names = set.intersection(*(set(run["metrics"]) for run in runs))
     means = {name: float(np.mean([run["metrics"][name] for run in runs])) for name in names}
     means["seconds"] = float(sum(run["metrics"]["seconds"] for run in runs))
-    means["pruned"] = float(pruned(record))
+    means["pruned"] = float(is_pruned(record))
     return means
 
 
@@ -121,7 +121,7 @@ def finished_curves(project_dir, repeat, exclude):
     validation-accuracy curves ({epoch: value}) of its repeats 0..`repeat`."""
     found = []
     for path in sorted(glob.glob(os.path.join(project_dir, "trial_*", RECORD_NAME))):
-        trial_id = os.path.basename(os.path.dirname(path))[len("trial_"):]
+        trial_id = os.path.basename(os.path.dirname(path))[len("trial_") :]
         if trial_id == exclude:
             continue
         try:
@@ -129,6 +129,6 @@ def finished_curves(project_dir, repeat, exclude):
                 record = json.load(f)
         except (OSError, ValueError):
             continue  # another process is replacing it this instant
-        if finished(record) and all(str(j) in record["repeats"] for j in range(repeat + 1)):
+        if is_finished(record) and all(str(j) in record["repeats"] for j in range(repeat + 1)):
             found.append([record["repeats"][str(j)]["curve"] for j in range(repeat + 1)])
     return found

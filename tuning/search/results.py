@@ -7,34 +7,68 @@ import os
 import pandas as pd
 
 from tuning import atomic
+from tuning.cluster import assignments
 from tuning.search import records
-from tuning.verdict import stats
 from tuning.verdict import CONFIRM
 from tuning.verdict import decide
 from tuning.verdict import repeat_columns
-from tuning.cluster import assignments
+from tuning.verdict import stats
 
 COLUMNS = [
-    "trial_id", "status", "worker", "backend", "mode", "alpha", "learned_alpha", "inactive_fraction",
-    "val_accuracy", "val_accuracy_std", "val_accuracy_low", "val_accuracy_high", "repeats",
-    "validation_size", "val_loss", "accuracy", "loss", "seconds", "filters", "learning_rate", "message",
+    "trial_id",
+    "status",
+    "worker",
+    "backend",
+    "mode",
+    "alpha",
+    "learned_alpha",
+    "inactive_fraction",
+    "val_accuracy",
+    "val_accuracy_std",
+    "val_accuracy_low",
+    "val_accuracy_high",
+    "repeats",
+    "validation_size",
+    "val_loss",
+    "accuracy",
+    "loss",
+    "seconds",
+    "filters",
+    "learning_rate",
+    "message",
     "command",
 ]
 # Means over a trial's repeats (seconds: their sum), as the oracle holds them.
 METRICS = [
-    "learned_alpha", "inactive_fraction", "val_accuracy", "val_loss", "accuracy", "loss", "seconds",
+    "learned_alpha",
+    "inactive_fraction",
+    "val_accuracy",
+    "val_loss",
+    "accuracy",
+    "loss",
+    "seconds",
 ]
 # Fixed per mode, so plots of different searches compare at a glance.
 MODE_COLOURS = {
-    "fixed": "tab:blue", "trainable": "tab:orange", "channelwise": "tab:green",
-    "randomized": "tab:red", "relu": "tab:gray",
+    "fixed": "tab:blue",
+    "trainable": "tab:orange",
+    "channelwise": "tab:green",
+    "randomized": "tab:red",
+    "relu": "tab:gray",
 }
 SUMMARY_COLUMNS = [
-    "trial_id", "status", "worker", "mode", "alpha", "learned_alpha", "inactive_fraction",
-    "val_accuracy", "val_loss", "seconds",
+    "trial_id",
+    "status",
+    "worker",
+    "mode",
+    "alpha",
+    "learned_alpha",
+    "inactive_fraction",
+    "val_accuracy",
+    "val_loss",
+    "seconds",
 ]
 VERDICT_NAME = "verdict.json"
-
 
 
 def trial_row(trial, command="", worker=None, record=None, outside="", validation_size=None):
@@ -48,10 +82,14 @@ def trial_row(trial, command="", worker=None, record=None, outside="", validatio
     mode = values.get("mode")
     record = record or {"repeats": {}}
     runs = records.ordered(record)
-    pruned = records.pruned(record)
+    pruned = records.is_pruned(record)
     row = {
         "trial_id": trial.trial_id,
-        "status": "REFUSED" if outside else "PRUNED" if pruned and trial.status == "COMPLETED" else trial.status,
+        "status": "REFUSED"
+        if outside
+        else "PRUNED"
+        if pruned and trial.status == "COMPLETED"
+        else trial.status,
         "worker": worker,
         "backend": record.get("backend"),  # the Keras backend that trained it
         "mode": mode,
@@ -62,7 +100,8 @@ def trial_row(trial, command="", worker=None, record=None, outside="", validatio
         # A record from before the verdict counted images has none: the search's own split.
         "validation_size": record.get("validation_size", validation_size),
         "message": (f"hyperparameters outside the search space: {outside}" if outside else None)
-        or next((run["message"] for run in runs if run["pruned"]), None) or last_line(trial.message),
+        or next((run["message"] for run in runs if run["pruned"]), None)
+        or last_line(trial.message),
         "command": command,
     }
     for name in METRICS:
@@ -70,7 +109,9 @@ def trial_row(trial, command="", worker=None, record=None, outside="", validatio
         row[name] = trial.metrics.get_last_value(name) if exists else None
     accuracies = [run["metrics"]["val_accuracy"] for run in runs]
     if len(runs) > 1 and not pruned:  # a pruned configuration's runs are not a sample of it
-        _, row["val_accuracy_std"], row["val_accuracy_low"], row["val_accuracy_high"] = stats.interval(accuracies)
+        _, row["val_accuracy_std"], row["val_accuracy_low"], row["val_accuracy_high"] = stats.interval(
+            accuracies
+        )
     for j, run in enumerate(runs, start=1):
         row[f"val_accuracy_{j}"] = run["metrics"]["val_accuracy"]
         row[f"val_loss_{j}"] = run["metrics"]["val_loss"]
@@ -79,8 +120,16 @@ def trial_row(trial, command="", worker=None, record=None, outside="", validatio
     return row
 
 
-def to_frame(trials, command="", workers=None, project_dir=None, k=1, outside_space=None, confirm=0,
-             validation_size=None):
+def to_frame(
+    trials,
+    command="",
+    workers=None,
+    project_dir=None,
+    k=1,
+    outside_space=None,
+    confirm=0,
+    validation_size=None,
+):
     """The trials of an oracle (a dict id -> Trial) as a DataFrame with
     `k` per-repeat columns and `confirm` confirmation columns; `workers`
     maps trial ids to who ran them, the repeats are read from the trial
@@ -90,9 +139,14 @@ def to_frame(trials, command="", workers=None, project_dir=None, k=1, outside_sp
     workers = workers or {}
     ordered = sorted(trials.values(), key=lambda t: int(t.trial_id))
     rows = [
-        trial_row(t, command, workers.get(t.trial_id),
-                  records.load(project_dir, t.trial_id) if project_dir else None,
-                  outside_space(t.hyperparameters.values) if outside_space else "", validation_size)
+        trial_row(
+            t,
+            command,
+            workers.get(t.trial_id),
+            records.load(project_dir, t.trial_id) if project_dir else None,
+            outside_space(t.hyperparameters.values) if outside_space else "",
+            validation_size,
+        )
         for t in ordered
     ]
     per_repeat = repeat_columns(k) + repeat_columns(k, "val_loss") + repeat_columns(confirm, CONFIRM)
@@ -100,19 +154,28 @@ def to_frame(trials, command="", workers=None, project_dir=None, k=1, outside_sp
     return pd.DataFrame(rows, columns=columns)
 
 
-def write(project_dir, trials, settings, outside_space=None, validation_size=None):
+def write_results(project_dir, trials, settings, outside_space=None, validation_size=None):
     """Rewrites results.csv, verdict.json and results.png in `project_dir`
     from the oracle's `trials`, by the search's `settings` (its repeats,
     confirmation, margin and command); `outside_space` and
     `validation_size` as for `to_frame`. Returns (frame, verdict)."""
-    frame = to_frame(trials, settings.command, assignments.read(project_dir), project_dir, settings.repeats,
-                     outside_space, settings.confirm, validation_size)
+    frame = to_frame(
+        trials,
+        settings.command,
+        assignments.read(project_dir),
+        project_dir,
+        settings.repeats,
+        outside_space,
+        settings.confirm,
+        validation_size,
+    )
     csv_path = os.path.join(project_dir, "results.csv")
     atomic.write_csv(frame, csv_path)
     verdict = decide(frame, settings.repeats, settings.margin, settings.confirm)
     if verdict:  # finished configurations stay finished, so a verdict is never stale
-        atomic.write_text(os.path.join(project_dir, VERDICT_NAME),
-                          atomic.to_json(dict(verdict, command=settings.command)))
+        atomic.write_text(
+            os.path.join(project_dir, VERDICT_NAME), atomic.to_json(dict(verdict, command=settings.command))
+        )
     plot_results(csv_path, os.path.join(project_dir, "results.png"))
     return frame, verdict
 
@@ -122,8 +185,9 @@ def ranked(frame):
     pruned ones, then the rest."""
     order = frame["status"].map({"COMPLETED": 0, "PRUNED": 1}).fillna(2)
     table = frame.assign(_order=order, _mean=frame["val_accuracy"].fillna(-math.inf))
-    return table.sort_values(["_order", "_mean"], ascending=[True, False], kind="stable") \
-        .drop(columns=["_order", "_mean"])
+    return table.sort_values(["_order", "_mean"], ascending=[True, False], kind="stable").drop(
+        columns=["_order", "_mean"]
+    )
 
 
 def ranked_text(frame):
@@ -172,8 +236,16 @@ def plot_results(csv_path, png_path):
                 (group["val_accuracy"] - group["val_accuracy_low"]).fillna(0),
                 (group["val_accuracy_high"] - group["val_accuracy"]).fillna(0),
             ]
-            axes.errorbar(group["alpha"], group["val_accuracy"], yerr=errors, fmt="o-", capsize=3,
-                          color=colour, alpha=0.8, label=mode)
+            axes.errorbar(
+                group["alpha"],
+                group["val_accuracy"],
+                yerr=errors,
+                fmt="o-",
+                capsize=3,
+                color=colour,
+                alpha=0.8,
+                label=mode,
+            )
     axes.set_xscale("log")
     axes.set_xlabel("alpha (initial slope for learned modes, mean for randomized)")
     k = int(frame["repeats"].max()) if frame["repeats"].notna().any() else 1

@@ -39,11 +39,13 @@ class RepeatedTrials:
         record["backend"] = keras.backend.backend()
         record["validation_size"] = len(kwargs["validation_data"][1])
         for repeat in range(self.settings.repeats):
-            if records.pruned(record):
+            if records.is_pruned(record):
                 break
             if str(repeat) not in record["repeats"]:
                 earlier = [run["curve"] for run in records.ordered(record)]
-                record["repeats"][str(repeat)] = self._run_repeat(trial, repeat, earlier, callbacks, args, kwargs)
+                record["repeats"][str(repeat)] = self._run_repeat(
+                    trial, repeat, earlier, callbacks, args, kwargs
+                )
                 records.save(self.project_dir, trial.trial_id, record)
         self._keep_best_repeat(trial, record)
         return records.means(record)
@@ -51,16 +53,26 @@ class RepeatedTrials:
     def _run_repeat(self, trial, repeat, earlier, callbacks, args, kwargs):
         recorder = CurveRecorder()
         pruning = PruningCallback(
-            pruners.make(self.settings.prune, self.settings.margin / 100), recorder, self.project_dir,
-            trial.trial_id, repeat, earlier, last=repeat == self.settings.repeats - 1,
+            pruners.make(self.settings.prune, self.settings.margin / 100),
+            recorder,
+            self.project_dir,
+            trial.trial_id,
+            repeat,
+            earlier,
+            last=repeat == self.settings.repeats - 1,
         )
         weights = records.weights_path(self.project_dir, trial.trial_id, repeat)
         callbacks = compat.execution_callbacks(self, trial, callbacks, repeat, weights)
         self.hypermodel.repeat = repeat
-        metrics = compat.build_and_fit(self, trial, *args, callbacks=[recorder, pruning, *callbacks], **kwargs)
+        metrics = compat.build_and_fit(
+            self, trial, *args, callbacks=[recorder, pruning, *callbacks], **kwargs
+        )
         return {
-            "seed": self.hypermodel.run_seed, "metrics": metrics, "curve": recorder.curve,
-            "pruned": pruning.pruned_message is not None, "message": pruning.pruned_message,
+            "seed": self.hypermodel.run_seed,
+            "metrics": metrics,
+            "curve": recorder.curve,
+            "pruned": pruning.pruned_message is not None,
+            "message": pruning.pruned_message,
         }
 
     def _keep_best_repeat(self, trial, record):
@@ -71,6 +83,6 @@ class RepeatedTrials:
             path = records.weights_path(self.project_dir, trial.trial_id, int(repeat))
             if int(repeat) == best and os.path.exists(path):
                 checkpoint = compat.checkpoint_path(self, trial.trial_id)
-                atomic.write_file(checkpoint, lambda tmp: shutil.copyfile(path, tmp))
+                atomic.write_file(checkpoint, lambda tmp, best_path=path: shutil.copyfile(best_path, tmp))
             if os.path.exists(path):
                 os.remove(path)

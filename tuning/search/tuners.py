@@ -46,8 +46,13 @@ class SearchReporting:
 
     def write_results(self):
         """Rewrites results.csv, verdict.json and results.png; returns (frame, verdict)."""
-        return results.write(self.project_dir, self.oracle.trials, self.settings,
-                             self.hypermodel.outside_space, self.validation_size)
+        return results.write_results(
+            self.project_dir,
+            self.oracle.trials,
+            self.settings,
+            self.hypermodel.outside_space,
+            self.validation_size,
+        )
 
     def on_search_begin(self):
         super().on_search_begin()
@@ -60,7 +65,9 @@ class SearchReporting:
             if engine.role() != "worker":  # a worker's client has no trials
                 self._ended_before = len(self.oracle.trials)
             if not self.settings.quiet:
-                print(f"training on Keras {keras.__version__}'s {keras.backend.backend()} backend", flush=True)
+                print(
+                    f"training on Keras {keras.__version__}'s {keras.backend.backend()} backend", flush=True
+                )
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
@@ -88,7 +95,9 @@ class SearchReporting:
         hyperparameters = hyperparameter_text(trial.hyperparameters.values)
         if engine.role() == "worker":  # its client knows no other trials
             # Trial ids count from 0; progress counts from 1, as in one process.
-            line = f"trial {int(trial.trial_id) + 1} (of {total})  {hyperparameters}  elapsed {clock(elapsed)}"
+            line = (
+                f"trial {int(trial.trial_id) + 1} (of {total})  {hyperparameters}  elapsed {clock(elapsed)}"
+            )
         else:
             number = len(self.oracle.trials)
             line = f"trial {number}/{total or '?'}  {hyperparameters}  elapsed {clock(elapsed)}"
@@ -155,8 +164,12 @@ def make_tuner(settings, hypermodel):
     common = dict(
         # KerasTuner's Oracle reads seed 0 as "no seed" and draws a random
         # one, so every seed is shifted by one to stay reproducible.
-        hypermodel=hypermodel, objective="val_accuracy", seed=settings.seed + 1,
-        directory=settings.directory, project_name=settings.project, overwrite=settings.overwrite,
+        hypermodel=hypermodel,
+        objective="val_accuracy",
+        seed=settings.seed + 1,
+        directory=settings.directory,
+        project_name=settings.project,
+        overwrite=settings.overwrite,
         settings=settings,
     )
     name, max_trials = settings.tuner, settings.max_trials
@@ -175,7 +188,7 @@ def make_tuner(settings, hypermodel):
     raise ValueError(f"unknown tuner {name!r}; use one of {', '.join(TUNER_NAMES)}")
 
 
-def run(tuner, dataset):
+def run_trials(tuner, dataset):
     """Runs (or continues) the search on the dataset's train/val split, by
     the tuner's settings (their `tls` secures a chief's or worker's connection)."""
     settings = tuner.settings
@@ -190,9 +203,12 @@ def run(tuner, dataset):
     logdir = os.path.join(tuner.project_dir, "tensorboard")
     compat.hide_failed_trial_tracebacks()  # on_trial_end prints one line instead
     tuner.search(
-        dataset.x_train, dataset.y_train,
+        dataset.x_train,
+        dataset.y_train,
         validation_data=(dataset.x_val, dataset.y_val),
-        epochs=settings.epochs, batch_size=settings.batch_size, verbose=0 if settings.quiet else 2,
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        verbose=0 if settings.quiet else 2,
         # KerasTuner gives each trial its own log folder with its HParams.
         callbacks=[keras.callbacks.TensorBoard(logdir, write_graph=False, profile_batch=0)],
     )
@@ -209,8 +225,10 @@ def _serve_until_done(tuner, tls):
             reported.update(ended)
             tuner.write_results()
             total = tuner.oracle.max_trials or "?"
-            print(f"chief: {len(ended)}/{total} trials ended, elapsed {clock(time.monotonic() - start)}",
-                  flush=True)
+            print(
+                f"chief: {len(ended)}/{total} trials ended, elapsed {clock(time.monotonic() - start)}",
+                flush=True,
+            )
 
     engine.serve(tuner, tick, tls)
 

@@ -12,11 +12,12 @@ import time
 import keras
 import numpy as np
 import pandas as pd
+
 import keras_lrelu
 from tuning import atomic
-from tuning.verdict import stats
 from tuning.search.hypermodel import PROBE_SIZE
 from tuning.search.hypermodel import LeakyCNN
+from tuning.verdict import stats
 
 ACTIVATIONS = {
     "ReLU": lambda seed: keras.layers.ReLU(),
@@ -41,22 +42,36 @@ def train_one(dataset, name, seed, epochs, batch_size):
     ]
     start = time.perf_counter()
     history = model.fit(
-        dataset.x_train, dataset.y_train, validation_data=(dataset.x_val, dataset.y_val),
-        epochs=epochs, batch_size=batch_size, verbose=0, callbacks=diagnostics,
+        dataset.x_train,
+        dataset.y_train,
+        validation_data=(dataset.x_val, dataset.y_val),
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=0,
+        callbacks=diagnostics,
     ).history
     seconds = time.perf_counter() - start
     _, train_accuracy = model.evaluate(dataset.x_train, dataset.y_train, verbose=0)
     _, test_accuracy = model.evaluate(dataset.x_test, dataset.y_test, verbose=0)
     row = {
-        "activation": name, "seed": seed, "backend": keras.backend.backend(),
-        "train_error": 1 - train_accuracy, "test_error": 1 - test_accuracy,
+        "activation": name,
+        "seed": seed,
+        "backend": keras.backend.backend(),
+        "train_error": 1 - train_accuracy,
+        "test_error": 1 - test_accuracy,
         # ELU is no rectifier: the monitor reports nothing for it.
         "inactive_fraction": history.get("inactive_fraction", [float("nan")])[-1],
-        "learned_alpha": history.get("learned_alpha", [float("nan")])[-1], "seconds": seconds,
+        "learned_alpha": history.get("learned_alpha", [float("nan")])[-1],
+        "seconds": seconds,
     }
     curves = [
-        {"activation": name, "seed": seed, "epoch": epoch + 1, "train_loss": loss,
-         "val_error": 1 - history["val_accuracy"][epoch]}
+        {
+            "activation": name,
+            "seed": seed,
+            "epoch": epoch + 1,
+            "train_loss": loss,
+            "val_error": 1 - history["val_accuracy"][epoch],
+        }
         for epoch, loss in enumerate(history["loss"])
     ]
     return row, curves
@@ -81,8 +96,11 @@ def run(dataset, seeds, epochs, batch_size, out, command, quiet=False):
     atomic.write_csv(pd.DataFrame(curves), os.path.join(out, "compare_curves.csv"))
     table = markdown_report(frame, dataset.name, epochs, command)
     atomic.write_text(os.path.join(out, "compare.md"), table)
-    plot_comparison(os.path.join(out, "compare.csv"), os.path.join(out, "compare_curves.csv"),
-         os.path.join(out, "compare.png"))
+    plot_comparison(
+        os.path.join(out, "compare.csv"),
+        os.path.join(out, "compare_curves.csv"),
+        os.path.join(out, "compare.png"),
+    )
     return frame, table
 
 
@@ -104,10 +122,13 @@ def paired_test(frame, name, baseline):
 def markdown_report(frame, dataset_name, epochs, command):
     seeds = frame["seed"].nunique()
     lines = [
-        f"# Rectifier comparison on {dataset_name}", "",
-        f"`{command}`", "",
+        f"# Rectifier comparison on {dataset_name}",
+        "",
+        f"`{command}`",
+        "",
         f"{seeds} seeds, {epochs} epochs each, on Keras's {frame['backend'].iloc[0]} backend; errors in percent, "
-        "mean ± std over seeds (the form of Xu et al. 2015, Table 3).", "",
+        "mean ± std over seeds (the form of Xu et al. 2015, Table 3).",
+        "",
         "| activation | train error | test error | inactive units | learned α |",
         "|---|---|---|---|---|",
     ]
@@ -126,24 +147,38 @@ def markdown_report(frame, dataset_name, epochs, command):
     tests = [paired_test(frame, name, baseline) for name, baseline in pairs]
     adjusted = stats.holm([p for _, p in tests])
     tested = int((~np.isnan(adjusted)).sum())
-    lines += ["", f"Test error, paired t-test across seeds, Holm-corrected over the {tested} comparisons "
-              f"(beyond seed noise: adjusted p <= {stats.LEVEL:g}):", ""]
+    lines += [
+        "",
+        f"Test error, paired t-test across seeds, Holm-corrected over the {tested} comparisons "
+        f"(beyond seed noise: adjusted p <= {stats.LEVEL:g}):",
+        "",
+    ]
     significant = []
     for (name, baseline), (difference, p), p_adjusted in zip(pairs, tests, adjusted):
         beyond = bool(p_adjusted <= stats.LEVEL)  # NaN compares False
         if beyond:
             significant.append(f"{name} vs {baseline}")
-        verdict = "undefined: no spread across seeds" if np.isnan(p) else \
-            "beyond seed noise" if beyond else "not detected"
+        verdict = (
+            "undefined: no spread across seeds"
+            if np.isnan(p)
+            else "beyond seed noise"
+            if beyond
+            else "not detected"
+        )
         lines.append(
             f"- {name} vs {baseline}: {100 * difference:+.2f} points, p = {p:.3f}, "
             f"Holm-adjusted p = {p_adjusted:.3f} ({verdict})"
         )
-    lines += ["", (
-        f"Differences beyond seed noise (Holm-adjusted p <= {stats.LEVEL:g}): {'; '.join(significant)}."
-        if significant else f"No difference is detected beyond seed noise (Holm-adjusted p <= {stats.LEVEL:g}); "
-        "that is not evidence that the activations are the same."
-    ), ""]
+    lines += [
+        "",
+        (
+            f"Differences beyond seed noise (Holm-adjusted p <= {stats.LEVEL:g}): {'; '.join(significant)}."
+            if significant
+            else f"No difference is detected beyond seed noise (Holm-adjusted p <= {stats.LEVEL:g}); "
+            "that is not evidence that the activations are the same."
+        ),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -158,8 +193,13 @@ def plot_comparison(csv_path, curves_path, png_path):
     table = mean_std_table(frame)
     figure, (bars, lines) = plt.subplots(1, 2, figsize=(12, 4.5))
     positions = np.arange(len(table))
-    bars.bar(positions, 100 * table[("test_error", "mean")],
-             yerr=100 * table[("test_error", "std")].fillna(0), capsize=4, color="tab:blue")
+    bars.bar(
+        positions,
+        100 * table[("test_error", "mean")],
+        yerr=100 * table[("test_error", "std")].fillna(0),
+        capsize=4,
+        color="tab:blue",
+    )
     bars.set_xticks(positions, table.index, rotation=25, ha="right")
     bars.set_ylabel("test error (%), mean ± std over seeds")
     for name in table.index:

@@ -38,13 +38,17 @@ def build(depth, width, runs, slope, seed):
     fan_in = 1
     for layer in range(depth):
         h = keras.layers.EinsumDense(
-            "nri,rio->nro", output_shape=(runs, width), bias_axes="ro",
+            "nri,rio->nro",
+            output_shape=(runs, width),
+            bias_axes="ro",
             kernel_initializer=kernel(layer, math.sqrt(2 / fan_in)),
         )(h)
         h = keras.layers.ReLU()(h) if slope == 0 else keras_lrelu.LeakyReLU(alpha=slope)(h)
         fan_in = width
     outputs = keras.layers.EinsumDense(
-        "nri,rio->nro", output_shape=(runs, 1), bias_axes="ro",
+        "nri,rio->nro",
+        output_shape=(runs, 1),
+        bias_axes="ro",
         kernel_initializer=kernel(depth, math.sqrt(1 / width)),
     )(h)
     model = keras.Model(inputs, keras.layers.Reshape((runs,))(outputs))
@@ -99,8 +103,13 @@ def one_setting(depth, width, slope, runs, steps, seed, points=256):
     after = _flat(trained, y.std())
     errors = ((trained - y) ** 2).mean(axis=0)
     return {
-        "activation": "ReLU" if slope == 0 else f"Leaky ReLU {slope:g}", "backend": keras.backend.backend(),
-        "slope": slope, "width": width, "depth": depth, "runs": runs, "steps": steps,
+        "activation": "ReLU" if slope == 0 else f"Leaky ReLU {slope:g}",
+        "backend": keras.backend.backend(),
+        "slope": slope,
+        "width": width,
+        "depth": depth,
+        "runs": runs,
+        "steps": steps,
         "collapsed_at_init": float(at_init.mean()),
         "collapsed_after_training": float(after.mean()),
         "median_mse": float(np.median(errors)),
@@ -135,13 +144,16 @@ def run(depth, widths, slopes, runs, steps, seed, out, command):
 def markdown_report(frame, command):
     first = frame.iloc[0]
     lines = [
-        "# Collapse of deep narrow networks (Lu et al. 2019)", "",
-        f"`{command}`", "",
+        "# Collapse of deep narrow networks (Lu et al. 2019)",
+        "",
+        f"`{command}`",
+        "",
         f"{int(first['runs'])} networks per row, depth {int(first['depth'])}, y = |x| on "
         f"[-√3, √3], {int(first['steps'])} full-batch Adam steps, on Keras's {first['backend']} "
         "backend. Collapsed: the output "
         f"varies by less than {FLAT:g} of the target's spread over all inputs. Paired: at "
-        "each width every activation starts from the same initial networks.", "",
+        "each width every activation starts from the same initial networks.",
+        "",
         "| width | activation | collapsed at init | collapsed after training | median MSE |",
         "|---|---|---|---|---|",
     ]

@@ -19,6 +19,14 @@ from tuning.verdict.decision import to_confirm
 from tuning.verdict.decision import verdict_text
 
 __all__ = [
-    "CONFIRM", "MARGIN_POINTS", "SEARCH", "SIZE_COLUMN", "decide", "finished", "margin_text",
-    "repeat_columns", "to_confirm", "verdict_text",
+    "CONFIRM",
+    "MARGIN_POINTS",
+    "SEARCH",
+    "SIZE_COLUMN",
+    "decide",
+    "finished",
+    "margin_text",
+    "repeat_columns",
+    "to_confirm",
+    "verdict_text",
 ]

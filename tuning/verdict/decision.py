@@ -22,8 +22,8 @@ import math
 
 import numpy as np
 
-from tuning.verdict import stats
 from tuning.errors import UsageError
+from tuning.verdict import stats
 
 TEST = "exact sign-flip test across repeats"
 CORRECTION = "Bonferroni"
@@ -91,19 +91,38 @@ def decide(frame, k, margin=MARGIN_POINTS, confirm=0):
     best = done.iloc[0]
     mean, std, low, high = stats.interval(np.asarray(runs[best["trial_id"]]) / size)
     verdict = {
-        "repeats": k, "confirm": confirm, "test": TEST, "correction": CORRECTION, "level": stats.LEVEL,
-        "margin_points": margin, "validation_size": size, "configurations": len(done),
-        "best": {"trial_id": best["trial_id"], "label": label(best), "val_accuracy": mean,
-                 "std": std, "low": low, "high": high},
-        "pruned": [{"trial_id": row["trial_id"], "label": label(row)}
-                   for row in frame[frame["status"] == "PRUNED"].to_dict("records")],
-        "against_best": _family([rows[t] for t in list(rows)[1:]], runs, runs[best["trial_id"]], margin_images,
-                                size) if k > 1 else None,
+        "repeats": k,
+        "confirm": confirm,
+        "test": TEST,
+        "correction": CORRECTION,
+        "level": stats.LEVEL,
+        "margin_points": margin,
+        "validation_size": size,
+        "configurations": len(done),
+        "best": {
+            "trial_id": best["trial_id"],
+            "label": label(best),
+            "val_accuracy": mean,
+            "std": std,
+            "low": low,
+            "high": high,
+        },
+        "pruned": [
+            {"trial_id": row["trial_id"], "label": label(row)}
+            for row in frame[frame["status"] == "PRUNED"].to_dict("records")
+        ],
+        "against_best": _family(
+            [rows[t] for t in list(rows)[1:]], runs, runs[best["trial_id"]], margin_images, size
+        )
+        if k > 1
+        else None,
     }
     relu = done[done["mode"] == "relu"]["trial_id"].tolist()[:1]
     leaky = [t for t in rows if rows[t]["mode"] != "relu"]
     if relu and leaky:
-        verdict["against_relu"] = _against_relu(frame, rows, runs, relu[0], leaky, k, confirm, margin_images, size)
+        verdict["against_relu"] = _against_relu(
+            frame, rows, runs, relu[0], leaky, k, confirm, margin_images, size
+        )
         first = verdict["against_relu"]["comparisons"][0]
         verdict["decision"] = first["decision"] if first else None
     verdict["text"] = verdict_text(verdict)
@@ -140,20 +159,32 @@ def _family(rows, runs, baseline, margin_images, size):
         test = stats.sign_flip(differences, tests=len(rows), margin=margin_images)
         points = {key: 100 * test[key] / size for key in ("difference", "low", "high")}
         settle = stats.pairs_to_settle(differences, margin_images, tests=len(rows))
-        found.append({"trial_id": row["trial_id"], "label": label(row), **test, **points,
-                      "spread": 100 * float(np.std(differences, ddof=1)) / size if len(differences) > 1 else None,
-                      "fewest_repeats": stats.fewest_pairs(len(rows)), "repeats_to_settle": settle})
+        found.append(
+            {
+                "trial_id": row["trial_id"],
+                "label": label(row),
+                **test,
+                **points,
+                "spread": 100 * float(np.std(differences, ddof=1)) / size if len(differences) > 1 else None,
+                "fewest_repeats": stats.fewest_pairs(len(rows)),
+                "repeats_to_settle": settle,
+            }
+        )
     return found
 
 
 def validation_size(frame):
     """The one validation size of a frame's rows, or UsageError."""
     if SIZE_COLUMN not in frame.columns or frame[SIZE_COLUMN].isna().any():
-        raise UsageError(f"the results table has no {SIZE_COLUMN} for every finished trial; it was written "
-                         "before the verdict counted whole images: rerunning the search command fills it in")
+        raise UsageError(
+            f"the results table has no {SIZE_COLUMN} for every finished trial; it was written "
+            "before the verdict counted whole images: rerunning the search command fills it in"
+        )
     sizes = set(frame[SIZE_COLUMN].astype(int))
     if len(sizes) != 1 or min(sizes) < 1:
-        raise UsageError(f"the results table's {SIZE_COLUMN} must be one positive number, got {sorted(sizes)}")
+        raise UsageError(
+            f"the results table's {SIZE_COLUMN} must be one positive number, got {sorted(sizes)}"
+        )
     return sizes.pop()
 
 
@@ -161,10 +192,16 @@ def images(row, columns, size):
     """A row's accuracies in `columns` as whole numbers of correct images."""
     values = np.asarray([row[c] for c in columns], dtype=float) * size
     counts = np.round(values)
-    if not np.isfinite(values).all() or (np.abs(values - counts) > 0.01).any() or (counts < 0).any() \
-            or (counts > size).any():
-        raise UsageError(f"trial {row['trial_id']}: {', '.join(columns)} are not whole numbers of the "
-                         f"{size} validation images")
+    if (
+        not np.isfinite(values).all()
+        or (np.abs(values - counts) > 0.01).any()
+        or (counts < 0).any()
+        or (counts > size).any()
+    ):
+        raise UsageError(
+            f"trial {row['trial_id']}: {', '.join(columns)} are not whole numbers of the "
+            f"{size} validation images"
+        )
     return counts.astype(np.int64)
 
 
@@ -178,10 +215,13 @@ def verdict_text(verdict):
     size = verdict["validation_size"]
     lines = [
         f"Best: {best['label']}, val_accuracy {_points(best['val_accuracy'])}%"
-        + (f" ± {_points(best['high'] - best['val_accuracy'])} (95% t-interval over {k} training seeds on "
-           f"these {size} validation images; the highest of {verdict['configurations']} means, so "
-           "flattered by the choice)." if k > 1 else
-           f" in one run (--repeats 1): one run per configuration cannot tell them from luck.")
+        + (
+            f" ± {_points(best['high'] - best['val_accuracy'])} (95% t-interval over {k} training seeds on "
+            f"these {size} validation images; the highest of {verdict['configurations']} means, so "
+            "flattered by the choice)."
+            if k > 1
+            else " in one run (--repeats 1): one run per configuration cannot tell them from luck."
+        )
     ]
     family = verdict["against_best"]
     if family:
@@ -199,14 +239,20 @@ def verdict_text(verdict):
 def _relu_lines(against, k, margin, confirm):
     comparisons = against["comparisons"]
     if comparisons == [None]:
-        return [f"Against ReLU: nothing is tested with one run per configuration; rerun with --repeats 3 "
-                f"or more, or --confirm {stats.fewest_pairs(2) + 1} to test the best on fresh repeats."]
+        return [
+            f"Against ReLU: nothing is tested with one run per configuration; rerun with --repeats 3 "
+            f"or more, or --confirm {stats.fewest_pairs(2) + 1} to test the best on fresh repeats."
+        ]
     if against["on"] == "confirmation":
-        head = (f"Against ReLU, on {comparisons[0]['pairs']} fresh repeats of each (seeds no choice used; "
-                f"{TEST}, {CORRECTION} over {against['tests']}, margin {margin_text(margin)}):")
+        head = (
+            f"Against ReLU, on {comparisons[0]['pairs']} fresh repeats of each (seeds no choice used; "
+            f"{TEST}, {CORRECTION} over {against['tests']}, margin {margin_text(margin)}):"
+        )
     else:
-        head = (f"Against ReLU, on the {k} repeats that chose the best (optimistic: --confirm K retests "
-                f"the best on fresh repeats; {TEST}, {CORRECTION} over {against['tests']}, margin {margin_text(margin)}):")
+        head = (
+            f"Against ReLU, on the {k} repeats that chose the best (optimistic: --confirm K retests "
+            f"the best on fresh repeats; {TEST}, {CORRECTION} over {against['tests']}, margin {margin_text(margin)}):"
+        )
     lines = [head] + [f"  {c['label']}: {_outcome(c, margin)}" for c in comparisons[:CONFIRMED_LEAKY]]
     if len(comparisons) > CONFIRMED_LEAKY:
         lines.append("  the others: " + _grouped(comparisons[CONFIRMED_LEAKY:]) + ".")
@@ -216,17 +262,25 @@ def _relu_lines(against, k, margin, confirm):
 
 def _outcome(c, margin):
     """`equivalent within ±1 point: +0.20 points, 95% CI [...], p = ...`."""
-    name = {"equivalent": f"equivalent within {margin_text(margin)}", "better": "better than ReLU",
-            "worse": "worse than ReLU", "undecided": "undecided"}[c["decision"]]
+    name = {
+        "equivalent": f"equivalent within {margin_text(margin)}",
+        "better": "better than ReLU",
+        "worse": "worse than ReLU",
+        "undecided": "undecided",
+    }[c["decision"]]
     if not math.isfinite(c["low"]):
         return f"{name}: {_signed(c['difference'])} points{_too_few(c)}{_settle(c, margin)}."
-    text = (f"{name}: {_signed(c['difference'])} points, 95% CI [{_signed(c['low'])}, {_signed(c['high'])}], "
-            f"p = {c['p']:.3g} ({CORRECTION}: {c['p_adjusted']:.3g})")
+    text = (
+        f"{name}: {_signed(c['difference'])} points, 95% CI [{_signed(c['low'])}, {_signed(c['high'])}], "
+        f"p = {c['p']:.3g} ({CORRECTION}: {c['p_adjusted']:.3g})"
+    )
     if c["decision"] == "equivalent" and (c["low"] > 0 or c["high"] < 0):
         text += f", {'above' if c['low'] > 0 else 'below'} ReLU beyond noise but by less than the margin"
     if c["decision"] == "undecided":
-        text += (f"; differences under about {(c['high'] - c['low']) / 2:.2f} points cannot be told from "
-                 "noise here" + _settle(c, margin))
+        text += (
+            f"; differences under about {(c['high'] - c['low']) / 2:.2f} points cannot be told from "
+            "noise here" + _settle(c, margin)
+        )
     return text + "."
 
 
@@ -234,8 +288,10 @@ def _too_few(c):
     """What an unbounded interval means, or "" for a bounded one."""
     if math.isfinite(c["low"]):
         return ""
-    return (f" ({c['pairs']} repeats: no exact test decides anything at 5% with {CORRECTION} over "
-            f"{c['tests']}; it needs {c['fewest_repeats']})")
+    return (
+        f" ({c['pairs']} repeats: no exact test decides anything at 5% with {CORRECTION} over "
+        f"{c['tests']}; it needs {c['fewest_repeats']})"
+    )
 
 
 def margin_text(margin):
@@ -246,8 +302,10 @@ def margin_text(margin):
 def _settle(c, margin):
     if c["repeats_to_settle"] is None:
         return ""
-    return (f"; about {c['repeats_to_settle']} repeats would settle it at the observed spread "
-            f"({c['spread']:.2f} points between paired repeats)")
+    return (
+        f"; about {c['repeats_to_settle']} repeats would settle it at the observed spread "
+        f"({c['spread']:.2f} points between paired repeats)"
+    )
 
 
 def _decision(c, margin):
@@ -255,9 +313,14 @@ def _decision(c, margin):
         return f"equivalent: the best leaky configuration, {c['label']}, is within {margin_text(margin)} of ReLU here."
     if c["decision"] in ("better", "worse"):
         return f"{c['decision']}: {c['label']} is {c['decision']} than ReLU beyond noise."
-    return (f"undecided: {c['label']} cannot yet be told better, worse or within {margin_text(margin)} of ReLU"
-            + (f"; about {c['repeats_to_settle']} repeats (--confirm {c['repeats_to_settle']}) would decide it."
-               if c["repeats_to_settle"] else f"; at least {c['fewest_repeats']} repeats are needed."))
+    return (
+        f"undecided: {c['label']} cannot yet be told better, worse or within {margin_text(margin)} of ReLU"
+        + (
+            f"; about {c['repeats_to_settle']} repeats (--confirm {c['repeats_to_settle']}) would decide it."
+            if c["repeats_to_settle"]
+            else f"; at least {c['fewest_repeats']} repeats are needed."
+        )
+    )
 
 
 def _grouped(comparisons):
@@ -266,7 +329,9 @@ def _grouped(comparisons):
     for decision in stats.DECISIONS:
         chosen = [c for c in comparisons if c["decision"] == decision]
         if chosen:
-            name = {"better": "above it", "worse": "below it", "equivalent": "within the margin"}.get(decision, decision)
+            name = {"better": "above it", "worse": "below it", "equivalent": "within the margin"}.get(
+                decision, decision
+            )
             parts.append(f"{name}: {_trials(chosen)}")
     return "; ".join(parts)
 

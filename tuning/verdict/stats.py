@@ -86,8 +86,13 @@ def sign_flip(differences, tests=1, level=LEVEL, margin=None):
     within = margin is not None and -margin < low and high < margin
     decision = "equivalent" if within else "better" if low > 0 else "worse" if high < 0 else "undecided"
     return {
-        "difference": float(d.mean()), "low": float(low), "high": float(high), "p": p,
-        "p_adjusted": min(1.0, tests * p), "tests": tests, "pairs": len(d),
+        "difference": float(d.mean()),
+        "low": float(low),
+        "high": float(high),
+        "p": p,
+        "p_adjusted": min(1.0, tests * p),
+        "tests": tests,
+        "pairs": len(d),
         "decision": decision,
     }
 
