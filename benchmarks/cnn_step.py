@@ -163,11 +163,17 @@ def main(argv=None):
                     "peak_vs_PReLU": peaks[name] / peaks["keras PReLU channel"],
                 }
             )
-    report(
-        rows,
-        results_name("cnn_step"),
-        ["backend", "mode", "rectifier", "step_ms", "iqr_ms", "vs_LeakyReLU", "peak_MB", "peak_vs_PReLU"],
-    )
+    columns = [
+        "backend",
+        "mode",
+        "rectifier",
+        "step_ms",
+        "iqr_ms",
+        "vs_LeakyReLU",
+        "peak_MB",
+        "peak_vs_PReLU",
+    ]
+    report(rows, results_name("cnn_step"), columns)
 
 
 if __name__ == "__main__":

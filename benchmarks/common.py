@@ -67,11 +67,7 @@ def copy_bandwidth_gbs(megabytes=256, repeats=7):
 # The modes `model.fit` can run in, per Keras backend, as `compile(jit_compile=...)`:
 # TensorFlow's graph mode and XLA; JAX compiled (its eager mode is for debugging);
 # PyTorch eager (its torch.compile mode recompiles per shape and is rarely what users run).
-MODES = {
-    "tensorflow": {"graph": False, "xla": True},
-    "jax": {"jit": True},
-    "torch": {"eager": False},
-}
+MODES = {"tensorflow": {"graph": False, "xla": True}, "jax": {"jit": True}, "torch": {"eager": False}}
 
 
 def backend():

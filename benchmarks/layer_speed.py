@@ -157,11 +157,8 @@ def main(argv=None):
                     }
                 )
                 print(f"{size:>14} {mode:5} {name:20} {median:8.2f} ms  x{ratio:.2f}", file=sys.stderr)
-    report(
-        rows,
-        results_name("layer_speed"),
-        ["backend", "shape", "mode", "layer", "median_ms", "iqr_ms", "vs_LeakyReLU", "GB/s"],
-    )
+    columns = ["backend", "shape", "mode", "layer", "median_ms", "iqr_ms", "vs_LeakyReLU", "GB/s"]
+    report(rows, results_name("layer_speed"), columns)
 
 
 if __name__ == "__main__":

@@ -41,30 +41,14 @@ DEMO = [
 
 def time_search(backend, args):
     """One search on `backend` in a fresh process: (results.csv, seconds)."""
+    # fmt: off
     command = [
-        sys.executable,
-        "-m",
-        "tuning",
-        "search",
-        *DEMO,
-        "--dataset",
-        args.dataset,
-        "--epochs",
-        str(args.epochs),
-        "--backend",
-        backend,
-        "--max-trials",
-        str(args.max_trials),
-        "--repeats",
-        str(args.repeats),
-        "--trials-per-process",
-        "0",
-        "--export-formats",
-        "saved_model",
-        "--quiet",
-        "--project",
-        backend,
+        sys.executable, "-m", "tuning", "search", *DEMO, "--dataset", args.dataset, "--epochs", str(args.epochs),
+        "--backend", backend,
+        "--max-trials", str(args.max_trials), "--repeats", str(args.repeats),
+        "--trials-per-process", "0", "--export-formats", "saved_model", "--quiet", "--project", backend,
     ]
+    # fmt: on
     with tempfile.TemporaryDirectory() as cwd:
         start = time.perf_counter()
         done = subprocess.run(

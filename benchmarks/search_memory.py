@@ -49,28 +49,13 @@ def tree_rss_mb(pid):
 def sample_search(args, modes, per_process):
     """Peak RSS (MB) of the search's process tree during each trial, polled
     every 0.2 s: {trial number: peak}."""
+    # fmt: off
     command = [
-        sys.executable,
-        "-m",
-        "tuning",
-        "search",
-        "--dataset",
-        args.dataset,
-        "--tuner",
-        "random",
-        "--max-trials",
-        str(args.max_trials),
-        "--epochs",
-        "1",
-        "--seed",
-        "0",
-        "--modes",
-        modes,
-        "--export-formats",
-        "saved_model",
-        "--trials-per-process",
-        str(per_process),
+        sys.executable, "-m", "tuning", "search", "--dataset", args.dataset, "--tuner", "random",
+        "--max-trials", str(args.max_trials), "--epochs", "1", "--seed", "0", "--modes", modes,
+        "--export-formats", "saved_model", "--trials-per-process", str(per_process),
     ]
+    # fmt: on
     peaks, current, output = {}, [None], []
     with tempfile.TemporaryDirectory() as cwd:
         process = subprocess.Popen(

@@ -145,11 +145,7 @@ def convert(model, alpha=0.01, trainable_alpha=False, channelwise=False, **kwarg
 
     def make_leaky(name):
         return LeakyReLU(
-            alpha=alpha,
-            trainable_alpha=trainable_alpha,
-            channelwise=channelwise,
-            name=name,
-            **kwargs,
+            alpha=alpha, trainable_alpha=trainable_alpha, channelwise=channelwise, name=name, **kwargs
         )
 
     make_leaky("check_arguments")  # bad arguments fail before any cloning

@@ -82,10 +82,7 @@ class LeakyReLU(keras.layers.Layer):
             self.alpha = check_slope("negative_slope", negative_slope)
         else:
             self.alpha = check_slope("alpha", 0.3 if alpha is _UNSET else alpha)
-        for name, value in (
-            ("trainable_alpha", trainable_alpha),
-            ("channelwise", channelwise),
-        ):
+        for name, value in (("trainable_alpha", trainable_alpha), ("channelwise", channelwise)):
             if not isinstance(value, bool):
                 raise ValueError(f"`{name}` must be a bool. Received: {name}={value!r}")
         if channelwise and not trainable_alpha:

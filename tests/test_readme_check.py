@@ -135,7 +135,7 @@ def test_a_broken_link_a_bad_command_and_a_stale_number_are_each_named(tmp_path)
             "python benchmarks/missing.py\n```\n\n`python -m tuning verdict` names a command.\n\n"
             "Source: `benchmarks/results/speed.csv`\n\n| layer | ms | ratio |\n|---|---|---|\n"
             "| fixed | 6.31 | 1.00 |\n| relu | 7.15 | 1.14 |\n| elu | 8 | 1 |\n"
-        ),
+        )
     }
     problems = readme_check.check_pages(pages, root=str(tmp_path))
     assert problems[:3] == [

@@ -714,7 +714,7 @@ def test_our_own_failure_is_a_traceback_and_exit_1_not_a_usage_error(tmp_path, m
     def bug(*args, **kwargs):
         raise RuntimeError("a bug in our code")
 
-    monkeypatch.setattr(tuners, "run", bug)
+    monkeypatch.setattr(tuners, "run_trials", bug)
     with pytest.raises(RuntimeError, match="a bug in our code"):  # Python prints it and exits 1
         cli_in_process(["search", *SMOKE], tmp_path, capsys)
 

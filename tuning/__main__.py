@@ -31,6 +31,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see --help)\n")
 
 
+# The parser reads as a table of options, one option to a few lines: the formatter leaves it so.
+# fmt: off
 def build_parser():
     parser = _Parser(
         prog="python -m tuning",
@@ -41,34 +43,24 @@ def build_parser():
     _add_search(commands)
     _add_studies(commands)
     verdict = commands.add_parser(
-        "verdict",
-        help="recompute and print the verdict of a search from its results.csv",
+        "verdict", help="recompute and print the verdict of a search from its results.csv",
         description="The search's verdict from its results.csv, with the search's own code; imports neither "
         "TensorFlow nor Keras. Reads the columns trial_id, status, mode, alpha, validation_size, "
         "val_accuracy_1..K and confirm_val_accuracy_1..C.",
     )
     verdict.add_argument("results", metavar="RESULTS.csv")
-    verdict.add_argument(
-        "--margin",
-        type=float,
-        default=MARGIN_POINTS,
-        metavar="POINTS",
-        help=f"the equivalence margin in accuracy points; default: {MARGIN_POINTS:g}",
-    )
+    verdict.add_argument("--margin", type=float, default=MARGIN_POINTS, metavar="POINTS",
+                         help=f"the equivalence margin in accuracy points; default: {MARGIN_POINTS:g}")
     verdict.add_argument("--json", metavar="FILE", help="also write the verdict's numbers to FILE")
     verdict.set_defaults(run=run_verdict)
     predict = commands.add_parser(
-        "predict",
-        help="classify PNG/JPEG/BMP/GIF images with an exported model (no keras_lrelu needed)",
+        "predict", help="classify PNG/JPEG/BMP/GIF images with an exported model (no keras_lrelu needed)",
         description="Classify images with an export of `search`. A model file is a program: loading it runs "
         "its graph with your rights. Run only models you exported yourself or got from someone you trust; "
         "the sha256 in model_card.json catches a swapped or damaged file, not a card rewritten to match.",
     )
-    predict.add_argument(
-        "model",
-        help="an export folder (its SavedModel), e.g. saved_models/alpha-mnist5k/best, "
-        "or the .tflite, .onnx or .keras file in one",
-    )
+    predict.add_argument("model", help="an export folder (its SavedModel), e.g. saved_models/alpha-mnist5k/best, "
+                         "or the .tflite, .onnx or .keras file in one")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
     predict.set_defaults(run=run_predict)
     return parser
@@ -76,188 +68,92 @@ def build_parser():
 
 def _add_search(commands):
     search = commands.add_parser(
-        "search",
-        help="run (or resume) an alpha search and export the best model",
+        "search", help="run (or resume) an alpha search and export the best model",
         description="Run a KerasTuner search over the rectifier (mode and alpha), learning rate "
         "and width of a small CNN. Rerunning the same command resumes the search.",
     )
-    search.add_argument(
-        "--dataset",
-        default=DEFAULTS.dataset,
-        metavar="NAME|PATH",
-        help="mnist5k (default, bundled), digits (bundled), mnist, fashion_mnist, "
-        "cifar10, cifar100 (downloaded), a .npz with x_train/y_train[/x_test/y_test], "
-        "or a folder with one subfolder of images per class",
-    )
-    search.add_argument(
-        "--image-size",
-        type=int,
-        nargs=2,
-        metavar=("H", "W"),
-        help="resize a folder's images to H x W (default: the first image's size)",
-    )
-    search.add_argument(
-        "--tuner", default=DEFAULTS.tuner, choices=TUNER_NAMES, help=f"default: {DEFAULTS.tuner}"
-    )
-    search.add_argument(
-        "--max-trials",
-        type=int,
-        default=DEFAULTS.max_trials,
-        metavar="N",
-        help=f"default: {DEFAULTS.max_trials}",
-    )
-    search.add_argument(
-        "--epochs",
-        type=int,
-        default=DEFAULTS.epochs,
-        metavar="N",
-        help=f"epochs per trial (hyperband: the most any trial gets); default: {DEFAULTS.epochs}",
-    )
-    search.add_argument(
-        "--modes",
-        default=",".join(DEFAULTS.modes),
-        help=f"comma-separated rectifiers to search; default: {','.join(MODES)}",
-    )
-    search.add_argument(
-        "--alpha-min", type=float, default=DEFAULTS.alpha_min, help=f"default: {DEFAULTS.alpha_min}"
-    )
-    search.add_argument(
-        "--alpha-max", type=float, default=DEFAULTS.alpha_max, help=f"default: {DEFAULTS.alpha_max}"
-    )
+    search.add_argument("--dataset", default=DEFAULTS.dataset, metavar="NAME|PATH",
+                        help="mnist5k (default, bundled), digits (bundled), mnist, fashion_mnist, "
+                        "cifar10, cifar100 (downloaded), a .npz with x_train/y_train[/x_test/y_test], "
+                        "or a folder with one subfolder of images per class")
+    search.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"),
+                        help="resize a folder's images to H x W (default: the first image's size)")
+    search.add_argument("--tuner", default=DEFAULTS.tuner, choices=TUNER_NAMES,
+                        help=f"default: {DEFAULTS.tuner}")
+    search.add_argument("--max-trials", type=int, default=DEFAULTS.max_trials, metavar="N",
+                        help=f"default: {DEFAULTS.max_trials}")
+    search.add_argument("--epochs", type=int, default=DEFAULTS.epochs, metavar="N",
+                        help=f"epochs per trial (hyperband: the most any trial gets); default: {DEFAULTS.epochs}")
+    search.add_argument("--modes", default=",".join(DEFAULTS.modes),
+                        help=f"comma-separated rectifiers to search; default: {','.join(MODES)}")
+    search.add_argument("--alpha-min", type=float, default=DEFAULTS.alpha_min,
+                        help=f"default: {DEFAULTS.alpha_min}")
+    search.add_argument("--alpha-max", type=float, default=DEFAULTS.alpha_max,
+                        help=f"default: {DEFAULTS.alpha_max}")
     search.add_argument("--seed", type=int, default=DEFAULTS.seed, help="seeds splits, weights and the tuner")
-    search.add_argument(
-        "--repeats",
-        type=int,
-        default=DEFAULTS.repeats,
-        metavar="K",
-        help="train every configuration K times, repeat j from the same seed in every "
-        "configuration; the table gets means with 95%% intervals and a verdict "
-        "(paired tests); default: 1",
-    )
-    search.add_argument(
-        "--confirm",
-        type=int,
-        default=DEFAULTS.confirm,
-        metavar="K",
-        help="after the search, train the two best leaky configurations and ReLU K more times "
-        "from seeds no choice used, and decide against ReLU on those runs (at least "
-        f"{stats.fewest_pairs(2)} to decide anything); default: 0 (the verdict is then computed "
-        "on the repeats that chose the best, and says so)",
-    )
-    search.add_argument(
-        "--margin",
-        type=float,
-        default=DEFAULTS.margin,
-        metavar="POINTS",
-        help="accuracy points within which two configurations count as equivalent, and by which "
-        f"a pruned one must trail the median; default: {MARGIN_POINTS:g}",
-    )
-    search.add_argument(
-        "--prune",
-        default=DEFAULTS.prune,
-        choices=tuple(PRUNERS),
-        help="median: stop a configuration after an epoch where its mean val_accuracy over "
-        "its repeats so far is below the median of the finished configurations' by more than "
-        f"--margin (from the 2nd epoch, once {STARTUP_CONFIGURATIONS} finished); pruned "
-        "ones are never tested or exported; default: none",
-    )
-    search.add_argument(
-        "--batch-size",
-        type=int,
-        default=DEFAULTS.batch_size,
-        metavar="N",
-        help=f"default: {DEFAULTS.batch_size}",
-    )
-    search.add_argument(
-        "--directory", default=DEFAULTS.directory, help=f"where trials live; default: {DEFAULTS.directory}"
-    )
+    search.add_argument("--repeats", type=int, default=DEFAULTS.repeats, metavar="K",
+                        help="train every configuration K times, repeat j from the same seed in every "
+                        "configuration; the table gets means with 95%% intervals and a verdict "
+                        "(paired tests); default: 1")
+    search.add_argument("--confirm", type=int, default=DEFAULTS.confirm, metavar="K",
+                        help="after the search, train the two best leaky configurations and ReLU K more times "
+                        "from seeds no choice used, and decide against ReLU on those runs (at least "
+                        f"{stats.fewest_pairs(2)} to decide anything); default: 0 (the verdict is then computed "
+                        "on the repeats that chose the best, and says so)")
+    search.add_argument("--margin", type=float, default=DEFAULTS.margin, metavar="POINTS",
+                        help="accuracy points within which two configurations count as equivalent, and by which "
+                        f"a pruned one must trail the median; default: {MARGIN_POINTS:g}")
+    search.add_argument("--prune", default=DEFAULTS.prune, choices=tuple(PRUNERS),
+                        help="median: stop a configuration after an epoch where its mean val_accuracy over "
+                        "its repeats so far is below the median of the finished configurations' by more than "
+                        f"--margin (from the 2nd epoch, once {STARTUP_CONFIGURATIONS} finished); pruned "
+                        "ones are never tested or exported; default: none")
+    search.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, metavar="N",
+                        help=f"default: {DEFAULTS.batch_size}")
+    search.add_argument("--directory", default=DEFAULTS.directory,
+                        help=f"where trials live; default: {DEFAULTS.directory}")
     search.add_argument("--project", help="project name; default: alpha-<dataset>")
-    search.add_argument(
-        "--export-dir",
-        default=DEFAULTS.export_dir,
-        help=f"exports go to EXPORT_DIR/PROJECT/best; default: {DEFAULTS.export_dir}",
-    )
-    search.add_argument(
-        "--export-top",
-        type=int,
-        default=DEFAULTS.export_top,
-        metavar="K",
-        help=f"also export rank-2 ... rank-K; default: {DEFAULTS.export_top}",
-    )
-    search.add_argument(
-        "--export-formats",
-        default=",".join(DEFAULTS.export_formats),
-        metavar="LIST",
-        help=formats.help_text(),
-    )
+    search.add_argument("--export-dir", default=DEFAULTS.export_dir,
+                        help=f"exports go to EXPORT_DIR/PROJECT/best; default: {DEFAULTS.export_dir}")
+    search.add_argument("--export-top", type=int, default=DEFAULTS.export_top, metavar="K",
+                        help=f"also export rank-2 ... rank-K; default: {DEFAULTS.export_top}")
+    search.add_argument("--export-formats", default=",".join(DEFAULTS.export_formats), metavar="LIST",
+                        help=formats.help_text())
     search.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
     search.add_argument("--quiet", action="store_true", help="no per-trial or per-epoch progress")
-    search.add_argument(
-        "--trials-per-process",
-        type=int,
-        default=search_settings.TRIALS_PER_PROCESS,
-        metavar="K",
-        help="train at most K trials in one process, then go on in a fresh one, so "
-        f"memory stays flat in a long search; 0: all in one; default: {search_settings.TRIALS_PER_PROCESS}",
-    )
-    search.add_argument(
-        "--threads",
-        type=int,
-        metavar="N",
-        help="TensorFlow's threads per operation (intra-op) in every process and worker; "
-        "TensorFlow's CPU kernels split their sums by it, so a trial's numbers depend on it "
-        "and on nothing else of the layout; default: TF_NUM_INTRAOP_THREADS if set, else "
-        f"the CPU count ({WORKERS_MAX} here); on PyTorch, its intra-op threads; not on JAX",
-    )
+    search.add_argument("--trials-per-process", type=int, default=search_settings.TRIALS_PER_PROCESS, metavar="K",
+                        help="train at most K trials in one process, then go on in a fresh one, so memory stays "
+                        f"flat in a long search; 0: all in one; default: {search_settings.TRIALS_PER_PROCESS}")
+    search.add_argument("--threads", type=int, metavar="N",
+                        help="TensorFlow's threads per operation (intra-op) in every process and worker; "
+                        "TensorFlow's CPU kernels split their sums by it, so a trial's numbers depend on it "
+                        "and on nothing else of the layout; default: TF_NUM_INTRAOP_THREADS if set, else "
+                        f"the CPU count ({WORKERS_MAX} here); on PyTorch, its intra-op threads; not on JAX")
     scale = search.add_argument_group("scaling out (KerasTuner's chief/worker mode; TensorFlow backend only)")
-    scale.add_argument(
-        "--workers",
-        type=int,
-        default=DEFAULTS.workers,
-        metavar="N",
-        help="run a chief and N worker processes on this host, sharing its CPU cores, each "
-        f"with --threads threads; at most its CPU count ({WORKERS_MAX} here)",
-    )
-    scale.add_argument(
-        "--role",
-        choices=("chief", "worker"),
-        help="one process of a search spread over hosts; all share --directory",
-    )
-    scale.add_argument(
-        "--oracle-address",
-        metavar="HOST:PORT",
-        help="chief: where to serve, on the cluster's private network (e.g. 10.0.0.5:8000); "
-        "worker: the chief's address",
-    )
+    scale.add_argument("--workers", type=int, default=DEFAULTS.workers, metavar="N",
+                       help="run a chief and N worker processes on this host, sharing its CPU cores, each "
+                       f"with --threads threads; at most its CPU count ({WORKERS_MAX} here)")
+    scale.add_argument("--role", choices=("chief", "worker"),
+                       help="one process of a search spread over hosts; all share --directory")
+    scale.add_argument("--oracle-address", metavar="HOST:PORT",
+                       help="chief: where to serve, on the cluster's private network (e.g. 10.0.0.5:8000); "
+                       "worker: the chief's address")
     scale.add_argument("--worker-id", help="a worker's name; a restarted worker keeps its id")
-    scale.add_argument(
-        "--chief-timeout",
-        type=float,
-        default=DEFAULTS.chief_timeout,
-        metavar="SECONDS",
-        help=f"how long a worker waits for an unreachable chief; default: {DEFAULTS.chief_timeout:g}",
-    )
-    scale.add_argument(
-        "--insecure",
-        action="store_true",
-        help="chief: serve beyond 127.0.0.1 without --tls-ca, where anyone who reaches the port "
-        "can read the search and report trials (refused without this flag)",
-    )
+    scale.add_argument("--chief-timeout", type=float, default=DEFAULTS.chief_timeout, metavar="SECONDS",
+                       help=f"how long a worker waits for an unreachable chief; default: {DEFAULTS.chief_timeout:g}")
+    scale.add_argument("--insecure", action="store_true",
+                       help="chief: serve beyond 127.0.0.1 without --tls-ca, where anyone who reaches the port "
+                       "can read the search and report trials (refused without this flag)")
     scale.add_argument("--tls-cert", metavar="PEM", help="this process's TLS certificate (chain)")
     scale.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
-    scale.add_argument(
-        "--tls-ca",
-        metavar="PEM",
-        help="worker: the CA of the chief's certificate; "
-        "chief: require workers' certificates signed by this CA",
-    )
+    scale.add_argument("--tls-ca", metavar="PEM", help="worker: the CA of the chief's certificate; "
+                       "chief: require workers' certificates signed by this CA")
     keras_backend.add_argument(search)
 
 
 def _add_studies(commands):
     compare = commands.add_parser(
-        "compare",
-        help="train ReLU, Leaky ReLU, PReLU, RReLU and ELU from the same seeds and compare",
+        "compare", help="train ReLU, Leaky ReLU, PReLU, RReLU and ELU from the same seeds and compare",
         description="The comparison of Xu et al. 2015 on the suite's CNN: every activation, every "
         "seed; writes compare.csv, compare.md (mean ± std, paired tests) and compare.png.",
     )
@@ -272,29 +168,22 @@ def _add_studies(commands):
     compare.set_defaults(run=run_compare)
 
     dying = commands.add_parser(
-        "dying",
-        help="how often deep narrow networks collapse, ReLU against Leaky ReLU",
+        "dying", help="how often deep narrow networks collapse, ReLU against Leaky ReLU",
         description="Lu et al. 2019: train many deep, narrow fully-connected networks on a 1-D "
         "regression and count those that collapse to a constant output, per activation and width.",
     )
     dying.add_argument("--depth", type=int, default=10, help="hidden layers; default: 10")
-    dying.add_argument(
-        "--width", default="3", type=_numbers(int), help="units per layer, or a comma list; default: 3"
-    )
-    dying.add_argument(
-        "--runs", type=int, default=100, help="networks per activation and width; default: 100"
-    )
-    dying.add_argument(
-        "--slopes",
-        default="0,0.01,0.1,0.3",
-        type=_numbers(float),
-        help="Leaky ReLU slopes to compare, 0 being ReLU; default: 0,0.01,0.1,0.3",
-    )
+    dying.add_argument("--width", default="3", type=_numbers(int),
+                       help="units per layer, or a comma list; default: 3")
+    dying.add_argument("--runs", type=int, default=100, help="networks per activation and width; default: 100")
+    dying.add_argument("--slopes", default="0,0.01,0.1,0.3", type=_numbers(float),
+                       help="Leaky ReLU slopes to compare, 0 being ReLU; default: 0,0.01,0.1,0.3")
     dying.add_argument("--steps", type=int, default=2000, help="full-batch Adam steps; default: 2000")
     dying.add_argument("--seed", type=int, default=0)
     dying.add_argument("--out", default=os.path.join("runs", "dying"), help="default: runs/dying")
     keras_backend.add_argument(dying)
     dying.set_defaults(run=run_dying)
+# fmt: on
 
 
 def run_compare(args, command):

@@ -17,40 +17,27 @@ THREADS_MAX = 1_024
 
 # option -> (smallest, largest), both allowed; per command. A float bound
 # of 0.0 as the smallest excludes 0 itself where the option says "> 0".
+# fmt: off
 OPTIONS = {
     "verdict": {"margin": (0.0, 100.0)},
     "search": {
-        "max_trials": (1, 10_000),
-        "epochs": (1, 10_000),
-        "batch_size": (1, 65_536),
-        "alpha_min": (0.0, 1.0),
-        "alpha_max": (0.0, 1.0),
-        "seed": (0, SEED_MAX),
-        "repeats": (1, 100),
-        "confirm": (0, 100),
-        "margin": (0.0, 100.0),
-        "export_top": (1, 100),
+        "max_trials": (1, 10_000), "epochs": (1, 10_000), "batch_size": (1, 65_536),
+        "alpha_min": (0.0, 1.0), "alpha_max": (0.0, 1.0), "seed": (0, SEED_MAX),
+        "repeats": (1, 100), "confirm": (0, 100), "margin": (0.0, 100.0), "export_top": (1, 100),
         "trials_per_process": (0, 10_000),
-        "workers": (0, WORKERS_MAX),
-        "chief_timeout": (0.0, 86_400.0),
-        "threads": (1, THREADS_MAX),
+        "workers": (0, WORKERS_MAX), "chief_timeout": (0.0, 86_400.0), "threads": (1, THREADS_MAX),
         "image_size": (1, IMAGE_SIDE_MAX),
     },
     "compare": {
-        "seeds": (1, 1_000),
-        "epochs": (1, 10_000),
-        "batch_size": (1, 65_536),
+        "seeds": (1, 1_000), "epochs": (1, 10_000), "batch_size": (1, 65_536),
         "image_size": (1, IMAGE_SIDE_MAX),
     },
     "dying": {
-        "depth": (1, 1_000),
-        "width": (1, 4_096),
-        "runs": (1, 100_000),
-        "slopes": (0.0, 1.0),
-        "steps": (1, 10_000_000),
-        "seed": (0, SEED_MAX),
+        "depth": (1, 1_000), "width": (1, 4_096), "runs": (1, 100_000),
+        "slopes": (0.0, 1.0), "steps": (1, 10_000_000), "seed": (0, SEED_MAX),
     },
 }
+# fmt: on
 # Positive, not merely non-negative (the lower bound itself is refused).
 EXCLUSIVE_LOW = {"alpha_min", "alpha_max", "chief_timeout", "margin"}
 PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")

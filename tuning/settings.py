@@ -140,43 +140,28 @@ def from_args(args, argv, command, backend, from_command_line=True):
         for rank in range(1, args.export_top + 1):
             paths.check_export_target(paths.export_folder(os.path.join(args.export_dir, project), rank))
     continued = os.environ.get(STARTED_ENV) or None
+    given = {
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(SearchSettings)
+        if hasattr(args, field.name)
+    }  # the options as parsed; what is worked out replaces them
     return SearchSettings(
-        dataset=args.dataset,
-        image_size=tuple(args.image_size) if args.image_size else None,
-        tuner=args.tuner,
-        max_trials=args.max_trials,
-        epochs=args.epochs,
-        modes=modes,
-        alpha_min=args.alpha_min,
-        alpha_max=args.alpha_max,
-        seed=args.seed,
-        repeats=args.repeats,
-        confirm=args.confirm,
-        margin=args.margin,
-        prune=args.prune,
-        batch_size=args.batch_size,
-        directory=args.directory,
-        project=project,
-        export_dir=args.export_dir,
-        export_top=args.export_top,
-        export_formats=export_formats,
-        # Only the chief may clear the shared project; a fresh process resumes.
-        overwrite=args.overwrite and args.role != "worker" and continued is None,
-        quiet=args.quiet,
-        trials_per_process=args.trials_per_process if from_command_line else None,
-        threads=args.threads,
-        intra_op_threads=limits.intra_op_threads(args.threads),
-        workers=args.workers,
-        role=args.role,
-        oracle_address=args.oracle_address,
-        worker_id=args.worker_id,
-        chief_timeout=args.chief_timeout,
-        insecure=args.insecure,
-        tls=tls,
-        backend=backend,
-        argv=tuple(argv),
-        command=command,
-        continued=continued,
+        **dict(
+            given,
+            image_size=tuple(args.image_size) if args.image_size else None,
+            modes=modes,
+            project=project,
+            export_formats=export_formats,
+            # Only the chief may clear the shared project; a fresh process resumes.
+            overwrite=args.overwrite and args.role != "worker" and continued is None,
+            trials_per_process=args.trials_per_process if from_command_line else None,
+            intra_op_threads=limits.intra_op_threads(args.threads),
+            tls=tls,
+            backend=backend,
+            argv=tuple(argv),
+            command=command,
+            continued=continued,
+        )
     )
 
 

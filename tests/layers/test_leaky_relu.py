@@ -33,11 +33,7 @@ class LeakyReLUHarnessTest(testing.TestCase):
     def test_learned_scalar(self):
         self.run_layer_test(
             keras_lrelu.LeakyReLU,
-            init_kwargs={
-                "alpha": 0.25,
-                "trainable_alpha": True,
-                "alpha_regularizer": "l2",
-            },
+            init_kwargs={"alpha": 0.25, "trainable_alpha": True, "alpha_regularizer": "l2"},
             input_shape=(2, 3, 4),
             expected_output_shape=(2, 3, 4),
             expected_num_trainable_weights=1,
@@ -97,8 +93,7 @@ def _prelu_pair(input_shape, channelwise, alpha=0.25):
         alpha=alpha, trainable_alpha=True, channelwise=channelwise, alpha_bounds=None
     )
     theirs = keras.layers.PReLU(
-        alpha_initializer=keras.initializers.Constant(alpha),
-        shared_axes=shared or None,
+        alpha_initializer=keras.initializers.Constant(alpha), shared_axes=shared or None
     )
     ours.build(input_shape)
     theirs.build(input_shape)

@@ -98,12 +98,7 @@ def _stop(process):
 
 def _start(command, env, name):
     process = subprocess.Popen(
-        command,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
     threading.Thread(target=_relay, args=(process, name), daemon=True).start()
     print(f"[launcher] {name} started, pid {process.pid}", flush=True)

@@ -30,18 +30,14 @@ class TLS:
         import grpc
 
         return grpc.ssl_server_credentials(
-            [(self.key, self.cert)],
-            root_certificates=self.ca,
-            require_client_auth=self.ca is not None,
+            [(self.key, self.cert)], root_certificates=self.ca, require_client_auth=self.ca is not None
         )
 
     def channel_credentials(self):
         import grpc
 
         return grpc.ssl_channel_credentials(
-            root_certificates=self.ca,
-            private_key=self.key,
-            certificate_chain=self.cert,
+            root_certificates=self.ca, private_key=self.key, certificate_chain=self.cert
         )
 
 

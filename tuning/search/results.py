@@ -39,15 +39,7 @@ COLUMNS = [
     "command",
 ]
 # Means over a trial's repeats (seconds: their sum), as the oracle holds them.
-METRICS = [
-    "learned_alpha",
-    "inactive_fraction",
-    "val_accuracy",
-    "val_loss",
-    "accuracy",
-    "loss",
-    "seconds",
-]
+METRICS = ["learned_alpha", "inactive_fraction", "val_accuracy", "val_loss", "accuracy", "loss", "seconds"]
 # Fixed per mode, so plots of different searches compare at a glance.
 MODE_COLOURS = {
     "fixed": "tab:blue",
