@@ -77,8 +77,6 @@ def imports(path, known):
                 ours.add(target)
             elif not name.startswith(("tuning", "keras_lrelu")):
                 others.add(name.split(".")[0])
-    if isinstance(node, ast.ImportFrom):
-        pass
     return ours, others
 
 

@@ -32,9 +32,7 @@ def run_search(settings):
 
         engine.configure(settings.role, settings.oracle_address, settings.worker_id, settings.chief_timeout)
     from tuning import data
-    from tuning.export import best_models
     from tuning.search import confirmation
-    from tuning.search import results
     from tuning.search import tuners
 
     if settings.checks_resume:
@@ -52,6 +50,14 @@ def run_search(settings):
         return 0
     if settings.confirm:
         confirmation.train_confirmations(tuner, dataset)
+    return _report_and_export(settings, tuner, dataset)
+
+
+def _report_and_export(settings, tuner, dataset):
+    """Prints the table and the verdict, exports the best models; the exit code."""
+    from tuning.export import best_models
+    from tuning.search import results
+
     frame, verdict = tuner.write_results()
     refused = frame[frame["status"] == "REFUSED"]
     for row in refused.to_dict("records"):  # a client of the chief that is not our worker
