@@ -46,6 +46,7 @@ class Format:
 
     @property
     def in_folder(self):
+        """Whether the format fills the export folder itself (a SavedModel) rather than one file in it."""
         return self.file == ""
 
 
@@ -67,16 +68,17 @@ FORMATS = {
         Format("onnx", "model.onnx", ("tf2onnx", "onnxruntime"), onnx.write, onnx.load, "ONNX"),
     )
 }
-# A model file's loader by its suffix (`predict` and the export read files by name).
-LOADERS = {
-    ".keras": keras_file.load,
-    **{os.path.splitext(f.file)[1]: f.load for f in FORMATS.values() if f.file},
-}
+
+
+def loaders():
+    """{suffix: load} of the model files `predict` and the export read by name."""
+    files = {os.path.splitext(f.file)[1]: f.load for f in FORMATS.values() if not f.in_folder}
+    return {".keras": keras_file.load, **files}
 
 
 def file_name(name):
     """What format `name` adds to an export folder, as the card lists it."""
-    return FORMATS[name].file or name
+    return name if FORMATS[name].in_folder else FORMATS[name].file
 
 
 def help_text():
@@ -110,7 +112,9 @@ def write_converted(model, folder, names, calibration_images):
     the folder then holds, model.keras first."""
     for entry in FORMATS.values():  # the SavedModel first: it fills the folder's top level
         if entry.name in names:
-            entry.write(model, os.path.join(folder, entry.file) if entry.file else folder, calibration_images)
+            entry.write(
+                model, folder if entry.in_folder else os.path.join(folder, entry.file), calibration_images
+            )
     return [KERAS_FILE] + [file_name(name) for name in FORMATS if name in names]
 
 
@@ -121,9 +125,10 @@ def load(path, threads=None):
     Raises:
         UsageError: for a file of another kind, or one its runtime refuses.
     """
-    loader = saved_model.load if os.path.isdir(path) else LOADERS.get(os.path.splitext(path)[1])
+    by_suffix = loaders()
+    loader = saved_model.load if os.path.isdir(path) else by_suffix.get(os.path.splitext(path)[1])
     if loader is None:
-        *others, last = LOADERS
+        *others, last = by_suffix
         suffixes = f"{', '.join(others)} or {last}"
         raise UsageError(f"{path} is not a SavedModel folder or a {suffixes} file")
     try:

@@ -39,7 +39,7 @@ class SearchReporting:
     def __init__(self, *args, settings, **kwargs):
         super().__init__(*args, **kwargs)
         self.settings = settings
-        self.validation_size = None  # set by `run`, for records that predate it
+        self.validation_size = None  # set by `run_trials`, for records that predate it
         self._search_start = None
         self._ended_before = 0  # trials this run of the command did not run
         self._trials_here = 0
