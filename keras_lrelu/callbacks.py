@@ -49,8 +49,9 @@ class DeadUnitMonitor(keras.callbacks.Callback):
         self._probe = None
 
     def set_model(self, model):
+        if model is not getattr(self, "_model", None):
+            self._probe = None  # built for this model on first use
         super().set_model(model)
-        self._probe = None  # built for this model on first use
 
     def inactive_counts(self):
         """`{layer name: (inactive units, units)}` on the probe inputs."""

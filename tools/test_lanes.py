@@ -26,6 +26,7 @@ BACKEND_TESTS = [
     "tests/layers/test_ops.py",
     "tests/layers/test_backends.py",
     "tests/export/test_tf_export.py",
+    "tests/search/test_reuse.py",
 ]
 # (backend, pytest workers, what it runs); the first prints as it runs.
 LANES = [

@@ -11,6 +11,8 @@ import numpy as np
 import keras_lrelu
 from tuning.names import MODES
 from tuning.search import records
+from tuning.search.reuse import EpochDataOrder
+from tuning.search.reuse import ReusedModels
 
 # RReLU's range keeps the 8:3 ratio of Xu et al.'s U(1/8, 1/3) around a mean
 # of alpha, so alpha = 0.2292 gives exactly PyTorch's default range.
@@ -53,6 +55,8 @@ class LeakyCNN(kt.HyperModel):
     `repeat` (set by the tuner before each run) picks the seed of the
     weights, the data order and the layers' draws: the same for every
     configuration, so repeat j of two configurations differ only in them.
+    A configuration's repeats train one kept model, set to each repeat's
+    fresh build (tuning/search/reuse.py), unless `reuse` is False.
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class LeakyCNN(kt.HyperModel):
         alpha_max=0.5,
         seed=0,
         grid=False,
+        reuse=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -76,6 +81,8 @@ class LeakyCNN(kt.HyperModel):
         self.seed = seed
         self.grid = grid
         self.repeat = 0
+        self.reused = ReusedModels() if reuse else None
+        self._monitors = {}  # id(model) -> its DeadUnitMonitor, whose probe is built once
 
     @property
     def run_seed(self):
@@ -86,12 +93,15 @@ class LeakyCNN(kt.HyperModel):
         # Every configuration's repeat j starts from the same weights.
         keras.utils.set_random_seed(self.run_seed)
         mode, alpha, filters, learning_rate = self._choose(hp)
-        return self.build_network(
+        model = self.build_network(
             lambda seed: make_activation(mode, alpha, seed=seed),
             filters,
             learning_rate,
             name=f"leaky_cnn_{mode}",
         )
+        if self.reused is None:
+            return model
+        return self.reused.take(tuple(sorted((k, repr(v)) for k, v in hp.values.items())), model)
 
     def _choose(self, hp):
         """Declares the search space on `hp`; returns this trial's values."""
@@ -180,8 +190,13 @@ class LeakyCNN(kt.HyperModel):
         diagnostics = [keras_lrelu.AlphaHistory(key="learned_alpha")]
         validation = kwargs.get("validation_data")
         if validation is not None:
-            diagnostics.append(keras_lrelu.DeadUnitMonitor(validation[0][:PROBE_SIZE]))
-        callbacks = diagnostics + list(callbacks) + [keras.callbacks.TerminateOnNaN()]
+            diagnostics.append(self._monitor(model, validation[0][:PROBE_SIZE]))
+        callbacks = [
+            EpochDataOrder(self.run_seed),
+            *diagnostics,
+            *callbacks,
+            keras.callbacks.TerminateOnNaN(),
+        ]
         # The data order of repeat j, whatever ran in this process before.
         keras.utils.set_random_seed(self.run_seed)
         start = time.perf_counter()
@@ -195,6 +210,16 @@ class LeakyCNN(kt.HyperModel):
         metrics = {name: float(v[best]) for name, v in history.items() if "/" not in name}
         metrics["seconds"] = seconds
         return metrics
+
+    def _monitor(self, model, probe_inputs):
+        """The model's DeadUnitMonitor: one per kept model, so its probe is built once."""
+        if self.reused is None:
+            return keras_lrelu.DeadUnitMonitor(probe_inputs)
+        kept = {id(m) for m in self.reused.models()}
+        self._monitors = {key: m for key, m in self._monitors.items() if key in kept}
+        monitor = self._monitors.setdefault(id(model), keras_lrelu.DeadUnitMonitor(probe_inputs))
+        monitor.probe_inputs = probe_inputs  # the same images, sliced anew by each fit
+        return monitor
 
 
 def _holds(config, value):
