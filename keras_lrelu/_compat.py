@@ -136,6 +136,13 @@ def execution_callbacks(tuner, trial, callbacks, execution, checkpoint):
     return copied
 
 
+def best_epoch_saver(tuner, checkpoint):
+    """KerasTuner's SaveBestEpoch, keeping a run's best epoch in `checkpoint`."""
+    return _keras_tuner("engine.tuner_utils").SaveBestEpoch(
+        objective=tuner.oracle.objective, filepath=checkpoint
+    )
+
+
 def build_and_fit(tuner, trial, *args, **kwargs):
     """One execution of a trial: KerasTuner builds the model (Hyperband
     loading the weights its bracket continues from) and fits it."""

@@ -6,6 +6,7 @@ import shlex
 import sys
 
 from tuning import keras_backend
+from tuning import limits
 from tuning import settings as search_settings
 from tuning.errors import SearchStopped
 from tuning.errors import UsageError
@@ -91,14 +92,16 @@ def _add_search(commands):
     search.add_argument("--alpha-max", type=float, default=DEFAULTS.alpha_max,
                         help=f"default: {DEFAULTS.alpha_max}")
     search.add_argument("--seed", type=int, default=DEFAULTS.seed, help="seeds splits, weights and the tuner")
-    search.add_argument("--repeats", type=int, default=DEFAULTS.repeats, metavar="K",
+    search.add_argument("--repeats", type=limits.count_or_auto, default=DEFAULTS.repeats, metavar="K|auto:K",
                         help="train every configuration K times, repeat j from the same seed in every "
                         "configuration; the table gets means with 95%% intervals and a verdict "
-                        "(paired tests); default: 1")
-    search.add_argument("--confirm", type=int, default=DEFAULTS.confirm, metavar="K",
+                        "(paired tests); auto:K (with --prune race): add rounds until the verdict against "
+                        "ReLU is decided, at most K; default: 1")
+    search.add_argument("--confirm", type=limits.count_or_auto, default=DEFAULTS.confirm, metavar="K|auto:K",
                         help="after the search, train the two best leaky configurations and ReLU K more times "
                         "from seeds no choice used, and decide against ReLU on those runs (at least "
-                        f"{stats.fewest_pairs(2)} to decide anything); default: 0 (the verdict is then computed "
+                        f"{stats.fewest_pairs(2)} to decide anything); auto:K: round by round until the verdict "
+                        "is decided, at most K; default: 0 (the verdict is then computed "
                         "on the repeats that chose the best, and says so)")
     search.add_argument("--margin", type=float, default=DEFAULTS.margin, metavar="POINTS",
                         help="accuracy points within which two configurations count as equivalent, and by which "
@@ -106,7 +109,9 @@ def _add_search(commands):
     search.add_argument("--prune", default=DEFAULTS.prune, choices=tuple(PRUNERS),
                         help="median: stop a configuration after an epoch where its mean val_accuracy over "
                         "its repeats so far is below the median of the finished configurations' by more than "
-                        f"--margin (from the 2nd epoch, once {STARTUP_CONFIGURATIONS} finished); pruned "
+                        f"--margin (from the 2nd epoch, once {STARTUP_CONFIGURATIONS} finished); race: train "
+                        "in rounds (repeat j of every configuration still racing before repeat j+1 of any) and "
+                        "drop one that is worse than the leader beyond noise (docs/search.md); pruned "
                         "ones are never tested or exported; default: none")
     search.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, metavar="N",
                         help=f"default: {DEFAULTS.batch_size}")

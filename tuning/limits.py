@@ -69,6 +69,24 @@ def _within(value, low, high, exclusive_low):
     return (low < value if exclusive_low else low <= value) and value <= high
 
 
+class AutoCount(int):
+    """`--repeats auto:K` or `--confirm auto:K` as parsed: the ceiling K, an
+    int for the range checks, marked as a sequential count."""
+
+
+def count_or_auto(text):
+    """argparse's type for a count that may be `auto:K`."""
+    import argparse
+
+    if text.startswith("auto:"):
+        ceiling = text[len("auto:") :]
+        if ceiling.isdigit():
+            return AutoCount(int(ceiling))
+    elif text.isdigit():
+        return int(text)
+    raise argparse.ArgumentTypeError(f"must be a whole number K or auto:K, got {text!r}")
+
+
 def check_plain_name(name, option="--project"):
     """A project name (or a worker id, which KerasTuner names a file after)
     is one plain folder name: letters, digits and `._-`, not `.` or `..`,

@@ -48,8 +48,15 @@ def run_search(settings):
     if settings.role == "worker":
         print(f"{settings.worker_id}: the chief has no more trials; done", flush=True)
         return 0
-    if settings.confirm:
-        confirmation.train_confirmations(tuner, dataset)
+    try:
+        if settings.prune == "race":
+            from tuning.search import race
+
+            race.run_rounds(tuner, dataset)
+        if settings.confirm:
+            confirmation.train_confirmations(tuner, dataset)
+    except tuners.FreshProcess as fresh:
+        _continue_in_fresh_process(settings, fresh.args[0])
     return _report_and_export(settings, tuner, dataset)
 
 

@@ -47,6 +47,9 @@ class SearchSettings:
     seed: int = 0
     repeats: int = 1
     confirm: int = 0
+    # auto:K: rounds stop once the verdict is decided; `repeats`/`confirm` is then K.
+    repeats_auto: bool = False
+    confirm_auto: bool = False
     margin: float = MARGIN_POINTS
     prune: str = "none"
     batch_size: int = 64
@@ -126,6 +129,7 @@ def from_args(args, argv, command, backend, from_command_line=True):
             "parent's best repeat, so its repeats would share one starting point; use --repeats 1 with "
             "hyperband (--confirm K still retests the winner on fresh repeats), or another tuner"
         )
+    repeats_auto, confirm_auto, prune = _sequential(args)
     if not args.alpha_min < args.alpha_max:
         raise UsageError(f"need --alpha-min < --alpha-max, got {args.alpha_min} and {args.alpha_max}")
     modes = _modes(args.modes)
@@ -149,6 +153,11 @@ def from_args(args, argv, command, backend, from_command_line=True):
         **dict(
             given,
             image_size=tuple(args.image_size) if args.image_size else None,
+            repeats=int(args.repeats),
+            confirm=int(args.confirm),
+            repeats_auto=repeats_auto,
+            confirm_auto=confirm_auto,
+            prune=prune,
             modes=modes,
             project=project,
             export_formats=export_formats,
@@ -163,6 +172,30 @@ def from_args(args, argv, command, backend, from_command_line=True):
             continued=continued,
         )
     )
+
+
+def _sequential(args):
+    """(repeats_auto, confirm_auto, prune) of the parsed options, refusing
+    what cannot pair; a race Hyperband cannot run falls back, in one line."""
+    repeats_auto = isinstance(args.repeats, limits.AutoCount)
+    confirm_auto = isinstance(args.confirm, limits.AutoCount)
+    if repeats_auto and args.prune != "race":
+        raise UsageError("--repeats auto:K adds rounds to a race: use it with --prune race")
+    if repeats_auto and args.confirm:
+        raise UsageError(
+            "--repeats auto:K decides on the search's repeats, --confirm on fresh ones: use one "
+            "(--confirm auto:K with a whole --repeats stops the confirmation once decided)"
+        )
+    prune = args.prune
+    if prune == "race" and args.tuner == "hyperband":
+        print(
+            "--prune race: Hyperband trains its configurations for different epochs, so no round "
+            "pairs them; racing none (as --prune none)",
+            file=sys.stderr,
+            flush=True,
+        )
+        prune = "none"
+    return repeats_auto, confirm_auto, prune
 
 
 def _modes(text):

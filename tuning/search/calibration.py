@@ -16,6 +16,8 @@ import pandas as pd
 
 from tuning import verdict
 from tuning.search.pruners.median import MedianPruner
+from tuning.search.pruners.race import RacePruner
+from tuning.verdict import sequential
 
 # The demo's noise: ~0.4 points between paired repeats, ~0.5 from seed to seed.
 SEED_POINTS, RUN_POINTS = 0.5, 0.28
@@ -90,3 +92,64 @@ def _pruned(counts, k, size, margin):
                 break
         statuses.append(status)
     return statuses, kept
+
+
+def sequential_decisions(rng, gaps, ceiling, searches, on="confirm", k=3, margin=verdict.MARGIN_POINTS):
+    """The decisions of `searches` simulated sequential searches that stop at
+    the first decided look: `on="confirm"` is `--repeats k --confirm
+    auto:ceiling`, `on="race"` is `--prune race --repeats auto:ceiling`
+    (the race's pruner dropping configurations after every round). Each
+    search is one list of the decisions against ReLU at the look it stopped on."""
+    found = []
+    for _ in range(searches):
+        if on == "confirm":
+            table = search_table(rng, gaps, k, confirm=ceiling, margin=margin)
+            looks = sequential.plan(ceiling, verdict.CONFIRMED_LEAKY)
+        else:
+            table = search_table(rng, gaps, ceiling, margin=margin)
+            looks = sequential.plan(ceiling, len(gaps))
+        decisions = []
+        for n, level in looks.items():
+            if on == "confirm":
+                frame = table.drop(columns=verdict.repeat_columns(ceiling, verdict.CONFIRM)[n:])
+                result = verdict.decide(frame, k, margin, n, level=level)
+            else:
+                frame = race_table(table, n)
+                result = verdict.decide(frame, n, margin, 0, level=level)
+            comparisons = (result or {}).get("against_relu", {}).get("comparisons", [None])
+            decisions = [c["decision"] for c in comparisons if c]
+            if decisions and decisions[0] != "undecided":
+                break
+        found.append(decisions)
+    return found
+
+
+def race_table(table, rounds):
+    """The table after `rounds` rounds of a race: the first `rounds` repeats,
+    and the configurations the race's pruner dropped on the way PRUNED."""
+    frame = table.drop(columns=verdict.repeat_columns(len(verdict_columns(table)))[rounds:]).copy()
+    columns = verdict.repeat_columns(rounds)
+    pruner = RacePruner(rounds=len(verdict_columns(table)))
+    racing = list(range(len(frame)))
+    for n in range(1, rounds + 1):
+        curves = {i: [{"1": frame.iloc[i][c]} for c in columns[:n]] for i in racing}
+        dropped = [
+            i
+            for i in racing
+            if frame.iloc[i]["mode"] != "relu"
+            and pruner.prune(
+                curves[i], lambda i=i, curves=curves: [v for j, v in curves.items() if j != i], 1
+            )
+        ]
+        for i in dropped:
+            frame.iloc[i, frame.columns.get_loc("status")] = "PRUNED"
+        racing = [i for i in racing if i not in dropped]
+    return frame
+
+
+def verdict_columns(table):
+    return [
+        c
+        for c in table.columns
+        if c.startswith(verdict.SEARCH + "_") and c[len(verdict.SEARCH) + 1 :].isdigit()
+    ]

@@ -6,7 +6,8 @@ After the search, the two best leaky configurations by mean and ReLU
 (tuning/verdict/decision.py's `to_confirm`) each train `--confirm K` more times, in
 rounds (confirmation repeat j of each before j + 1 of any, so a stopped run
 leaves whole pairs), repeat j from seed `--seed + 1000 * (100 + j)` in all
-three. Each run is recorded in its trial's repeats.json as it ends, so a
+three; with `--confirm auto:K` the rounds stop once the verdict on them is
+decided (tuning/verdict/sequential.py). Each run is recorded in its trial's repeats.json as it ends, so a
 resumed search goes on where it stopped. Every run trains from scratch for
 `--epochs` epochs, on every tuner (a Hyperband trial too).
 """
@@ -29,6 +30,7 @@ def train_confirmations(tuner, dataset):
     settings = tuner.settings
     if not settings.confirm:
         return
+    k, _, _, _ = results.decided_on(tuner.project_dir, tuner.oracle.trials, settings)
     frame = results.to_frame(
         tuner.oracle.trials,
         project_dir=tuner.project_dir,
@@ -36,11 +38,13 @@ def train_confirmations(tuner, dataset):
         workers=assignments.read(tuner.project_dir),
         validation_size=len(dataset.y_val),
     )
-    chosen = to_confirm(frame, settings.repeats)
+    chosen = to_confirm(frame, k)
     if len(chosen) < 2:  # nothing to compare
         return
     start = time.time()
     for j in range(settings.confirm):
+        if settings.confirm_auto and j and _decided(tuner):
+            return
         for trial_id in chosen:
             record = records.load(tuner.project_dir, trial_id)
             if str(j) in record.get("confirm", {}):
@@ -55,6 +59,12 @@ def train_confirmations(tuner, dataset):
                     f"{outcome['metrics']['val_accuracy']:.4f}  elapsed {clock(time.time() - start)}",
                     flush=True,
                 )
+
+
+def _decided(tuner):
+    """Whether the verdict on the whole confirmation rounds so far is decided (--confirm auto:K)."""
+    _, verdict = tuner.write_results()
+    return bool(verdict) and verdict.get("decision") in ("better", "worse", "equivalent")
 
 
 def _train(tuner, trial, j, dataset):

@@ -12,7 +12,10 @@ from tuning.search import records
 from tuning.verdict import CONFIRM
 from tuning.verdict import decide
 from tuning.verdict import repeat_columns
+from tuning.verdict import sequential
 from tuning.verdict import stats
+from tuning.verdict.terms import CONFIRMED_LEAKY
+from tuning.verdict.terms import LEVEL_COLUMN
 
 COLUMNS = [
     "trial_id",
@@ -151,6 +154,7 @@ def write_results(project_dir, trials, settings, outside_space=None, validation_
     from the oracle's `trials`, by the search's `settings` (its repeats,
     confirmation, margin and command); `outside_space` and
     `validation_size` as for `to_frame`. Returns (frame, verdict)."""
+    k, confirm, level, looks = decided_on(project_dir, trials, settings)
     frame = to_frame(
         trials,
         settings.command,
@@ -161,15 +165,47 @@ def write_results(project_dir, trials, settings, outside_space=None, validation_
         settings.confirm,
         validation_size,
     )
+    if level is not None:
+        frame[LEVEL_COLUMN] = float(level)
     csv_path = os.path.join(project_dir, "results.csv")
     atomic.write_csv(frame, csv_path)
-    verdict = decide(frame, settings.repeats, settings.margin, settings.confirm)
+    verdict = decide(frame, k, settings.margin, confirm, level, looks)
     if verdict:  # finished configurations stay finished, so a verdict is never stale
         atomic.write_text(
             os.path.join(project_dir, VERDICT_NAME), atomic.to_json(dict(verdict, command=settings.command))
         )
     plot_results(csv_path, os.path.join(project_dir, "results.png"))
     return frame, verdict
+
+
+def decided_on(project_dir, trials, settings):
+    """(k, confirm, level, looks): the search and confirmation repeats the
+    verdict is decided on now, and for a sequential search (auto:K) the
+    level of this look and the planned looks (else None, None). A race's
+    k is its last whole round: the fewest repeats of a configuration still
+    racing; a confirmation's, the fewest of the configurations it retrains."""
+    saved = {
+        t.trial_id: records.load(project_dir, t.trial_id) for t in trials.values() if t.status == "COMPLETED"
+    }
+    k, confirm, level, looks = settings.repeats, settings.confirm, None, None
+    if settings.prune == "race":
+        racing = [len(r["repeats"]) for r in saved.values() if not records.is_pruned(r)]
+        k = min(racing, default=1)
+    if settings.confirm_auto:
+        confirmed = [len(r.get("confirm", {})) for r in saved.values() if r.get("confirm")]
+        confirm = min(confirmed, default=0)
+        if confirm:
+            looks = sequential.plan(settings.confirm, CONFIRMED_LEAKY)
+            level = sequential.level_at(looks, confirm)
+    elif settings.repeats_auto:
+        leaky = sum(
+            1
+            for t in trials.values()
+            if t.status == "COMPLETED" and t.hyperparameters.values.get("mode") != "relu"
+        )
+        looks = sequential.plan(settings.repeats, max(leaky, 1))
+        level = sequential.level_at(looks, k)
+    return k, confirm, level, looks
 
 
 def ranked(frame):

@@ -38,7 +38,8 @@ class RepeatedTrials:
         record["planned"] = self.settings.repeats
         record["backend"] = keras.backend.backend()
         record["validation_size"] = len(kwargs["validation_data"][1])
-        for repeat in range(self.settings.repeats):
+        # A race's trial is its first round; tuning/search/race.py runs the others.
+        for repeat in range(1 if self.settings.prune == "race" else self.settings.repeats):
             if records.is_pruned(record):
                 break
             if str(repeat) not in record["repeats"]:
@@ -47,13 +48,13 @@ class RepeatedTrials:
                     trial, repeat, earlier, callbacks, args, kwargs
                 )
                 records.save(self.project_dir, trial.trial_id, record)
-        self._keep_best_repeat(trial, record)
+        self.keep_best_repeat(trial, record)
         return records.means(record)
 
     def _run_repeat(self, trial, repeat, earlier, callbacks, args, kwargs):
         recorder = CurveRecorder()
         pruning = PruningCallback(
-            pruners.make(self.settings.prune, self.settings.margin / 100),
+            pruners.make(self.settings.prune, self.settings.margin / 100, self.settings.repeats),
             recorder,
             self.project_dir,
             trial.trial_id,
@@ -75,7 +76,27 @@ class RepeatedTrials:
             "message": pruning.pruned_message,
         }
 
-    def _keep_best_repeat(self, trial, record):
+    def train_repeat(self, trial, repeat, dataset):
+        """Repeat `repeat` of a trial that already ran, outside KerasTuner's
+        loop (a race's later rounds), as run_trial trains one; returns its run."""
+        recorder = CurveRecorder()
+        weights = records.weights_path(self.project_dir, trial.trial_id, repeat)
+        self.hypermodel.repeat = repeat
+        metrics = compat.build_and_fit(
+            self,
+            trial,
+            dataset.x_train,
+            dataset.y_train,
+            validation_data=(dataset.x_val, dataset.y_val),
+            epochs=self.settings.epochs,
+            batch_size=self.settings.batch_size,
+            verbose=0,
+            callbacks=[recorder, compat.best_epoch_saver(self, weights)],
+        )
+        run = {"seed": self.hypermodel.run_seed, "metrics": metrics, "curve": recorder.curve}
+        return dict(run, pruned=False, message=None)
+
+    def keep_best_repeat(self, trial, record):
         """Makes the best repeat's weights the trial's checkpoint (what
         load_model and the export restore) and deletes the others."""
         best = records.best_repeat(record)

@@ -12,6 +12,7 @@ from tuning.verdict.decision import decide
 from tuning.verdict.decision import finished
 from tuning.verdict.decision import to_confirm
 from tuning.verdict.terms import CONFIRM
+from tuning.verdict.terms import CONFIRMED_LEAKY
 from tuning.verdict.terms import MARGIN_POINTS
 from tuning.verdict.terms import SEARCH
 from tuning.verdict.terms import SIZE_COLUMN
@@ -21,6 +22,7 @@ from tuning.verdict.wording import verdict_text
 
 __all__ = [
     "CONFIRM",
+    "CONFIRMED_LEAKY",
     "MARGIN_POINTS",
     "SEARCH",
     "SIZE_COLUMN",

@@ -19,6 +19,7 @@ verdict results.csv` recomputes it from the file.
 """
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from tuning.verdict import stats
 from tuning.verdict.terms import CONFIRM
 from tuning.verdict.terms import CONFIRMED_LEAKY
 from tuning.verdict.terms import CORRECTION
+from tuning.verdict.terms import LEVEL_COLUMN
 from tuning.verdict.terms import MARGIN_POINTS
 from tuning.verdict.terms import SIZE_COLUMN
 from tuning.verdict.terms import TEST
@@ -65,11 +67,14 @@ def to_confirm(frame, k):
     return leaky + done[done["mode"] == "relu"]["trial_id"].tolist()[:1]
 
 
-def decide(frame, k, margin=MARGIN_POINTS, confirm=0):
+def decide(frame, k, margin=MARGIN_POINTS, confirm=0, level=None, looks=None):
     """The verdict over a results frame (tuning/search/results.py) with `k` search
     repeats and `confirm` confirmation repeats per configuration, at
-    `margin` points. Returns a JSON-able dict with a `text` entry; None if
-    no configuration finished.
+    `margin` points, at family-wise `level` (default: the frame's
+    LEVEL_COLUMN, which a sequential search writes, else 5%); `looks`, the
+    rounds of a sequential plan (tuning/verdict/sequential.py), is only told.
+    Returns a JSON-able dict with a `text` entry; None if no configuration
+    finished.
 
     Raises:
         UsageError: the frame's validation size is missing, or an accuracy
@@ -78,6 +83,9 @@ def decide(frame, k, margin=MARGIN_POINTS, confirm=0):
     done = finished(frame, k)
     if done.empty:
         return None
+    if level is None:
+        level = frame[LEVEL_COLUMN].iloc[0] if LEVEL_COLUMN in frame.columns else stats.LEVEL
+    level = Fraction(str(level))
     size = validation_size(done)
     margin_images = margin / 100 * size
     rows = {row["trial_id"]: row for row in done.to_dict("records")}
@@ -89,7 +97,8 @@ def decide(frame, k, margin=MARGIN_POINTS, confirm=0):
         "confirm": confirm,
         "test": TEST,
         "correction": CORRECTION,
-        "level": stats.LEVEL,
+        "level": float(level),
+        "looks": sorted(looks) if looks else None,
         "margin_points": margin,
         "validation_size": size,
         "configurations": len(done),
@@ -106,7 +115,7 @@ def decide(frame, k, margin=MARGIN_POINTS, confirm=0):
             for row in frame[frame["status"] == "PRUNED"].to_dict("records")
         ],
         "against_best": _family(
-            [rows[t] for t in list(rows)[1:]], runs, runs[best["trial_id"]], margin_images, size
+            [rows[t] for t in list(rows)[1:]], runs, runs[best["trial_id"]], margin_images, size, level
         )
         if k > 1
         else None,
@@ -115,7 +124,7 @@ def decide(frame, k, margin=MARGIN_POINTS, confirm=0):
     leaky = [t for t in rows if rows[t]["mode"] != "relu"]
     if relu and leaky:
         verdict["against_relu"] = _against_relu(
-            frame, rows, runs, relu[0], leaky, k, confirm, margin_images, size
+            frame, rows, runs, relu[0], leaky, k, confirm, margin_images, size, level
         )
         first = verdict["against_relu"]["comparisons"][0]
         verdict["decision"] = first["decision"] if first else None
@@ -123,7 +132,7 @@ def decide(frame, k, margin=MARGIN_POINTS, confirm=0):
     return verdict
 
 
-def _against_relu(frame, rows, runs, relu, leaky, k, confirm, margin_images, size):
+def _against_relu(frame, rows, runs, relu, leaky, k, confirm, margin_images, size, level):
     """The leaky configurations against ReLU: the confirmed ones on their
     confirmation repeats if ReLU and the best leaky one have them all, else
     every finished one on the search repeats."""
@@ -141,18 +150,20 @@ def _against_relu(frame, rows, runs, relu, leaky, k, confirm, margin_images, siz
         chosen, on, pairs = leaky, "search", runs
     if on == "search" and k < 2:
         return {"relu_trial_id": relu, "on": on, "comparisons": [None]}
-    comparisons = _family([rows[t] for t in chosen], pairs, pairs[relu], margin_images, size)
+    comparisons = _family([rows[t] for t in chosen], pairs, pairs[relu], margin_images, size, level)
     return {"relu_trial_id": relu, "on": on, "tests": len(chosen), "comparisons": comparisons}
 
 
-def _family(rows, runs, baseline, margin_images, size):
-    """Each row's sign-flip test against `baseline`, Bonferroni over all of them."""
+def _family(rows, runs, baseline, margin_images, size, level):
+    """Each row's sign-flip test against `baseline` at family-wise `level`, Bonferroni over all of them."""
     found = []
     for row in rows:
         differences = np.asarray(runs[row["trial_id"]]) - np.asarray(baseline)
-        test = stats.sign_flip(differences, tests=len(rows), margin=margin_images)
+        test = stats.sign_flip(differences, tests=len(rows), level=level, margin=margin_images)
         points = {key: 100 * test[key] / size for key in ("difference", "low", "high")}
-        settle = stats.pairs_to_settle(differences, margin_images, tests=len(rows))
+        settle = stats.pairs_to_settle(
+            differences, margin_images, tests=len(rows), level=float(level or stats.LEVEL)
+        )
         found.append(
             {
                 "trial_id": row["trial_id"],
@@ -160,7 +171,7 @@ def _family(rows, runs, baseline, margin_images, size):
                 **test,
                 **points,
                 "spread": 100 * float(np.std(differences, ddof=1)) / size if len(differences) > 1 else None,
-                "fewest_repeats": stats.fewest_pairs(len(rows)),
+                "fewest_repeats": stats.fewest_pairs(len(rows), level or stats.LEVEL),
                 "repeats_to_settle": settle,
             }
         )

@@ -9,6 +9,7 @@ MARGIN_POINTS = 1.0
 CONFIRMED_LEAKY = 2  # the best leaky configurations that confirmation retrains
 SEARCH, CONFIRM = "val_accuracy", "confirm_val_accuracy"
 SIZE_COLUMN = "validation_size"
+LEVEL_COLUMN = "verdict_level"  # a sequential search's level at the look it stopped on
 
 
 def repeat_columns(k, metric=SEARCH):

@@ -30,9 +30,20 @@ def verdict_text(verdict):
         )
     if verdict["pruned"]:
         lines.append(f"Pruned, not tested: {_trials(verdict['pruned'])}.")
+    if verdict.get("looks"):
+        lines.append(_sequential_line(verdict))
     if "against_relu" in verdict:
         lines += _relu_lines(verdict["against_relu"], k, margin, verdict["confirm"])
     return "\n".join(lines)
+
+
+def _sequential_line(verdict):
+    looks = ", ".join(str(n) for n in verdict["looks"])
+    return (
+        f"Sequential (auto): the verdict is looked at after rounds {looks}, each look at its share of the "
+        f"5% (this one: {verdict['level']:.3g}), so a false decision at any look stays under 5%; "
+        "the intervals below are at this look's level."
+    )
 
 
 def _relu_lines(against, k, margin, confirm):

@@ -13,8 +13,9 @@ class BasePruner:
     Where to stop (at the end of the last repeat, never) is the caller's.
     """
 
-    def __init__(self, margin=0.0):
+    def __init__(self, margin=0.0, rounds=None):
         self.margin = margin  # a fraction: 0.01 is one point of accuracy
+        self.rounds = rounds  # the most repeats a configuration gets (--repeats)
 
     def prune(self, curves, finished, epoch):
         raise NotImplementedError

@@ -22,8 +22,8 @@ class MedianPruner(BasePruner):
     one unlucky repeat, a validation image or two, from pruning a good
     configuration."""
 
-    def __init__(self, margin=0.0, startup=STARTUP_CONFIGURATIONS, warmup_epochs=WARMUP_EPOCHS):
-        super().__init__(margin)
+    def __init__(self, margin=0.0, rounds=None, startup=STARTUP_CONFIGURATIONS, warmup_epochs=WARMUP_EPOCHS):
+        super().__init__(margin, rounds)
         self.startup, self.warmup_epochs = startup, warmup_epochs
 
     def prune(self, curves, finished, epoch):
