@@ -52,4 +52,4 @@ def test_no_pruner_reads_nothing_and_stops_nothing():
     assert pruners.NopPruner().prune([{"1": 0.1, "2": 0.1}], finished, 2) is None
     assert _run(pruners.make("none", 0.01), [0.1, 0.1, 0.1]) == ({"1": 0.1, "2": 0.1, "3": 0.1}, None)
     assert pruners.MedianPruner(0.01).prune([{"1": 0.1}], finished, 1) is None, "warm-up: not read"
-    assert tuple(pruners.PRUNERS) == ("none", "median")
+    assert tuple(pruners.PRUNERS) == ("none", "median", "race")
