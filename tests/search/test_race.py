@@ -52,7 +52,7 @@ def test_the_race_rarely_drops_a_configuration_as_good_as_the_leader():
     rng, dropped, asked = np.random.default_rng(5), 0, 0
     for _ in range(SEARCHES):
         table = calibration.search_table(rng, [0.0] * LEAKY, 10)
-        frame = calibration.race_table(table, 10)
+        frame = calibration.race_table(table, 10, 10)
         dropped += int((frame["status"] == "PRUNED").sum())
         asked += LEAKY
     assert dropped / asked <= BOUND
@@ -108,3 +108,20 @@ def test_a_race_stops_once_decided_and_records_its_rounds(tmp_path, capsys):
         records.seed_for(0, j) for j in range(len(rounds) + 1)
     ]
     assert "Sequential (auto): the verdict is looked at after rounds 7, 8" in stdout
+
+
+def test_a_confirmation_stops_once_decided(tmp_path, capsys):
+    args = ["search", "--dataset", "digits", "--tuner", "grid", "--modes", "relu,fixed", "--max-trials", "3"]
+    args += ["--epochs", "1", "--repeats", "2", "--confirm", "auto:8", "--trials-per-process", "0"]
+    args += ["--export-formats", "saved_model", "--project", "confirm"]
+    stdout = ok(cli_in_process(args, tmp_path, capsys))
+    frame = pd.read_csv(tmp_path / "runs" / "confirm" / "results.csv", dtype={"trial_id": str})
+    counts = frame[[f"confirm_val_accuracy_{j}" for j in range(1, 9)]].notna().sum(axis=1)
+    rounds = int(counts.max())
+    assert set(counts) <= {0, rounds} and rounds in (7, 8)  # whole rounds, from the first look on
+    decision = next(line for line in stdout.splitlines() if line.startswith("Decision: "))
+    assert (rounds == 7) <= (
+        not decision.startswith("Decision: undecided")
+    )  # stopped early only on a decision
+    assert frame["verdict_level"].iloc[0] == float(sequential.plan(8, 2)[rounds])
+    assert f"on {rounds} fresh repeats of each" in stdout

@@ -114,7 +114,7 @@ def sequential_decisions(rng, gaps, ceiling, searches, on="confirm", k=3, margin
                 frame = table.drop(columns=verdict.repeat_columns(ceiling, verdict.CONFIRM)[n:])
                 result = verdict.decide(frame, k, margin, n, level=level)
             else:
-                frame = race_table(table, n)
+                frame = race_table(table, n, ceiling)
                 result = verdict.decide(frame, n, margin, 0, level=level)
             comparisons = (result or {}).get("against_relu", {}).get("comparisons", [None])
             decisions = [c["decision"] for c in comparisons if c]
@@ -124,32 +124,20 @@ def sequential_decisions(rng, gaps, ceiling, searches, on="confirm", k=3, margin
     return found
 
 
-def race_table(table, rounds):
-    """The table after `rounds` rounds of a race: the first `rounds` repeats,
-    and the configurations the race's pruner dropped on the way PRUNED."""
-    frame = table.drop(columns=verdict.repeat_columns(len(verdict_columns(table)))[rounds:]).copy()
-    columns = verdict.repeat_columns(rounds)
-    pruner = RacePruner(rounds=len(verdict_columns(table)))
-    racing = list(range(len(frame)))
+def race_table(table, rounds, ceiling):
+    """The table of a race of at most `ceiling` rounds after `rounds` of
+    them: the first `rounds` repeats, and the configurations the race's
+    pruner dropped on the way PRUNED."""
+    frame = table.drop(columns=verdict.repeat_columns(ceiling)[rounds:])
+    values = frame[verdict.repeat_columns(rounds)].to_numpy()
+    pruner, racing = RacePruner(rounds=ceiling), set(range(len(frame)))
+    leaky = set(np.flatnonzero(frame["mode"].to_numpy() != "relu"))
     for n in range(1, rounds + 1):
-        curves = {i: [{"1": frame.iloc[i][c]} for c in columns[:n]] for i in racing}
-        dropped = [
+        curves = {i: [{"1": value} for value in values[i, :n]] for i in racing}
+        dropped = {
             i
-            for i in racing
-            if frame.iloc[i]["mode"] != "relu"
-            and pruner.prune(
-                curves[i], lambda i=i, curves=curves: [v for j, v in curves.items() if j != i], 1
-            )
-        ]
-        for i in dropped:
-            frame.iloc[i, frame.columns.get_loc("status")] = "PRUNED"
-        racing = [i for i in racing if i not in dropped]
-    return frame
-
-
-def verdict_columns(table):
-    return [
-        c
-        for c in table.columns
-        if c.startswith(verdict.SEARCH + "_") and c[len(verdict.SEARCH) + 1 :].isdigit()
-    ]
+            for i in racing & leaky
+            if pruner.prune(curves[i], lambda i=i, curves=curves: [c for j, c in curves.items() if j != i], 1)
+        }
+        racing -= dropped
+    return frame.assign(status=[s if i in racing else "PRUNED" for i, s in enumerate(frame["status"])])

@@ -14,13 +14,11 @@ resumed search goes on where it stopped. Every run trains from scratch for
 
 import time
 
-import keras
-
 from tuning.cluster import assignments
 from tuning.search import records
 from tuning.search import results
-from tuning.search.callbacks import CurveRecorder
 from tuning.search.tuners import clock
+from tuning.verdict import is_decided
 from tuning.verdict import to_confirm
 
 
@@ -30,27 +28,28 @@ def train_confirmations(tuner, dataset):
     settings = tuner.settings
     if not settings.confirm:
         return
-    k, _, _, _ = results.decided_on(tuner.project_dir, tuner.oracle.trials, settings)
     frame = results.to_frame(
         tuner.oracle.trials,
         project_dir=tuner.project_dir,
         k=settings.repeats,
+        confirm=settings.confirm,
         workers=assignments.read(tuner.project_dir),
         validation_size=len(dataset.y_val),
     )
+    k, _, _, _ = results.decided_on(frame, settings)
     chosen = to_confirm(frame, k)
     if len(chosen) < 2:  # nothing to compare
         return
     start = time.time()
     for j in range(settings.confirm):
-        if settings.confirm_auto and j and _decided(tuner):
+        if settings.confirm_auto and j and is_decided(tuner.write_results()[1]):
             return
         for trial_id in chosen:
             record = records.load(tuner.project_dir, trial_id)
             if str(j) in record.get("confirm", {}):
                 continue
             trial = tuner.oracle.trials[trial_id]
-            outcome = _train(tuner, trial, j, dataset)
+            outcome = tuner.train_run(trial, records.CONFIRM_FIRST_REPEAT + j, dataset)
             record.setdefault("confirm", {})[str(j)] = outcome
             records.save(tuner.project_dir, trial_id, record)
             if not settings.quiet:
@@ -59,32 +58,3 @@ def train_confirmations(tuner, dataset):
                     f"{outcome['metrics']['val_accuracy']:.4f}  elapsed {clock(time.time() - start)}",
                     flush=True,
                 )
-
-
-def _decided(tuner):
-    """Whether the verdict on the whole confirmation rounds so far is decided (--confirm auto:K)."""
-    _, verdict = tuner.write_results()
-    return bool(verdict) and verdict.get("decision") in ("better", "worse", "equivalent")
-
-
-def _train(tuner, trial, j, dataset):
-    """Confirmation repeat `j` of `trial`: built and trained as a search
-    repeat is (tuning/search/hypermodel.py), from its own seed, for the
-    search's epochs."""
-    hypermodel, hp = tuner.hypermodel, trial.hyperparameters
-    hypermodel.repeat = records.CONFIRM_FIRST_REPEAT + j
-    keras.backend.clear_session()  # as KerasTuner does before each build
-    model = hypermodel.build(hp)
-    recorder = CurveRecorder()
-    metrics = hypermodel.fit(
-        hp,
-        model,
-        dataset.x_train,
-        dataset.y_train,
-        validation_data=(dataset.x_val, dataset.y_val),
-        epochs=tuner.settings.epochs,
-        batch_size=tuner.settings.batch_size,
-        callbacks=[recorder],
-        verbose=0,
-    )
-    return {"seed": hypermodel.run_seed, "metrics": metrics, "curve": recorder.curve}

@@ -13,12 +13,13 @@ fresh process takes over after P runs, as during the search.
 
 import time
 
+from keras_lrelu import _compat as compat
 from tuning.search import pruners
 from tuning.search import records
 from tuning.search.tuners import FreshProcess
 from tuning.search.tuners import clock
+from tuning.verdict import is_decided
 
-DECIDED = ("better", "worse", "equivalent")
 # Trial metrics the race reports as later steps than any epoch of a trial's first round.
 STEP_BASE = 1_000_000
 
@@ -35,7 +36,7 @@ def run_rounds(tuner, dataset):
     start, trained = time.time(), 0
     _, verdict = tuner.write_results()
     for repeat in range(1, settings.repeats):
-        if settings.repeats_auto and _decided(verdict):
+        if settings.repeats_auto and is_decided(verdict):
             break
         racing = [t for t in trials if not records.is_pruned(records.load(tuner.project_dir, t.trial_id))]
         for trial in racing:
@@ -44,7 +45,9 @@ def run_rounds(tuner, dataset):
                 continue
             if settings.trials_per_process and trained >= settings.trials_per_process:
                 raise FreshProcess(f"{start!r} 0")
-            record["repeats"][str(repeat)] = tuner.train_repeat(trial, repeat, dataset)
+            weights = records.weights_path(tuner.project_dir, trial.trial_id, repeat)
+            run = tuner.train_run(trial, repeat, dataset, [compat.best_epoch_saver(tuner, weights)])
+            record["repeats"][str(repeat)] = dict(run, pruned=False, message=None)
             records.save(tuner.project_dir, trial.trial_id, record)
             tuner.keep_best_repeat(trial, record)
             tuner.oracle.update_trial(trial.trial_id, records.means(record), step=STEP_BASE + repeat)
@@ -56,7 +59,11 @@ def run_rounds(tuner, dataset):
             print(
                 f"race round {repeat + 1}/{settings.repeats}: {left} racing"
                 + (f", dropped trial {', '.join(dropped)}" if dropped else "")
-                + (f", decided: {verdict['decision']}" if settings.repeats_auto and _decided(verdict) else "")
+                + (
+                    f", decided: {verdict['decision']}"
+                    if settings.repeats_auto and is_decided(verdict)
+                    else ""
+                )
                 + f"  elapsed {clock(time.time() - start)}",
                 flush=True,
             )
@@ -85,7 +92,3 @@ def _drop_losers(tuner, racing, pruner, repeat):
             records.save(tuner.project_dir, trial.trial_id, record)
             dropped.append(trial.trial_id)
     return dropped
-
-
-def _decided(verdict):
-    return bool(verdict) and verdict.get("decision") in DECIDED

@@ -154,7 +154,6 @@ def write_results(project_dir, trials, settings, outside_space=None, validation_
     from the oracle's `trials`, by the search's `settings` (its repeats,
     confirmation, margin and command); `outside_space` and
     `validation_size` as for `to_frame`. Returns (frame, verdict)."""
-    k, confirm, level, looks = decided_on(project_dir, trials, settings)
     frame = to_frame(
         trials,
         settings.command,
@@ -165,6 +164,7 @@ def write_results(project_dir, trials, settings, outside_space=None, validation_
         settings.confirm,
         validation_size,
     )
+    k, confirm, level, looks = decided_on(frame, settings)
     if level is not None:
         frame[LEVEL_COLUMN] = float(level)
     csv_path = os.path.join(project_dir, "results.csv")
@@ -178,32 +178,26 @@ def write_results(project_dir, trials, settings, outside_space=None, validation_
     return frame, verdict
 
 
-def decided_on(project_dir, trials, settings):
+def decided_on(frame, settings):
     """(k, confirm, level, looks): the search and confirmation repeats the
-    verdict is decided on now, and for a sequential search (auto:K) the
-    level of this look and the planned looks (else None, None). A race's
-    k is its last whole round: the fewest repeats of a configuration still
-    racing; a confirmation's, the fewest of the configurations it retrains."""
-    saved = {
-        t.trial_id: records.load(project_dir, t.trial_id) for t in trials.values() if t.status == "COMPLETED"
-    }
+    verdict is decided on now, from a results frame, and for a sequential
+    search (auto:K) the level of this look and the planned looks (else
+    None, None). A race's k is its last whole round: the fewest repeats of
+    a configuration still racing; a confirmation's, the fewest of the
+    configurations it retrains."""
     k, confirm, level, looks = settings.repeats, settings.confirm, None, None
+    racing = frame[frame["status"] == "COMPLETED"]
     if settings.prune == "race":
-        racing = [len(r["repeats"]) for r in saved.values() if not records.is_pruned(r)]
-        k = min(racing, default=1)
+        k = int(racing["repeats"].min()) if len(racing) else 1
     if settings.confirm_auto:
-        confirmed = [len(r.get("confirm", {})) for r in saved.values() if r.get("confirm")]
-        confirm = min(confirmed, default=0)
+        counts = frame[repeat_columns(settings.confirm, CONFIRM)].notna().sum(axis=1)
+        confirm = int(counts[counts > 0].min()) if (counts > 0).any() else 0
         if confirm:
             looks = sequential.plan(settings.confirm, CONFIRMED_LEAKY)
             level = sequential.level_at(looks, confirm)
     elif settings.repeats_auto:
-        leaky = sum(
-            1
-            for t in trials.values()
-            if t.status == "COMPLETED" and t.hyperparameters.values.get("mode") != "relu"
-        )
-        looks = sequential.plan(settings.repeats, max(leaky, 1))
+        entered = frame["status"].isin(["COMPLETED", "PRUNED"]) & (frame["mode"] != "relu")
+        looks = sequential.plan(settings.repeats, max(int(entered.sum()), 1))
         level = sequential.level_at(looks, k)
     return k, confirm, level, looks
 

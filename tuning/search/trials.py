@@ -76,25 +76,29 @@ class RepeatedTrials:
             "message": pruning.pruned_message,
         }
 
-    def train_repeat(self, trial, repeat, dataset):
-        """Repeat `repeat` of a trial that already ran, outside KerasTuner's
-        loop (a race's later rounds), as run_trial trains one; returns its run."""
+    def train_run(self, trial, repeat, dataset, callbacks=()):
+        """Run `repeat` of a trial outside KerasTuner's loop (a race's later
+        rounds, a confirmation), built from scratch as a search repeat is
+        (tuning/search/hypermodel.py: its seed, the kept model) and trained
+        for the search's epochs, a Hyperband trial too; returns
+        {"seed", "metrics", "curve"}."""
+        hypermodel, hp = self.hypermodel, trial.hyperparameters
+        hypermodel.repeat = repeat
+        keras.backend.clear_session()  # as KerasTuner does before each build
+        model = hypermodel.build(hp)
         recorder = CurveRecorder()
-        weights = records.weights_path(self.project_dir, trial.trial_id, repeat)
-        self.hypermodel.repeat = repeat
-        metrics = compat.build_and_fit(
-            self,
-            trial,
+        metrics = hypermodel.fit(
+            hp,
+            model,
             dataset.x_train,
             dataset.y_train,
             validation_data=(dataset.x_val, dataset.y_val),
             epochs=self.settings.epochs,
             batch_size=self.settings.batch_size,
+            callbacks=[recorder, *callbacks],
             verbose=0,
-            callbacks=[recorder, compat.best_epoch_saver(self, weights)],
         )
-        run = {"seed": self.hypermodel.run_seed, "metrics": metrics, "curve": recorder.curve}
-        return dict(run, pruned=False, message=None)
+        return {"seed": hypermodel.run_seed, "metrics": metrics, "curve": recorder.curve}
 
     def keep_best_repeat(self, trial, record):
         """Makes the best repeat's weights the trial's checkpoint (what

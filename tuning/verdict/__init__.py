@@ -10,6 +10,7 @@ its error rates are tuning/search/calibration.py.
 
 from tuning.verdict.decision import decide
 from tuning.verdict.decision import finished
+from tuning.verdict.decision import is_decided
 from tuning.verdict.decision import to_confirm
 from tuning.verdict.terms import CONFIRM
 from tuning.verdict.terms import CONFIRMED_LEAKY
@@ -28,6 +29,7 @@ __all__ = [
     "SIZE_COLUMN",
     "decide",
     "finished",
+    "is_decided",
     "margin_text",
     "repeat_columns",
     "to_confirm",

@@ -178,6 +178,11 @@ def _family(rows, runs, baseline, margin_images, size, level):
     return found
 
 
+def is_decided(verdict):
+    """Whether a verdict (or None) decides against ReLU: better, worse or equivalent."""
+    return bool(verdict) and verdict.get("decision") in ("better", "worse", "equivalent")
+
+
 def validation_size(frame):
     """The one validation size of a frame's rows, or UsageError."""
     if SIZE_COLUMN not in frame.columns or frame[SIZE_COLUMN].isna().any():

@@ -29,9 +29,6 @@ class RacePruner(BasePruner):
     configuration in the race, its curves of the same repeats; `rounds` is
     the most rounds the race runs (--repeats)."""
 
-    def __init__(self, margin=0.0, rounds=None):
-        super().__init__(margin, rounds)
-
     def prune(self, curves, finished, epoch):
         if len(curves) < MIN_REPEATS or self.rounds is None or self.rounds < MIN_REPEATS:
             return None
