@@ -30,13 +30,13 @@ test: $(STAMP)
 	$(VENV)/bin/ruff format --check $(LINTED)
 	$(PY) tools/test_lanes.py
 
-# The README's demo ("What make demo does"): 11 configurations, 3 repeats each, then 8
-# confirmation repeats, the fewest at which the exact test over two comparisons finds a true
-# equivalence in most searches (docs/search.md, Calibration); all in one process, since a
-# fresh process per trial costs a TensorFlow import, and --overwrite for a whole, fresh run.
+# The README's demo ("What make demo does"): 11 configurations raced over 2 rounds, then the
+# chosen ones confirmed round by round until the verdict is decided, at most 10 (docs/search.md,
+# Racing); all in one process, since a fresh process per trial costs a TensorFlow import, and
+# --overwrite for a whole, fresh run.
 DEMO_ARGS ?= --dataset mnist5k --tuner grid --modes relu,fixed,channelwise \
-	--alpha-min 0.01 --alpha-max 0.5 --max-trials 11 --epochs 3 --repeats 3 --prune median \
-	--confirm 8 --trials-per-process 0 --project demo --overwrite
+	--alpha-min 0.01 --alpha-max 0.5 --max-trials 11 --epochs 3 --repeats 2 --prune race \
+	--confirm auto:10 --trials-per-process 0 --project demo --overwrite
 
 demo: $(STAMP)
 	$(PY) -m tuning search $(DEMO_ARGS)

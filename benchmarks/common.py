@@ -110,6 +110,52 @@ def results_name(name):
     return name if backend() == "tensorflow" else f"{name}_{backend()}"
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The demo's grid (make demo): ReLU, then five slopes of a fixed and a learned-per-channel alpha.
+DEMO_GRID = [
+    "--tuner",
+    "grid",
+    "--modes",
+    "relu,fixed,channelwise",
+    "--alpha-min",
+    "0.01",
+    "--alpha-max",
+    "0.5",
+]
+
+
+def search_in_fresh_process(options, project):
+    """`python -m tuning search OPTIONS --project PROJECT` in a fresh
+    process and a temporary folder, only the SavedModel exported: (its
+    results.csv as a frame, its verdict.json or None, wall seconds)."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    command = [sys.executable, "-m", "tuning", "search", *options, "--export-formats", "saved_model"]
+    command += ["--trials-per-process", "0", "--quiet", "--project", project]
+    with tempfile.TemporaryDirectory() as cwd:
+        start = time.perf_counter()
+        done = subprocess.run(
+            command,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"),
+        )
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"the search {project} failed:\n{done.stderr[-3000:]}")
+        folder = os.path.join(cwd, "runs", project)
+        verdict_path = os.path.join(folder, "verdict.json")
+        verdict = None
+        if os.path.exists(verdict_path):
+            with open(verdict_path) as f:
+                verdict = json.load(f)
+        return pd.read_csv(os.path.join(folder, "results.csv"), dtype={"trial_id": str}), verdict, seconds
+
+
 def report(rows, name, columns):
     """Prints `rows` as a table and writes them to benchmarks/results/NAME.csv."""
     frame = pd.DataFrame(rows)

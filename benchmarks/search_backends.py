@@ -16,52 +16,19 @@ export included. Ratios are to TensorFlow's, from the same run.
 
 import argparse
 import os
-import subprocess
-import sys
-import tempfile
-import time
 
 import pandas as pd
+from common import DEMO_GRID
 from common import report
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEMO = [
-    "--tuner",
-    "grid",
-    "--modes",
-    "relu,fixed,channelwise",
-    "--alpha-min",
-    "0.01",
-    "--alpha-max",
-    "0.5",
-    "--seed",
-    "0",
-]
+from common import search_in_fresh_process
 
 
 def time_search(backend, args):
     """One search on `backend` in a fresh process: (results.csv, seconds)."""
-    # fmt: off
-    command = [
-        sys.executable, "-m", "tuning", "search", *DEMO, "--dataset", args.dataset, "--epochs", str(args.epochs),
-        "--backend", backend,
-        "--max-trials", str(args.max_trials), "--repeats", str(args.repeats),
-        "--trials-per-process", "0", "--export-formats", "saved_model", "--quiet", "--project", backend,
-    ]
-    # fmt: on
-    with tempfile.TemporaryDirectory() as cwd:
-        start = time.perf_counter()
-        done = subprocess.run(
-            command,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"),
-        )
-        seconds = time.perf_counter() - start
-        if done.returncode != 0:
-            raise SystemExit(f"the search on {backend} failed:\n{done.stderr[-3000:]}")
-        return pd.read_csv(os.path.join(cwd, "runs", backend, "results.csv")), seconds
+    options = [*DEMO_GRID, "--seed", "0", "--dataset", args.dataset, "--epochs", str(args.epochs)]
+    options += ["--backend", backend, "--max-trials", str(args.max_trials), "--repeats", str(args.repeats)]
+    table, _, seconds = search_in_fresh_process(options, backend)
+    return table, seconds
 
 
 def main(argv=None):

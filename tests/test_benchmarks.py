@@ -197,3 +197,18 @@ def test_search_backends_times_the_demo_grid_on_each_backend(tmp_path, run_here)
     )
     assert (table["command_s"] > table["trial_s"] * 2).all()  # imports and the export besides the trials
     assert "the demo's grid on digits, 2 trials x 1 repeat(s) x 1 epochs" in stdout
+
+
+def test_time_to_decision_runs_each_way_from_the_same_seeds(tmp_path, run_here):
+    args = ["--ways", "full,race", "--dataset", "digits", "--epochs", "1", "--max-trials", "2"]
+    stdout = run_here("time_to_decision.py", [*args, "--repeats", "2", "--ceiling", "7"])
+    table = pd.read_csv(tmp_path / "time_to_decision.csv").set_index("way")
+    assert table.index.tolist() == ["full", "race"]
+    assert table.loc["full", "options"] == "--prune none --repeats 2 --confirm 7"
+    assert table.loc["race", "options"] == "--prune race --repeats 2 --confirm auto:7"
+    # Two configurations, two search repeats each, then both confirmed 7 times: the only look.
+    assert table["runs"].tolist() == [2 * 2 + 2 * 7] * 2 and table["pairs"].tolist() == [7, 7]
+    assert table.loc["race", "time_vs_first"] == pytest.approx(
+        table.loc["race", "wall_s"] / table.loc["full", "wall_s"]
+    )
+    assert table.loc["full", "same_decision"] and "written: " in stdout

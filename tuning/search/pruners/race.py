@@ -40,12 +40,12 @@ class RacePruner(BasePruner):
         leader = max(field, key=np.mean)
         if np.mean(leader) <= np.mean(ours):
             return None
-        level = ALPHA / (self.rounds - MIN_REPEATS + 1)
+        level = ALPHA / ((self.rounds - MIN_REPEATS + 1) * len(field))
         p = one_sided_p(np.asarray(ours) - np.asarray(leader))
         if p < level:
             return (
                 f"{np.mean(ours):.4f} below the leader's {np.mean(leader):.4f} over the same "
-                f"{len(ours)} seeds (paired t-test, p = {p:.2g} < {level:.2g}, Bonferroni over the rounds)"
+                f"{len(ours)} seeds (paired t-test, p = {p:.2g} < {level:.2g}, Bonferroni over the rounds and rivals)"
             )
         return None
 
