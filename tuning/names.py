@@ -9,3 +9,5 @@ MODES = ("fixed", "trainable", "channelwise", "randomized", "relu")
 TUNER_NAMES = ("bayesian", "random", "hyperband", "grid")
 # Beside every export (tuning/export/cards.py); an export replaces only a folder holding one.
 CARD_NAME = "model_card.json"
+# Set by `--workers N` for its chief: how many processes train each round of a race.
+ROUND_WORKERS_ENV = "KERAS_LRELU_ROUND_WORKERS"

@@ -2,8 +2,6 @@
 process (or, with --workers, as a chief and workers), then confirms the
 best, writes the table and exports the best models."""
 
-import contextlib
-import io
 import os
 import sys
 
@@ -103,27 +101,12 @@ def _run_tuner(settings, dataset, paired_by):
     the settings its trials pair by, and runs this process's part of the
     search."""
     import grpc
-    import keras
 
     from tuning.search import tuners
-    from tuning.search.hypermodel import LeakyCNN
 
-    keras.utils.set_random_seed(settings.seed)
-    hypermodel = LeakyCNN(
-        dataset.input_shape,
-        dataset.num_classes,
-        pixel_max=dataset.pixel_max,
-        modes=settings.modes,
-        alpha_min=settings.alpha_min,
-        alpha_max=settings.alpha_max,
-        seed=settings.seed,
-        grid=settings.tuner == "grid",
-    )
     try:
         # A fresh process continuing the search: KerasTuner's "Reloading Tuner" is no news.
-        quiet_reload = settings.continued is not None
-        with contextlib.redirect_stdout(io.StringIO()) if quiet_reload else contextlib.nullcontext():
-            tuner = tuners.make_tuner(settings, hypermodel)
+        tuner = tuners.build_tuner(settings, dataset, quiet_reload=settings.continued is not None)
         if settings.role != "worker":
             pairing.write_record(tuner.project_dir, paired_by)
         tuners.run_trials(tuner, dataset)

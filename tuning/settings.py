@@ -18,6 +18,7 @@ from tuning.cluster import tls as tls_files
 from tuning.errors import UsageError
 from tuning.export import formats
 from tuning.names import MODES
+from tuning.names import ROUND_WORKERS_ENV
 from tuning.verdict import MARGIN_POINTS
 
 # Set in a search process that replaced an earlier one: "<wall-clock start>
@@ -68,6 +69,7 @@ class SearchSettings:
     role: str = None
     oracle_address: str = None
     worker_id: str = None
+    round_workers: int = 0  # the chief of `--workers N`: N processes per race round
     chief_timeout: float = 60.0
     insecure: bool = False
     tls: object = None
@@ -170,8 +172,17 @@ def from_args(args, argv, command, backend, from_command_line=True):
             argv=tuple(argv),
             command=command,
             continued=continued,
+            round_workers=_round_workers(args.role),
         )
     )
+
+
+def _round_workers(role):
+    """The processes per race round a `--workers N` launcher gave its chief (0: none)."""
+    text = os.environ.get(ROUND_WORKERS_ENV, "")
+    if role != "chief" or not text.isdigit():
+        return 0
+    return min(int(text), limits.WORKERS_MAX)
 
 
 def _sequential(args):

@@ -688,3 +688,22 @@ def test_a_worker_refuses_a_trial_id_that_is_not_a_number(tmp_path, capsys):
         ),
     )
     assert sorted(p.name for p in tmp_path.rglob("*escaped*")) == []
+
+
+def test_a_race_under_workers_trains_its_rounds_in_processes_and_scores_as_one_process(tmp_path):
+    args = [*SEARCH, "--tuner", "grid", "--modes", "relu,fixed", "--max-trials", "3", "--epochs", "1"]
+    args += ["--repeats", "3", "--prune", "race"]
+    here = tmp_path / "one"
+    here.mkdir()
+    ok(cli(args, here))
+    stdout = ok(cli([*args, "--workers", "2"], tmp_path))
+    assert "[chief] race round 2/3: 3 racing (trained in 2 processes)" in stdout
+    assert "[chief] race round 3/3: 3 racing (trained in 2 processes)" in stdout
+    columns = ["trial_id", "val_accuracy_1", "val_accuracy_2", "val_accuracy_3"]
+    alone = _table(here)[columns]
+    assert (
+        _table(tmp_path)[columns]
+        .sort_values("trial_id")
+        .reset_index(drop=True)
+        .equals(alone.sort_values("trial_id").reset_index(drop=True))
+    )

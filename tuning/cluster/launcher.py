@@ -10,6 +10,7 @@ import time
 from tuning import relaunch
 from tuning.cluster.engine import free_port
 from tuning.errors import SearchStopped
+from tuning.names import ROUND_WORKERS_ENV
 
 RESTARTS = 3
 STOP_SECONDS = 10  # how long a stopped chief gets before SIGKILL
@@ -34,7 +35,9 @@ def launch(settings):
     # TensorFlow's CPU kernels split their sums by it, so a worker with fewer
     # threads would score a trial differently. Ops run one at a time.
     env = relaunch.environment(dict(os.environ, TF_NUM_INTEROP_THREADS="1"))
-    chief = _start(settings.cluster_process(address, "chief"), relaunch.environment(), "chief")
+    # The chief trains a race's later rounds (tuning/search/race.py) in as many processes.
+    chief_env = relaunch.environment(dict(os.environ, **{ROUND_WORKERS_ENV: str(settings.workers)}))
+    chief = _start(settings.cluster_process(address, "chief"), chief_env, "chief")
     crews = {
         f"worker{i}": _start(settings.cluster_process(address, "worker", f"worker{i}"), env, f"worker{i}")
         for i in range(1, settings.workers + 1)

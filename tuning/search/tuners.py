@@ -3,7 +3,9 @@ and the search's reporting: a line of progress per trial, results.csv and
 results.png rewritten after every trial, and a fresh process after
 `--trials-per-process` trials."""
 
+import contextlib
 import glob
+import io
 import json
 import os
 import time
@@ -18,6 +20,7 @@ from tuning.errors import UsageError
 from tuning.names import TUNER_NAMES
 from tuning.search import records
 from tuning.search import results
+from tuning.search.hypermodel import LeakyCNN
 from tuning.search.hypermodel import hyperparameter_text
 from tuning.search.trials import RepeatedTrials
 
@@ -155,6 +158,24 @@ def check_project(directory, project, repeats_wanted=1, backend="tensorflow"):
                 f"cannot resume {project_dir} with {option} {wanted}: it was searched with "
                 f"{option} {recorded}; rerun with {option} {recorded}, or start afresh with --overwrite"
             )
+
+
+def build_tuner(settings, dataset, quiet_reload=False):
+    """The search's hypermodel for `dataset` and its tuner (make_tuner);
+    `quiet_reload` hides KerasTuner's "Reloading Tuner" line."""
+    keras.utils.set_random_seed(settings.seed)
+    hypermodel = LeakyCNN(
+        dataset.input_shape,
+        dataset.num_classes,
+        pixel_max=dataset.pixel_max,
+        modes=settings.modes,
+        alpha_min=settings.alpha_min,
+        alpha_max=settings.alpha_max,
+        seed=settings.seed,
+        grid=settings.tuner == "grid",
+    )
+    with contextlib.redirect_stdout(io.StringIO()) if quiet_reload else contextlib.nullcontext():
+        return make_tuner(settings, hypermodel)
 
 
 def make_tuner(settings, hypermodel):
