@@ -67,7 +67,7 @@ def test_the_race_drops_a_clearly_worse_configuration_once_it_may():
     )  # fewer than MIN_REPEATS
     reason = pruner.prune(_curves(worse), lambda: [_curves(leader)], 3)
     assert reason.startswith("0.8750 below the leader's 0.9625 over the same 3 seeds (paired t-test, p = ")
-    assert reason.endswith("< 0.0062, Bonferroni over the rounds and rivals)")  # 0.05 / (8 rounds x 1 rival)
+    assert reason.endswith("< 0.0063, Bonferroni over the rounds and rivals)")  # 0.05 / (8 rounds x 1 rival)
     assert pruner.prune(_curves(leader), lambda: [_curves(worse)], 3) is None  # the leader stays
     assert MIN_REPEATS == 3
 

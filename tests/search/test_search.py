@@ -275,13 +275,11 @@ def test_confirmation_retrains_the_two_best_leaky_and_relu_from_unused_seeds(dig
     assert (tuner.write_results()[0]["validation_size"] == len(digits.y_val)).all()
     # A confirmation repeat trains as a fresh build of its seed does: the recorded number again;
     # and at the seed of search repeat 0 it is that repeat, so both train by one recipe.
-    again = confirmation._train(tuner, tuner.oracle.trials[chosen[0]], 1, digits)
+    again = tuner.train_run(tuner.oracle.trials[chosen[0]], records.CONFIRM_FIRST_REPEAT + 1, digits)
     assert again["metrics"]["val_accuracy"] == frame.set_index("trial_id").loc[chosen[0], columns[1]]
-    first = confirmation._train(tuner, tuner.oracle.trials[chosen[0]], -records.CONFIRM_FIRST_REPEAT, digits)
+    first = tuner.train_run(tuner.oracle.trials[chosen[0]], 0, digits)
     assert first["seed"] == 0
     assert first["metrics"]["val_accuracy"] == frame.set_index("trial_id").loc[chosen[0], "val_accuracy_1"]
     # Resumed, it trains nothing it has.
-    monkeypatch.setattr(
-        confirmation, "_train", lambda *args: pytest.fail("retrained a recorded confirmation")
-    )
+    monkeypatch.setattr(tuner, "train_run", lambda *args: pytest.fail("retrained a recorded confirmation"))
     confirmation.train_confirmations(tuner, digits)
