@@ -4,6 +4,7 @@ the pruner's own code, tuning/search/calibration.py), the options' errors,
 and a real race on disk that stops once decided."""
 
 import math
+import os
 from fractions import Fraction
 
 import numpy as np
@@ -127,3 +128,20 @@ def test_a_confirmation_stops_once_decided(tmp_path, capsys):
     )  # stopped early only on a decision
     assert frame["verdict_level"].iloc[0] == float(sequential.plan(8, 2)[rounds])
     assert f"on {rounds} fresh repeats of each" in stdout
+
+
+def test_a_stopped_race_resumes_at_the_run_it_lost(tmp_path, capsys):
+    args = ["search", "--dataset", "digits", "--tuner", "grid", "--modes", "relu,fixed", "--max-trials", "3"]
+    args += ["--epochs", "1", "--repeats", "3", "--prune", "race", "--trials-per-process", "0"]
+    args += ["--export-formats", "saved_model", "--project", "resume"]
+    ok(cli_in_process(args, tmp_path, capsys))
+    project = str(tmp_path / "runs" / "resume")
+    before = pd.read_csv(os.path.join(project, "results.csv"), dtype={"trial_id": str})
+    record = records.load(project, "1")
+    del record["repeats"]["2"]  # as if the race had stopped during that run
+    records.save(project, "1", record)
+    stdout = ok(cli_in_process(args, tmp_path, capsys))
+    assert "race round 3/3: 3 racing" in stdout and "race round 2/3" not in stdout  # round 2 was whole
+    after = pd.read_csv(os.path.join(project, "results.csv"), dtype={"trial_id": str})
+    columns = ["trial_id", "val_accuracy_1", "val_accuracy_2", "val_accuracy_3"]
+    assert after[columns].equals(before[columns])  # the lost run again, bit for bit

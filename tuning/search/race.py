@@ -56,7 +56,7 @@ def run_rounds(tuner, dataset):
             tuner.oracle.update_trial(trial.trial_id, records.means(record), step=STEP_BASE + repeat)
         dropped = _drop_losers(tuner, racing, pruner, repeat)
         _, verdict = tuner.write_results()
-        if not settings.quiet:
+        if not settings.quiet and (missing or dropped):  # a round a resumed race had whole is no news
             left = len(racing) - len(dropped)
             print(
                 f"race round {repeat + 1}/{settings.repeats}: {left} racing"
