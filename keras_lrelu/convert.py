@@ -112,9 +112,9 @@ def is_rectifier(layer):
     )
 
 
-def convert(model, alpha=0.01, trainable_alpha=False, channelwise=False, **kwargs):
+def convert(model, alpha=0.01, trainable_alpha=False, channelwise=False, rectifier=None, **kwargs):
     """Returns a copy of `model` with every plain ReLU made a keras_lrelu
-    `LeakyReLU`, all weights kept.
+    `LeakyReLU` (or the layer `rectifier` makes), all weights kept.
 
     Rewritten: `ReLU()` layers with no cap, threshold or slope,
     `Activation("relu")`, and `activation="relu"` inside Dense, EinsumDense
@@ -132,23 +132,40 @@ def convert(model, alpha=0.01, trainable_alpha=False, channelwise=False, **kwarg
     ```python
     resnet = keras.applications.ResNet50(weights=None)
     leaky = keras_lrelu.convert(resnet, alpha=0.01)   # all 49 ReLUs
+    rrelu = keras_lrelu.convert(
+        resnet, rectifier=lambda name: keras_lrelu.RandomizedLeakyReLU(name=name)
+    )
     ```
 
     Args:
         model: A Sequential or Functional model.
         alpha, trainable_alpha, channelwise, **kwargs: Passed to
             `keras_lrelu.LeakyReLU` for each new layer.
+        rectifier: Optional function `rectifier(name)` returning the new
+            layer (named `name`) for each ReLU, e.g. a
+            `RandomizedLeakyReLU`; `alpha`, `trainable_alpha`,
+            `channelwise` and `**kwargs` are then unused.
 
     Raises:
-        ValueError: for a subclassed model, whose `call` cannot be rewritten.
+        ValueError: for a subclassed model, whose `call` cannot be
+            rewritten, or a `rectifier` that does not return a Keras layer.
     """
 
     def make_leaky(name):
-        return LeakyReLU(
-            alpha=alpha, trainable_alpha=trainable_alpha, channelwise=channelwise, name=name, **kwargs
-        )
+        if rectifier is None:
+            return LeakyReLU(
+                alpha=alpha, trainable_alpha=trainable_alpha, channelwise=channelwise, name=name, **kwargs
+            )
+        layer = rectifier(name)
+        if not isinstance(layer, keras.layers.Layer):
+            raise ValueError(
+                f"convert()'s rectifier must return a Keras layer. Received: rectifier={rectifier!r} "
+                f"returning {type(layer).__name__}"
+            )
+        return layer
 
-    make_leaky("check_arguments")  # bad arguments fail before any cloning
+    if rectifier is None:
+        make_leaky("check_arguments")  # bad arguments fail before any cloning
     clones = {}
     kept = [layer.name for layer in model.layers if relu_left_inside(layer)]
     if kept:
@@ -160,7 +177,7 @@ def convert(model, alpha=0.01, trainable_alpha=False, channelwise=False, **kwarg
 
     def clone_function(layer):
         if isinstance(layer, keras.Model):  # nested: converted, weights and all
-            return convert(layer, alpha, trainable_alpha, channelwise, **kwargs)
+            return convert(layer, alpha, trainable_alpha, channelwise, rectifier, **kwargs)
         if is_plain_relu(layer):
             clone = make_leaky(layer.name)
         elif relu_inside(layer):
@@ -190,6 +207,12 @@ def convert(model, alpha=0.01, trainable_alpha=False, channelwise=False, **kwarg
         if original is not None and original.weights:
             layer.set_weights(original.get_weights())
     return new_model
+
+
+def relus_to_replace(model):
+    """The names of the layers (nested ones too) whose ReLU `convert()`
+    rewrites: plain ReLU layers and layers with `activation="relu"`."""
+    return [layer.name for layer in iter_layers(model) if is_plain_relu(layer) or relu_inside(layer)]
 
 
 def _as_functional(model):

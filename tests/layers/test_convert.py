@@ -209,3 +209,48 @@ def test_the_warning_names_the_recurrent_layers_and_the_rest_converts():
     np.testing.assert_allclose(
         converted.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6
     )
+
+
+def test_a_rectifier_function_puts_its_layer_at_every_relu_nested_too():
+    inputs = keras.Input((5,))
+    block = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(4, activation="relu", name="inner")], name="block"
+    )
+    hidden = keras.layers.ReLU(name="plain")(keras.layers.Dense(4, name="d1")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="out")(block(hidden)))
+    converted = keras_lrelu.convert(
+        model, rectifier=lambda name: keras_lrelu.RandomizedLeakyReLU(lower=0.1, upper=0.3, name=name)
+    )
+    randomized = [
+        layer.name for layer in converted.layers if isinstance(layer, keras_lrelu.RandomizedLeakyReLU)
+    ]
+    assert randomized == ["plain"]
+    inner = converted.get_layer("block").get_layer("inner_lrelu")
+    assert isinstance(inner, keras_lrelu.RandomizedLeakyReLU)
+    # At inference RReLU is the leaky rectifier at its mean slope, and the weights are kept.
+    x = np.random.RandomState(2).randn(6, 5).astype("float32")
+    leaky = keras_lrelu.convert(model, alpha=0.2)
+    np.testing.assert_allclose(converted.predict(x, verbose=0), leaky.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_a_rectifier_function_that_returns_no_layer_is_refused():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="relu")])
+    with pytest.raises(
+        ValueError, match=r"must return a Keras layer\. Received: rectifier=.* returning float$"
+    ):
+        keras_lrelu.convert(model, rectifier=lambda name: 0.1)
+
+
+def test_relus_to_replace_names_what_convert_rewrites():
+    from keras_lrelu.convert import relus_to_replace
+
+    model = keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(2, activation="relu", name="d"),
+            keras.layers.ReLU(max_value=6.0, name="relu6"),
+            keras.layers.Activation("relu", name="act"),
+            keras.layers.Dense(2, activation="tanh", name="t"),
+        ]
+    )
+    assert relus_to_replace(model) == ["d", "act"]
