@@ -34,6 +34,7 @@ FLOORS = [
     ("settings", ["tuning.settings"]),
     ("the search command", ["tuning.search_command"]),
     ("the command line", ["tuning.__main__"]),
+    ("the Python API", ["tuning.api"]),
 ]
 # Modules that need neither TensorFlow nor Keras at import or at run time.
 WITHOUT_TENSORFLOW = [

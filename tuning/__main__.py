@@ -13,6 +13,7 @@ from tuning.errors import UsageError
 from tuning.export import formats
 from tuning.limits import WORKERS_MAX
 from tuning.limits import check_numbers
+from tuning.names import INIT_CHOICES
 from tuning.names import MODES
 from tuning.names import TUNER_NAMES
 from tuning.quiet import import_tensorflow_quietly
@@ -32,10 +33,26 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see --help)\n")
 
 
+class _RaisingParser(_Parser):
+    """tuning.api's parser: a bad setting raises the error line's text."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+def parse_search(argv):
+    """The parsed and number-checked `search` arguments `argv` (after
+    "search"), for tuning.api: a bad one is a UsageError with the command
+    line's text. Every option `--x-y` is `args.x_y`."""
+    args = build_parser(_RaisingParser).parse_args(["search", *argv])
+    check_numbers("search", args)
+    return args
+
+
 # The parser reads as a table of options, one option to a few lines: the formatter leaves it so.
 # fmt: off
-def build_parser():
-    parser = _Parser(
+def build_parser(parser_class=_Parser):
+    parser = parser_class(
         prog="python -m tuning",
         description="Search the Leaky ReLU slope (alpha) of a small CNN with KerasTuner, "
         "export the best model, and classify images with it.",
@@ -71,7 +88,8 @@ def _add_search(commands):
     search = commands.add_parser(
         "search", help="run (or resume) an alpha search and export the best model",
         description="Run a KerasTuner search over the rectifier (mode and alpha), learning rate "
-        "and width of a small CNN. Rerunning the same command resumes the search.",
+        "and width of a small CNN, or over the rectifier of your own model (--model). Rerunning the "
+        "same command resumes the search.",
     )
     search.add_argument("--dataset", default=DEFAULTS.dataset, metavar="NAME|PATH",
                         help="mnist5k (default, bundled), digits (bundled), mnist, fashion_mnist, "
@@ -79,6 +97,16 @@ def _add_search(commands):
                         "or a folder with one subfolder of images per class")
     search.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"),
                         help="resize a folder's images to H x W (default: the first image's size)")
+    search.add_argument("--model", metavar="FILE.keras",
+                        help="search the rectifier of your own Functional or Sequential model (loaded in Keras's "
+                        "safe mode) instead of the suite's CNN: each leaky configuration is the model with its "
+                        "ReLUs replaced by keras_lrelu.convert(), ReLU the model as it is; trained with the "
+                        "file's compile settings, else the suite's; it gets the images as stored (0 to 255 for "
+                        "8-bit images), and must end in a softmax over the dataset's classes")
+    search.add_argument("--init", choices=INIT_CHOICES,
+                        help="with --model: fresh (default) re-initialises the weights from each repeat's seed, "
+                        "the same in every configuration; pretrained starts every run from the file's weights "
+                        "(fine-tuning)")
     search.add_argument("--tuner", default=DEFAULTS.tuner, choices=TUNER_NAMES,
                         help=f"default: {DEFAULTS.tuner}")
     search.add_argument("--max-trials", type=int, default=DEFAULTS.max_trials, metavar="N",

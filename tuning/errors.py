@@ -2,8 +2,9 @@
 else is a bug in our code (or a library's): it exits 1 with its traceback."""
 
 
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit code 2."""
+class UsageError(ValueError):
+    """Bad input from the user: printed as one line, exit code 2 (raised
+    as it is by tuning.api, a ValueError as Python's own bad-argument errors)."""
 
 
 class SearchStopped(Exception):

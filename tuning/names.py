@@ -5,6 +5,8 @@ own: tuning/search/pruners/, tuning/export/formats.py.)"""
 
 # The rectifiers the search can put in the model (tuning/search/hypermodel.py).
 MODES = ("fixed", "trainable", "channelwise", "randomized", "relu")
+# Where a --model search's runs start (tuning/search/user_model.py): new weights, or the file's.
+INIT_CHOICES = ("fresh", "pretrained")
 # KerasTuner's tuners (tuning/search/tuners.py).
 TUNER_NAMES = ("bayesian", "random", "hyperband", "grid")
 # Beside every export (tuning/export/cards.py); an export replaces only a folder holding one.

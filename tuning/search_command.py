@@ -36,11 +36,14 @@ def run_search(settings):
     if settings.checks_resume:
         tuners.check_project(settings.directory, settings.project, settings.repeats, settings.backend)
     dataset = data.load(settings.dataset, image_size=settings.image_size, seed=settings.seed)
-    paired_by = pairing.from_settings(settings, dataset)
+    hypermodel = tuners.build_hypermodel(settings, dataset)  # a bad --model stops here
+    paired_by = pairing.from_settings(settings, dataset, hypermodel)
     if settings.checks_resume:
         pairing.check(settings.project_dir, paired_by)
+        for note in hypermodel.notes:
+            print(note, file=sys.stderr, flush=True)
     try:
-        tuner = _run_tuner(settings, dataset, paired_by)
+        tuner = _run_tuner(settings, dataset, paired_by, hypermodel)
     except tuners.FreshProcess as fresh:
         _continue_in_fresh_process(settings, fresh.args[0])
     if settings.role == "worker":
@@ -96,7 +99,7 @@ def _report_and_export(settings, tuner, dataset):
     return 1 if len(refused) else 0  # a tampered trial is news, even with an export made
 
 
-def _run_tuner(settings, dataset, paired_by):
+def _run_tuner(settings, dataset, paired_by, hypermodel):
     """Builds the tuner (reloading the project unless --overwrite), records
     the settings its trials pair by, and runs this process's part of the
     search."""
@@ -106,7 +109,7 @@ def _run_tuner(settings, dataset, paired_by):
 
     try:
         # A fresh process continuing the search: KerasTuner's "Reloading Tuner" is no news.
-        tuner = tuners.build_tuner(settings, dataset, quiet_reload=settings.continued is not None)
+        tuner = tuners.build_tuner(settings, dataset, settings.continued is not None, hypermodel)
         if settings.role != "worker":
             pairing.write_record(tuner.project_dir, paired_by)
         tuners.run_trials(tuner, dataset)

@@ -37,7 +37,10 @@ class SearchSettings:
     (STARTED_ENV's value in a fresh process that continues a search),
     `tls` (the certificates read) and `intra_op_threads`."""
 
-    dataset: str = "mnist5k"
+    dataset: str = "mnist5k"  # tuning.api.search: arrays too
+    # None: the suite's CNN; a .keras path (tuning.api.search: a keras.Model or a build function).
+    model: object = None
+    init: str = "fresh"
     image_size: tuple = None
     tuner: str = "bayesian"
     max_trials: int = 20
@@ -132,11 +135,14 @@ def from_args(args, argv, command, backend, from_command_line=True):
             "hyperband (--confirm K still retests the winner on fresh repeats), or another tuner"
         )
     repeats_auto, confirm_auto, prune = _sequential(args)
+    _check_model(args)
     if not args.alpha_min < args.alpha_max:
         raise UsageError(f"need --alpha-min < --alpha-max, got {args.alpha_min} and {args.alpha_max}")
     modes = _modes(args.modes)
     export_formats = tuple(formats.parse(args.export_formats))
-    project = limits.default_project(args.dataset) if args.project is None else args.project
+    project = args.project
+    if project is None:  # tuning.api.search's data= may be arrays
+        project = limits.default_project(args.dataset if isinstance(args.dataset, str) else "arrays")
     limits.check_plain_name(project)
     if args.worker_id is not None:
         limits.check_plain_name(args.worker_id, "--worker-id")
@@ -155,6 +161,7 @@ def from_args(args, argv, command, backend, from_command_line=True):
         **dict(
             given,
             image_size=tuple(args.image_size) if args.image_size else None,
+            init=args.init or "fresh",
             repeats=int(args.repeats),
             confirm=int(args.confirm),
             repeats_auto=repeats_auto,
@@ -175,6 +182,29 @@ def from_args(args, argv, command, backend, from_command_line=True):
             round_workers=_round_workers(args.role),
         )
     )
+
+
+def _check_model(args):
+    """What can be told of `--model` and `--init` before anything loads."""
+    for name, value in (("model", args.model), ("data", args.dataset)):
+        if value is not None and not isinstance(value, str) and (args.workers or args.role):
+            raise UsageError(
+                f"{name}= given as a Python object lives in this process only: workers need "
+                f"{name}= as a path (or a dataset's name), which each worker loads"
+            )
+    if args.model is None:
+        if args.init:
+            raise UsageError(
+                f"--init {args.init} is for --model FILE.keras; the suite's CNN always starts fresh"
+            )
+        return
+    if not isinstance(args.model, str):  # tuning.api.search's model= object
+        return
+    if not os.path.isfile(args.model):
+        what = "no such file" if not os.path.exists(args.model) else "not a file"
+        raise UsageError(f"--model {args.model}: {what}")
+    if not args.model.endswith(".keras"):
+        raise UsageError(f"--model {args.model}: not a .keras file (save one with model.save('model.keras'))")
 
 
 def _round_workers(role):

@@ -19,6 +19,8 @@ from tuning.errors import UsageError
 
 KERAS_DATASETS = downloads.NAMES
 BUNDLED_DATASETS = bundled.NAMES
+# The name of a dataset given as arrays in Python (tuning.api.search's data=).
+ARRAYS_NAME = "arrays"
 
 
 @dataclasses.dataclass
@@ -45,27 +47,33 @@ class Dataset:
 
 
 def load(name, image_size=None, seed=0, val_fraction=0.2, test_fraction=0.2):
-    """Loads a dataset by name, `.npz` path or image folder, split and seeded.
+    """Loads a dataset by name, `.npz` path or image folder, split and
+    seeded; or arrays (tuning.api): `(x, y)` or `(x_train, y_train, x_val, y_val)`.
 
     A dataset without a test set has `test_fraction` held out; the
-    validation set is `val_fraction` of what remains for training. Both
-    splits are stratified by class.
+    validation set is `val_fraction` of what remains for training, unless
+    given. All splits are stratified by class.
 
     Raises:
         UsageError: for an unknown name, an unreadable file or folder, or
             data that cannot make a classification task.
     """
-    x_train, y_train, x_test, y_test, class_names = _read(name, image_size)
+    x_val = y_val = None
+    folder = isinstance(name, str) and os.path.isdir(name)
+    if isinstance(name, (tuple, list)):
+        x_train, y_train, x_val, y_val, x_test, y_test, class_names = _arrays(name)
+        name = ARRAYS_NAME
+    else:
+        x_train, y_train, x_test, y_test, class_names = _read(name, image_size)
     x_train, y_train = _as_images(x_train, "x_train"), _as_labels(y_train, x_train, "y_train")
     if x_test is None:
         x_train, x_test, y_train, y_test = _split(x_train, y_train, test_fraction, seed)
     else:
-        x_test, y_test = _as_images(x_test, "x_test"), _as_labels(y_test, x_test, "y_test")
-        if x_test.shape[1:] != x_train.shape[1:]:
-            raise UsageError(
-                f"{name}: x_test images are {x_test.shape[1:]}, x_train images {x_train.shape[1:]}"
-            )
-    x_train, x_val, y_train, y_val = _split(x_train, y_train, val_fraction, seed)
+        x_test, y_test = _checked_split(name, x_test, y_test, "x_test", x_train)
+    if x_val is None:
+        x_train, x_val, y_train, y_val = _split(x_train, y_train, val_fraction, seed)
+    else:
+        x_val, y_val = _checked_split(name, x_val, y_val, "x_val", x_train)
     largest = int(max(y_train.max(), y_val.max(), y_test.max()))
     if largest >= len(y_train) + len(y_val):
         raise UsageError(
@@ -77,11 +85,30 @@ def load(name, image_size=None, seed=0, val_fraction=0.2, test_fraction=0.2):
         class_names = [str(i) for i in range(num_classes)]
     if len(class_names) < num_classes:
         raise UsageError(f"{name}: {len(class_names)} class names for {num_classes} classes")
-    if name in ("mnist5k",) + KERAS_DATASETS or os.path.isdir(name):
+    if name in ("mnist5k",) + KERAS_DATASETS or folder:
         pixel_max = 255.0  # 8-bit images, however bright the brightest one seen
     else:  # digits (0-16) and a .npz's arrays: their own scale
         pixel_max = float(max(x_train.max(), 1.0))
     return Dataset(name, list(class_names), x_train, y_train, x_val, y_val, x_test, y_test, pixel_max)
+
+
+def _arrays(given):
+    """(x_train, y_train, x_val, y_val, x_test, y_test, class names) of arrays given in Python."""
+    if len(given) == 2:
+        return (*given, None, None, None, None, None)
+    if len(given) == 4:
+        return (*given, None, None, None)
+    raise UsageError(
+        f"data= as arrays is (x, y) or (x_train, y_train, x_val, y_val); got {len(given)} arrays"
+    )
+
+
+def _checked_split(name, x, y, key, x_train):
+    """A split given apart from x_train, checked as images of x_train's shape."""
+    x, y = _as_images(x, key), _as_labels(y, x, key.replace("x_", "y_"))
+    if x.shape[1:] != x_train.shape[1:]:
+        raise UsageError(f"{name}: {key} images are {x.shape[1:]}, x_train images {x_train.shape[1:]}")
+    return x, y
 
 
 def _read(name, image_size):

@@ -57,6 +57,7 @@ def export_best(
         model.optimizer.build(model.trainable_variables)
         record = records.load(tuner.project_dir, trial.trial_id)
         card = model_card(model, trial, dataset, rank, command, row, record, verdict)
+        card["base_model"] = tuner.hypermodel.describe()
         atomic.replace_folder(folder, functools.partial(_save, model, card, dataset, format_names))
         folders.append(folder)
     return folders

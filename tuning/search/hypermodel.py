@@ -22,35 +22,35 @@ RRELU_LOWER, RRELU_UPPER = 6 / 11, 16 / 11
 PROBE_SIZE = 256
 
 
-def make_activation(mode, alpha, seed=None):
-    """The rectifier layer for a search mode; `alpha` is unused for relu."""
+def make_activation(mode, alpha, seed=None, name=None):
+    """The rectifier layer for a search mode (named `name`, if given);
+    `alpha` is unused for relu."""
     if mode == "relu":
-        return keras.layers.ReLU()
+        return keras.layers.ReLU(name=name)
     if mode == "fixed":
-        return keras_lrelu.LeakyReLU(alpha=alpha)
+        return keras_lrelu.LeakyReLU(alpha=alpha, name=name)
     if mode in ("trainable", "channelwise"):
         return keras_lrelu.LeakyReLU(
             alpha=alpha,
             trainable_alpha=True,
             channelwise=mode == "channelwise",
             alpha_bounds=(0.0, max(1.0, alpha)),
+            name=name,
         )
     if mode == "randomized":
         return keras_lrelu.RandomizedLeakyReLU(
-            lower=alpha * RRELU_LOWER, upper=alpha * RRELU_UPPER, seed=seed
+            lower=alpha * RRELU_LOWER, upper=alpha * RRELU_UPPER, seed=seed, name=name
         )
     raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
 
 
-class LeakyCNN(kt.HyperModel):
-    """Two conv blocks and a dense layer, each followed by the searched rectifier.
-
-    Hyperparameters (all with defaults): `mode`, `alpha` (log-uniform in
-    `[alpha_min, alpha_max]`, active unless the mode is relu; the initial
-    slope for learned modes), `filters` and `learning_rate`. With `grid`,
-    alpha takes five log-spaced values and width and learning rate stay at
-    their defaults, so a grid search covers modes and slopes. Raw pixels are
-    rescaled inside the model, so an exported model takes images as stored.
+class RectifierHyperModel(kt.HyperModel):
+    """What every searched network shares: the `mode` and `alpha`
+    hyperparameters (alpha log-uniform in `[alpha_min, alpha_max]`, active
+    unless the mode is relu; the initial slope for learned modes; with
+    `grid`, five log-spaced values), the repeats' seeds, the kept models and
+    the training with its diagnostics. A subclass makes the network in
+    `network(mode, alpha, ...)` and may declare more hyperparameters in `_choose`.
 
     `repeat` (set by the tuner before each run) picks the seed of the
     weights, the data order and the layers' draws: the same for every
@@ -59,23 +59,10 @@ class LeakyCNN(kt.HyperModel):
     fresh build (tuning/search/reuse.py), unless `reuse` is False.
     """
 
-    def __init__(
-        self,
-        input_shape,
-        num_classes,
-        pixel_max=255.0,
-        modes=MODES,
-        alpha_min=0.001,
-        alpha_max=0.5,
-        seed=0,
-        grid=False,
-        reuse=True,
-        **kwargs,
-    ):
+    notes = ()  # lines the search prints once about its network
+
+    def __init__(self, modes=MODES, alpha_min=0.001, alpha_max=0.5, seed=0, grid=False, reuse=True, **kwargs):
         super().__init__(**kwargs)
-        self.input_shape = tuple(input_shape)
-        self.num_classes = num_classes
-        self.pixel_max = pixel_max
         self.modes = list(modes)
         self.alpha_min, self.alpha_max = alpha_min, alpha_max
         self.seed = seed
@@ -92,19 +79,22 @@ class LeakyCNN(kt.HyperModel):
     def build(self, hp):
         # Every configuration's repeat j starts from the same weights.
         keras.utils.set_random_seed(self.run_seed)
-        mode, alpha, filters, learning_rate = self._choose(hp)
-        model = self.build_network(
-            lambda seed: make_activation(mode, alpha, seed=seed),
-            filters,
-            learning_rate,
-            name=f"leaky_cnn_{mode}",
-        )
+        model = self.network(**self._choose(hp))
         if self.reused is None:
             return model
         return self.reused.take(tuple(sorted((k, repr(v)) for k, v in hp.values.items())), model)
 
+    def network(self, mode, alpha):
+        """The compiled network with the rectifier `mode` at slope `alpha`."""
+        raise NotImplementedError
+
+    def describe(self):
+        """What the model card says of the network the search trains."""
+        raise NotImplementedError
+
     def _choose(self, hp):
-        """Declares the search space on `hp`; returns this trial's values."""
+        """Declares the search space on `hp`; returns this trial's values
+        as `network`'s keyword arguments."""
         mode = hp.Choice("mode", self.modes, default=self.modes[0])
         alpha = 0.0
         leaky_modes = [m for m in self.modes if m != "relu"]
@@ -120,13 +110,7 @@ class LeakyCNN(kt.HyperModel):
                     default=min(max(0.01, self.alpha_min), self.alpha_max),
                 )
             alpha = 0.0 if mode == "relu" else alpha
-        if self.grid:
-            # A grid over width and learning rate too would spend the whole
-            # budget before reaching a second slope.
-            return mode, alpha, hp.Fixed("filters", 32), hp.Fixed("learning_rate", 1e-3)
-        filters = hp.Choice("filters", [16, 32, 48], default=32)
-        learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
-        return mode, alpha, filters, learning_rate
+        return {"mode": mode, "alpha": alpha}
 
     def outside_space(self, values):
         """The `name=value` pairs of a trial's hyperparameter `values` that
@@ -146,35 +130,6 @@ class LeakyCNN(kt.HyperModel):
         space = kt.HyperParameters()
         self._choose(space)
         return {hp.name: hp.get_config() for hp in space.space}
-
-    def build_network(self, activation, filters=32, learning_rate=1e-3, name="leaky_cnn"):
-        """The compiled CNN with `activation(seed)` making each rectifier;
-        the comparison study builds its rivals (ELU among them) with it."""
-        inputs = keras.Input(self.input_shape)
-        x = keras.layers.Rescaling(1.0 / self.pixel_max)(inputs)
-        size = min(self.input_shape[:2])
-        for block in range(2):
-            x = keras.layers.Conv2D(filters * 2**block, 3, padding="same")(x)
-            x = activation(self.run_seed + block)(x)
-            if size >= 4:
-                x = keras.layers.MaxPooling2D()(x)
-                size //= 2
-        x = keras.layers.Flatten()(x)
-        x = keras.layers.Dense(4 * filters)(x)
-        x = activation(self.run_seed + 2)(x)
-        x = keras.layers.Dropout(0.25, seed=self.run_seed)(x)
-        outputs = keras.layers.Dense(self.num_classes, activation="softmax")(x)
-        model = keras.Model(inputs, outputs, name=name)
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        # Built now rather than in fit: a checkpoint holds Adam's state too, and
-        # Hyperband loads its parent trial's before fit, where an unbuilt Adam
-        # would drop it with a warning and start its moments over.
-        model.optimizer.build(model.trainable_variables)
-        return model
 
     def fit(self, hp, model, *args, callbacks=(), **kwargs):
         """Trains; returns the metrics of the best epoch plus `seconds`,
@@ -220,6 +175,74 @@ class LeakyCNN(kt.HyperModel):
         monitor = self._monitors.setdefault(id(model), keras_lrelu.DeadUnitMonitor(probe_inputs))
         monitor.probe_inputs = probe_inputs  # the same images, sliced anew by each fit
         return monitor
+
+
+class LeakyCNN(RectifierHyperModel):
+    """Two conv blocks and a dense layer, each followed by the searched rectifier.
+
+    Hyperparameters besides `mode` and `alpha` (all with defaults):
+    `filters` and `learning_rate`; with `grid` they stay at their defaults,
+    so a grid search covers modes and slopes. Raw pixels are rescaled inside
+    the model, so an exported model takes images as stored.
+    """
+
+    def __init__(self, input_shape, num_classes, pixel_max=255.0, **kwargs):
+        super().__init__(**kwargs)
+        self.input_shape = tuple(input_shape)
+        self.num_classes = num_classes
+        self.pixel_max = pixel_max
+
+    def _choose(self, hp):
+        chosen = super()._choose(hp)
+        if self.grid:
+            # A grid over width and learning rate too would spend the whole
+            # budget before reaching a second slope.
+            return dict(
+                chosen, filters=hp.Fixed("filters", 32), learning_rate=hp.Fixed("learning_rate", 1e-3)
+            )
+        filters = hp.Choice("filters", [16, 32, 48], default=32)
+        learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
+        return dict(chosen, filters=filters, learning_rate=learning_rate)
+
+    def network(self, mode, alpha, filters=32, learning_rate=1e-3):
+        return self.build_network(
+            lambda seed: make_activation(mode, alpha, seed=seed),
+            filters,
+            learning_rate,
+            name=f"leaky_cnn_{mode}",
+        )
+
+    def describe(self):
+        return {"source": "the suite's CNN (tuning/search/hypermodel.py LeakyCNN)"}
+
+    def build_network(self, activation, filters=32, learning_rate=1e-3, name="leaky_cnn"):
+        """The compiled CNN with `activation(seed)` making each rectifier;
+        the comparison study builds its rivals (ELU among them) with it."""
+        inputs = keras.Input(self.input_shape)
+        x = keras.layers.Rescaling(1.0 / self.pixel_max)(inputs)
+        size = min(self.input_shape[:2])
+        for block in range(2):
+            x = keras.layers.Conv2D(filters * 2**block, 3, padding="same")(x)
+            x = activation(self.run_seed + block)(x)
+            if size >= 4:
+                x = keras.layers.MaxPooling2D()(x)
+                size //= 2
+        x = keras.layers.Flatten()(x)
+        x = keras.layers.Dense(4 * filters)(x)
+        x = activation(self.run_seed + 2)(x)
+        x = keras.layers.Dropout(0.25, seed=self.run_seed)(x)
+        outputs = keras.layers.Dense(self.num_classes, activation="softmax")(x)
+        model = keras.Model(inputs, outputs, name=name)
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        # Built now rather than in fit: a checkpoint holds Adam's state too, and
+        # Hyperband loads its parent trial's before fit, where an unbuilt Adam
+        # would drop it with a warning and start its moments over.
+        model.optimizer.build(model.trainable_variables)
+        return model
 
 
 def _holds(config, value):

@@ -23,13 +23,15 @@ OPTIONS = {
     "margin": "--margin",
     "repeats": "--repeats",
     "backend": "--backend",
+    "model": "--model",
 }
 
 
-def from_settings(settings, dataset):
+def from_settings(settings, dataset, hypermodel):
     """What a search's repeats pair by: its settings (tuning/settings.py),
-    and its dataset's content (a digest of every split), not only its name
-    or path. JAX has no threads setting, so none is recorded there."""
+    its dataset's content (a digest of every split), not only its name
+    or path, and its network (`hypermodel.describe()`: a user's model by
+    its digest and init). JAX has no threads setting, so none is recorded there."""
     digest = hashlib.sha256()
     for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
         array = getattr(dataset, name)
@@ -37,7 +39,7 @@ def from_settings(settings, dataset):
         digest.update(array.tobytes())
     return {
         "seed": settings.seed,
-        "dataset": {"name": settings.dataset, "sha256": digest.hexdigest()},
+        "dataset": {"name": dataset.name, "sha256": digest.hexdigest()},
         "image_size": list(settings.image_size) if settings.image_size else None,
         "epochs": settings.epochs,
         "batch_size": settings.batch_size,
@@ -46,6 +48,7 @@ def from_settings(settings, dataset):
         "margin": settings.margin,
         "repeats": settings.repeats,
         "backend": settings.backend,
+        "model": hypermodel.describe(),
     }
 
 
@@ -94,12 +97,23 @@ def _same(key, recorded, wanted):
     `./data` and `data` are one dataset and other images under one name are not."""
     if key == "dataset":
         return isinstance(recorded, dict) and recorded.get("sha256") == wanted["sha256"]
+    if key == "model":  # by content and init: a moved file is the same model
+        return isinstance(recorded, dict) and _model_key(recorded) == _model_key(wanted)
     return recorded == wanted
+
+
+def _model_key(described):
+    return {key: described.get(key) for key in ("source", "sha256", "init")}
 
 
 def _shown(key, value):
     if key == "dataset":
         return value.get("name", "?") if isinstance(value, dict) else repr(value)
+    if key == "model":
+        if not isinstance(value, dict):
+            return repr(value)
+        shown = value.get("file") or value.get("python") or value.get("source", "?")
+        return f"{shown} (init {value['init']})" if "init" in value else shown
     if key == "image_size":
         return " ".join(map(str, value)) if value else "(none)"
     if key == "threads" and value is None:

@@ -230,21 +230,25 @@ def ranked_text(frame):
 
 
 def plot_results(csv_path, png_path):
+    """Writes `results_figure` of the CSV at `csv_path` to `png_path`."""
+    atomic.save_figure(results_figure(pd.read_csv(csv_path)), png_path)
+
+
+def results_figure(frame):
     """Validation accuracy against alpha (log axis), one colour per mode,
-    with the 95% interval over repeats as error bars.
+    with the 95% interval over repeats as error bars, as a matplotlib
+    Figure made without pyplot (so a notebook's backend is left as it is,
+    and the figure shows inline when displayed).
 
-    Reads only the CSV; never re-runs training. The ReLU baseline has no
-    alpha, so it is drawn as a horizontal line (its interval as a band).
-    Pruned and failed trials are left out.
+    Reads only the results frame; never re-runs training. The ReLU baseline
+    has no alpha, so it is drawn as a horizontal line (its interval as a
+    band). Pruned and failed trials are left out.
     """
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    frame = pd.read_csv(csv_path)
     done = frame[(frame["status"] == "COMPLETED") & frame["val_accuracy"].notna()]
-    figure, axes = plt.subplots(figsize=(7, 4.5))
+    figure = Figure(figsize=(7, 4.5))
+    axes = figure.subplots()
     for mode, group in done.groupby("mode", sort=True):
         colour = MODE_COLOURS.get(mode, "black")
         if mode == "relu":
@@ -280,7 +284,7 @@ def plot_results(csv_path, png_path):
         axes.legend(unique.values(), unique.keys(), loc="lower right")
     axes.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
-    atomic.save_figure(figure, png_path)
+    return figure
 
 
 def last_line(message):

@@ -20,9 +20,11 @@ from tuning.errors import UsageError
 from tuning.names import TUNER_NAMES
 from tuning.search import records
 from tuning.search import results
+from tuning.search import user_model
 from tuning.search.hypermodel import LeakyCNN
 from tuning.search.hypermodel import hyperparameter_text
 from tuning.search.trials import RepeatedTrials
+from tuning.search.user_model import UserModel
 
 
 class FreshProcess(Exception):
@@ -160,20 +162,27 @@ def check_project(directory, project, repeats_wanted=1, backend="tensorflow"):
             )
 
 
-def build_tuner(settings, dataset, quiet_reload=False):
-    """The search's hypermodel for `dataset` and its tuner (make_tuner);
-    `quiet_reload` hides KerasTuner's "Reloading Tuner" line."""
-    keras.utils.set_random_seed(settings.seed)
-    hypermodel = LeakyCNN(
-        dataset.input_shape,
-        dataset.num_classes,
-        pixel_max=dataset.pixel_max,
+def build_hypermodel(settings, dataset):
+    """The search's hypermodel for `dataset`: the suite's CNN, or the
+    user's model (`settings.model`; a bad one is a UsageError)."""
+    space = dict(
         modes=settings.modes,
         alpha_min=settings.alpha_min,
         alpha_max=settings.alpha_max,
         seed=settings.seed,
         grid=settings.tuner == "grid",
     )
+    if settings.model is None:
+        return LeakyCNN(dataset.input_shape, dataset.num_classes, pixel_max=dataset.pixel_max, **space)
+    return UserModel(user_model.prepare(settings.model, settings.init, dataset, settings.seed), **space)
+
+
+def build_tuner(settings, dataset, quiet_reload=False, hypermodel=None):
+    """The search's tuner (make_tuner) with `hypermodel`, else
+    build_hypermodel's; `quiet_reload` hides KerasTuner's "Reloading Tuner" line."""
+    if hypermodel is None:
+        hypermodel = build_hypermodel(settings, dataset)
+    keras.utils.set_random_seed(settings.seed)
     with contextlib.redirect_stdout(io.StringIO()) if quiet_reload else contextlib.nullcontext():
         return make_tuner(settings, hypermodel)
 
