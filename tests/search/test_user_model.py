@@ -108,6 +108,10 @@ def test_a_compile_without_accuracy_gets_it_and_the_rest_is_kept(digits):
     )
     base = user_model.prepare(source, "fresh", digits)
     assert base.compile_config["metrics"] == ["sparse_top_k_categorical_accuracy", "accuracy"]
+    # Saved on a CPU, "auto" reads False: the search's runs take XLA where Keras would.
+    assert (
+        source.get_compile_config()["jit_compile"] is False and base.compile_config["jit_compile"] == "auto"
+    )
     model = base.build("relu", 0.0, seed=0)
     assert isinstance(model.optimizer, keras.optimizers.RMSprop)
 

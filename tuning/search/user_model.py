@@ -226,7 +226,8 @@ def _ends_in_softmax(model):
 
 def _compile_config(model, label):
     """The model's compile settings (the suite's when it has none), with
-    an `accuracy` metric added if it lacks one: the search ranks by val_accuracy."""
+    an `accuracy` metric added if it lacks one (the search ranks by
+    val_accuracy) and jit_compile "auto" unless it says True."""
     config = model.get_compile_config() if getattr(model, "compiled", False) else None
     if not config:
         return dict(SUITE_COMPILE)
@@ -242,7 +243,9 @@ def _compile_config(model, label):
         raise UsageError(f"{label}: compiled with metrics {metrics!r}; the search needs one list of metrics")
     if "accuracy" not in metrics:
         metrics = [*metrics, "accuracy"]
-    return dict(config, metrics=metrics)
+    # A file holds the jit_compile its machine resolved "auto" to (False on a CPU): "auto" here.
+    jit_compile = True if config.get("jit_compile") is True else "auto"
+    return dict(config, metrics=metrics, jit_compile=jit_compile)
 
 
 def _digest_of_file(path):
