@@ -3,6 +3,7 @@ notebook would call it, and its settings checked as the command's are."""
 
 import json
 import os
+import re
 
 import pandas as pd
 import pytest
@@ -14,90 +15,85 @@ from tuning.api import search
 
 pytestmark = pytest.mark.tensorflow_only
 
-NOTEBOOK = """
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# After the README's "Your own model" cells, in the same session as a notebook's next cells.
+NOTEBOOK_AFTER_README = """
 import json
 
-import keras
 import matplotlib
-import numpy as np
 from sklearn.datasets import load_digits
 
 from tuning import data
-from tuning.api import search
 
-matplotlib.use("pdf")  # the user's backend, which the search must leave alone
+figure = result.plot()
+figure.savefig("plot.png")
+split = data.load("digits", seed=0)
+_, accuracy = model.evaluate(split.x_test, split.y_test, verbose=0)
 digits = load_digits()
 x, y = digits.images[..., None].astype("float32"), digits.target
-
-
-def build(activation):
-    inputs = keras.Input((8, 8, 1))
-    h = keras.layers.Rescaling(1 / 16)(inputs)
-    h = activation()(keras.layers.BatchNormalization(momentum=0.9)(keras.layers.Conv2D(8, 3, padding="same")(h)))
-    skip = keras.layers.BatchNormalization(momentum=0.9)(keras.layers.Conv2D(8, 3, padding="same")(h))
-    h = activation()(keras.layers.Add()([h, skip]))
-    h = keras.layers.Flatten()(keras.layers.MaxPooling2D()(h))
-    return keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(h), name="built_resnet")
-
-
-result = search(
-    model=build, data=(x, y), modes=["relu", "randomized"], tuner="grid", max_trials=3, epochs=3,
-    repeats=3, alpha_min=0.05, alpha_max=0.3, export_formats=["saved_model"], directory="runs",
-    project="notebook", trials_per_process=0,
+arrays = search(
+    model=build, data=(x[:1200], y[:1200], x[1200:], y[1200:]), modes="relu,randomized", tuner="grid",
+    max_trials=2, epochs=1, export_formats=["saved_model"], project="arrays", quiet=True,
 )
-print(repr(result))
-result.plot().savefig("plot.png")
-model = result.best_model()
-split = data.load((x, y), seed=0)
-_, accuracy = model.evaluate(split.x_test, split.y_test, verbose=0)
 pretrained = search(
     model=build(lambda: keras.layers.ReLU()), init="pretrained", data="digits", modes="relu,fixed",
     tuner="grid", max_trials=2, epochs=1, export_formats="saved_model", project="pretrained", quiet=True,
 )
 print(json.dumps({
-    "decision": result.decision, "text": result.text, "exported": {k: v for k, v in result.exported.items()},
+    "decision": result.decision, "text": result.text, "exported": result.exported,
     "table": result.table.to_dict("list"), "accuracy": accuracy, "backend": matplotlib.get_backend(),
-    "kinds": sorted({type(layer).__name__ for layer in model.layers}),
+    "kinds": sorted({type(layer).__name__ for layer in model.layers}), "figure": type(figure).__name__,
+    "arrays": [len(arrays.table), list(arrays.exported)],
     "pretrained": [len(pretrained.table), list(pretrained.exported)],
 }))
 """
 
 
+def readme_notebook():
+    """The README's "Your own model" python blocks, as one notebook session."""
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    section = text.split("\n## Your own model\n", 1)[1].split("\n## ", 1)[0]
+    cells = re.findall(r"^```python\n(.*?)^```$", section, flags=re.S | re.M)
+    assert len(cells) == 2 and "from tuning.api import search" in cells[1]
+    # The user's backend, which the search must leave alone.
+    return "import matplotlib\nmatplotlib.use('pdf')\n" + "\n".join(cells) + NOTEBOOK_AFTER_README
+
+
 @pytest.mark.slow
-def test_a_notebook_searches_its_own_build_function_on_arrays_and_gets_a_result_object(tmp_path):
-    stdout = run_python(NOTEBOOK, tmp_path, timeout=600)
-    *progress, summary = stdout.strip().splitlines()
+def test_the_readmes_notebook_searches_its_own_model_and_gets_a_result_object(tmp_path):
+    stdout = run_python(readme_notebook(), tmp_path, timeout=600)
+    *printed, summary = stdout.strip().splitlines()
     shown = json.loads(summary)
-    assert "trial 1/3  mode=relu" in stdout and "Decision: " in stdout  # the command's progress and verdict
-    assert any(
-        line.startswith("<SearchResult runs/notebook: 3 trials (3 completed), decision ") for line in progress
-    )
-    project = tmp_path / "runs" / "notebook"
+    # What the README quotes: the result's line and the decision's.
+    at = next(i for i, line in enumerate(printed) if line.startswith("<SearchResult runs/resnet-py"))
+    assert printed[at].startswith("<SearchResult runs/resnet-py: 2 trials (2 completed), decision ")
+    assert printed[at + 1] == shown["text"].splitlines()[-1] and printed[at + 1].startswith("Decision: ")
+    project = tmp_path / "runs" / "resnet-py"
     table = pd.read_csv(project / "results.csv", dtype={"trial_id": str})
     assert shown["table"]["val_accuracy"] == pytest.approx(table["val_accuracy"].tolist())
-    assert (
-        table["command"].str.startswith("tuning.api.search(model=<function build>, data=<2 arrays, 1797")
-    ).all()
+    assert (table["repeats"] == 6).all()
+    assert (table["command"].str.startswith("tuning.api.search(model=<function build>, data='digits'")).all()
     verdict = json.loads((project / "verdict.json").read_text())
     assert shown["decision"] == verdict["decision"] and shown["text"] == verdict["text"]
-    folder = "saved_models/notebook/best"
+    folder = "saved_models/resnet-py/best"
     assert list(shown["exported"]) == [folder]
-    assert sorted(os.path.relpath(p, folder) for p in shown["exported"][folder])[:3] == [
-        "fingerprint.pb", "model.keras", "model_card.json",
-    ]  # fmt: skip
+    files = {os.path.relpath(p, folder) for p in shown["exported"][folder]}
+    assert {"model.keras", "model_card.json", "saved_model.pb", "model.tflite", "model.onnx"} <= files
     card = json.loads((tmp_path / folder / "model_card.json").read_text())
-    assert card["dataset"] == "arrays" and card["base_model"]["python"] == "the function build"
-    assert card["base_model"]["rectifiers"] == 2
+    assert card["base_model"]["python"] == "the function build" and card["base_model"]["rectifiers"] == 2
     # best_model() is the exported model, as its card measured it.
     assert shown["accuracy"] == pytest.approx(card["test_accuracy"]["value"], abs=1e-6)
-    leaky = card["hyperparameters"]["mode"] == "randomized"
-    assert ("RandomizedLeakyReLU" in shown["kinds"]) == leaky and ("ReLU" in shown["kinds"]) != leaky
-    assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG"
+    leaky = card["hyperparameters"]["mode"] == "fixed"
+    assert ("LeakyReLU" in shown["kinds"]) == leaky and ("ReLU" in shown["kinds"]) != leaky
+    assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG" and shown["figure"] == "Figure"
     assert shown["backend"] == "pdf"
-    # A keras.Model object, fine-tuned from its own weights.
+    # Arrays with their own validation split, and a keras.Model fine-tuned from its own weights.
+    assert shown["arrays"] == [2, ["saved_models/arrays/best"]]
+    card = json.loads((tmp_path / "saved_models" / "arrays" / "best" / "model_card.json").read_text())
+    assert card["dataset"] == "arrays" and card["splits"]["validation"] == 1797 - 1200
     assert shown["pretrained"] == [2, ["saved_models/pretrained/best"]]
     card = json.loads((tmp_path / "saved_models" / "pretrained" / "best" / "model_card.json").read_text())
-    assert card["base_model"]["python"] == "the keras.Model 'built_resnet' given to tuning.api.search"
+    assert card["base_model"]["python"] == "the keras.Model 'resnet' given to tuning.api.search"
     assert card["base_model"]["init"] == "pretrained" and card["dataset"] == "digits"
 
 

@@ -56,6 +56,7 @@ def search(model=None, data="mnist5k", **options):
     from tuning import settings as search_settings
     from tuning.search_command import run_search
 
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # as the command line: before TensorFlow starts
     argv = _arguments(options, command_line)
     if isinstance(model, (str, os.PathLike)):
         argv += ["--model", os.fspath(model)]
