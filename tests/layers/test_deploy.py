@@ -1,14 +1,17 @@
 """Every layer exported as Keras users export: `model.export(format="litert")`
-and `format="onnx"`, run in the LiteRT interpreter and ONNX Runtime, and
-full-integer int8 LiteRT; the ops each converter emits are pinned."""
+and `format="onnx"`, and through `keras_lrelu.onnx.export_onnx`, run in the
+LiteRT interpreter and ONNX Runtime, and full-integer int8 LiteRT; the ops
+each converter emits are pinned."""
 
 import collections
+import os
 
 import keras
 import numpy as np
 import pytest
 
 import keras_lrelu
+from keras_lrelu.onnx import export_onnx
 from tuning.export import formats
 from tuning.export import litert
 
@@ -85,42 +88,121 @@ def onnx_nodes(path):
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """Every rectifier's model, exported once to LiteRT and ONNX."""
+    """Every rectifier's model, exported once to LiteRT, to ONNX by Keras and
+    by export_onnx."""
     folder = tmp_path_factory.mktemp("deploy")
     result = {}
     for rectifier in RECTIFIERS:
         model = build(rectifier)
         expected = model.predict(images(shape=model.input_shape[1:]), verbose=0)
-        litert, onnx = folder / f"{rectifier}.tflite", folder / f"{rectifier}.onnx"
+        litert, onnx, fused = (
+            folder / f"{rectifier}{suffix}" for suffix in (".tflite", ".onnx", ".fused.onnx")
+        )
         model.export(str(litert), format="litert", verbose=False)
         model.export(str(onnx), format="onnx", verbose=False)
-        result[rectifier] = (expected, litert, onnx)
+        export_onnx(model, fused, verbose=False)
+        result[rectifier] = (expected, litert, onnx, fused)
     return result
 
 
 @pytest.mark.parametrize("rectifier", LITERT_OPS)
 def test_litert_runs_the_native_op_and_the_keras_outputs(exported, rectifier):
-    expected, litert, _ = exported[rectifier]
+    expected, litert, _, _ = exported[rectifier]
     assert litert_ops(litert) == LITERT_OPS[rectifier]
     outputs = formats.load(str(litert))(images(shape=_shape(rectifier)))
     np.testing.assert_allclose(outputs, expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("rectifier", [r for r in RECTIFIERS if not r.startswith("keras")])
-def test_onnx_runs_the_keras_outputs_in_no_more_nodes_than_keras(exported, rectifier):
-    expected, _, onnx = exported[rectifier]
+def test_keras_onnx_export_runs_the_keras_outputs_in_no_more_nodes_than_keras(exported, rectifier):
+    expected, _, onnx, _ = exported[rectifier]
     outputs = formats.load(str(onnx))(images(shape=_shape(rectifier)))
     np.testing.assert_allclose(outputs, expected, rtol=1e-5, atol=1e-5)
     nodes = onnx_nodes(onnx)
     if rectifier in RECTIFIER_ONNX_NODES:  # one LeakyRelu, like keras.layers.LeakyReLU
         assert nodes == onnx_nodes(exported["keras LeakyReLU"][2])
         assert nodes["LeakyRelu"] == 1
-    else:  # tf2onnx has no PRelu pattern: Keras's PReLU's own four nodes
+    else:  # tf2onnx has no PRelu pattern: Keras's PReLU's own five nodes
         baseline = onnx_nodes(exported["keras PReLU"][2])
         rectifier_nodes = {op: nodes[op] for op in ("Relu", "Neg", "Mul", "Add")}
         assert rectifier_nodes == {"Relu": 2, "Neg": 1, "Mul": 1, "Add": 1}
         assert rectifier_nodes == {op: baseline[op] for op in rectifier_nodes}
         assert not {"Where", "Greater", "Not", "Cast"} & set(nodes) - set(baseline)
+
+
+@pytest.mark.parametrize("rectifier", [r for r in RECTIFIERS if not r.startswith("keras")])
+def test_export_onnx_makes_a_learned_slope_one_prelu_node(exported, rectifier):
+    expected, _, keras_onnx, fused = exported[rectifier]
+    nodes = onnx_nodes(fused)
+    if rectifier in RECTIFIER_ONNX_NODES:  # already one node: the file is Keras's
+        assert nodes == onnx_nodes(keras_onnx)
+    else:  # a slope per channel is one PRelu node; a single slope, one LeakyRelu node
+        rest = onnx_nodes(keras_onnx) - collections.Counter({"Relu": 2, "Neg": 1, "Mul": 1, "Add": 1})
+        one = "LeakyRelu" if rectifier == "learned scalar" else "PRelu"
+        assert nodes == rest + collections.Counter({one: 1})
+    x = images(shape=_shape(rectifier))
+    np.testing.assert_array_equal(formats.load(str(fused))(x), formats.load(str(keras_onnx))(x))
+    np.testing.assert_allclose(formats.load(str(fused))(x), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("channelwise, node", [(False, "LeakyRelu"), (True, "PRelu")])
+def test_export_onnx_node_is_the_layer_within_1e_6(tmp_path, channelwise, node):
+    """The rectifier alone, so nothing but it can differ from Keras."""
+    layer = keras_lrelu.LeakyReLU(0.25, trainable_alpha=True, channelwise=channelwise)
+    inputs = keras.Input((5, 7, 8))
+    model = keras.Model(inputs, layer(inputs))
+    layer.alpha_weight.assign(SLOPES if channelwise else 0.3)
+    x = images(shape=(5, 7, 8))
+    model(x[:1])
+    assert export_onnx(model, tmp_path / "m.onnx", verbose=False) == 1
+    assert onnx_nodes(tmp_path / "m.onnx") == {node: 1}
+    np.testing.assert_allclose(
+        formats.load(str(tmp_path / "m.onnx"))(x), model.predict(x, verbose=0), atol=1e-6
+    )
+    assert os.listdir(tmp_path) == ["m.onnx"]  # the temporary file is gone
+    export_onnx(model, tmp_path / "keras_nodes.onnx", prelu=False, verbose=False)
+    kept = {"Relu": 2, "Neg": 1, "Mul": 1, "Add": 1} if channelwise else {"LeakyRelu": 1}
+    assert onnx_nodes(tmp_path / "keras_nodes.onnx") == kept
+
+
+def test_export_onnx_refuses_a_prelu_that_is_not_a_bool(tmp_path):
+    with pytest.raises(ValueError, match=r"`prelu` must be a bool\. Received: prelu='yes'"):
+        export_onnx(build("fixed"), tmp_path / "m.onnx", prelu="yes")
+    assert os.listdir(tmp_path) == []
+
+
+def test_fuse_slopes_leaves_a_slope_that_would_broadcast_x_larger():
+    """A constant of shape (1, 3) times relu(-x) of shape (2, 1) makes a
+    (2, 3) result: no PRelu on x reproduces that, so nothing is fused."""
+    import onnx
+    from onnx import helper
+    from onnx import numpy_helper
+
+    from keras_lrelu.onnx import fuse_slopes
+
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"]),
+        helper.make_node("Neg", ["x"], ["n"]),
+        helper.make_node("Relu", ["n"], ["rn"]),
+        helper.make_node("Mul", ["c", "rn"], ["m"]),
+        helper.make_node("Add", ["r", "m"], ["y"]),
+    ]
+
+    def model(slope):
+        graph = helper.make_graph(
+            nodes,
+            "g",
+            [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, 1])],
+            [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
+            [numpy_helper.from_array(np.asarray(slope, "float32"), "c")],
+        )
+        return helper.make_model(graph)
+
+    wide = model([[-0.1, -0.2, -0.3]])
+    assert fuse_slopes(wide) == 0 and [n.op_type for n in wide.graph.node] == [n.op_type for n in nodes]
+    narrow = model([[-0.1]])  # one number: LeakyRelu, and the constant goes with the Mul
+    assert fuse_slopes(narrow) == 1 and [n.op_type for n in narrow.graph.node] == ["LeakyRelu"]
+    assert narrow.graph.node[0].attribute[0].f == np.float32(0.1) and not narrow.graph.initializer
 
 
 def _shape(rectifier):

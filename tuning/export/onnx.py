@@ -1,13 +1,15 @@
-"""ONNX, written by Keras's exporter (tf2onnx) and served by ONNX Runtime."""
+"""ONNX, written by Keras's exporter (tf2onnx) with each learned slope as
+one PRelu node (keras_lrelu/onnx.py), and served by ONNX Runtime."""
 
 import numpy as np
 
+from keras_lrelu.onnx import export_onnx
 from tuning.export.served import served
 
 
 def write(model, path, calibration_images):
     model(calibration_images[:1])  # the ONNX exporter needs a model called once
-    model.export(path, format="onnx", verbose=False)
+    export_onnx(model, path, verbose=False)
 
 
 def load(path, threads=None):
