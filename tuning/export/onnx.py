@@ -3,11 +3,13 @@ one PRelu node (keras_lrelu/onnx.py), and served by ONNX Runtime."""
 
 import numpy as np
 
-from keras_lrelu.onnx import export_onnx
 from tuning.export.served import served
 
 
 def write(model, path, calibration_images):
+    # Here: the command line reads the format registry before it imports Keras.
+    from keras_lrelu.onnx import export_onnx
+
     model(calibration_images[:1])  # the ONNX exporter needs a model called once
     export_onnx(model, path, verbose=False)
 
