@@ -100,22 +100,74 @@ def rebuild_grid_order(oracle):
     oracle._populate_next = list(ids)  # end_trial queues every ended trial, in this order
 
 
-def add_oracle_service(oracle, server):
-    """Serves `oracle` on the gRPC `server` as KerasTuner's chief does;
-    returns the servicer (its `stop_triggered` says a worker asked to end)."""
-    servicer = _keras_tuner("distribute.oracle_chief").OracleServicer(oracle)
+def oracle_servicer_class():
+    """KerasTuner's OracleServicer (the chief's side of its gRPC service),
+    to subclass with checks; `add_oracle_service` serves an instance."""
+    return _keras_tuner("distribute.oracle_chief").OracleServicer
+
+
+def add_oracle_service(servicer, server):
+    """Serves `servicer` (an OracleServicer) on the gRPC `server` as
+    KerasTuner's chief does; returns it (its `stop_triggered` says a
+    worker was told to end)."""
     _keras_tuner("protos").get_service_grpc().add_OracleServicer_to_server(servicer, server)
     return servicer
 
 
-def use_secure_channel(client, credentials):
+def hyperparameters_from_proto(proto):
+    return _keras_tuner("engine.hyperparameters").HyperParameters.from_proto(proto)
+
+
+def trial_from_proto(proto):
+    return _keras_tuner("engine.trial").Trial.from_proto(proto)
+
+
+def forget_tuner(oracle, tuner_id):
+    """Drops `tuner_id` from the tuners the oracle waits for, handing its
+    running trial (returned; None if it had none) back to the queue that
+    `create_trial` serves first, under the oracle's own lock."""
+    oracle_module = _keras_tuner("engine.oracle")
+    with oracle_module.LOCKS[oracle]:
+        trial = oracle.ongoing_trials.pop(tuner_id, None)
+        oracle.tuner_ids.discard(tuner_id)
+        if trial is not None:
+            oracle._retry_queue.append(trial.trial_id)
+        oracle.save()
+    return trial
+
+
+def connect_client(client, metadata, credentials=None):
     """Points a worker's OracleClient (which KerasTuner connects without
-    any security) at the same chief over a channel with `credentials`."""
+    any security) at the same chief over a channel that sends `metadata`
+    with every call, with TLS `credentials` if given."""
     import grpc
 
     address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
-    channel = grpc.secure_channel(address, credentials)
+    if credentials is None:
+        channel = grpc.insecure_channel(address)
+    else:
+        channel = grpc.secure_channel(address, credentials)
+    channel = grpc.intercept_channel(channel, _metadata_interceptor(metadata))
     client.stub = _keras_tuner("protos").get_service_grpc().OracleStub(channel)
+
+
+def _metadata_interceptor(metadata):
+    import collections
+
+    import grpc
+
+    fields = ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")
+
+    class Details(collections.namedtuple("Details", fields), grpc.ClientCallDetails):
+        pass
+
+    class Interceptor(grpc.UnaryUnaryClientInterceptor):
+        def intercept_unary_unary(self, continuation, details, request):
+            values = {name: getattr(details, name, None) for name in fields}
+            values["metadata"] = [*(values["metadata"] or ()), *metadata]
+            return continuation(Details(**values), request)
+
+    return Interceptor()
 
 
 def chief_may_exit(oracle):

@@ -174,6 +174,14 @@ def _add_search(commands):
     scale.add_argument("--worker-id", help="a worker's name; a restarted worker keeps its id")
     scale.add_argument("--chief-timeout", type=float, default=DEFAULTS.chief_timeout, metavar="SECONDS",
                        help=f"how long a worker waits for an unreachable chief; default: {DEFAULTS.chief_timeout:g}")
+    scale.add_argument("--trial-timeout", type=float, default=DEFAULTS.trial_timeout, metavar="SECONDS",
+                       help="chief: a worker that sends nothing for this long (it reports every epoch) is "
+                       "forgotten and its trial handed to the next worker; default: "
+                       f"{DEFAULTS.trial_timeout:g} (longer than any epoch here takes)")
+    scale.add_argument("--token-file", metavar="PATH",
+                       help="the search's secret, which every call to the chief must carry: the chief writes "
+                       "a new one there as it starts (default: <project>/chief.token, readable by you only), "
+                       "a worker reads it; the environment variable KERAS_LRELU_SEARCH_TOKEN instead, if set")
     scale.add_argument("--insecure", action="store_true",
                        help="chief: serve beyond 127.0.0.1 without --tls-ca, where anyone who reaches the port "
                        "can read the search and report trials (refused without this flag)")

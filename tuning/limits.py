@@ -26,6 +26,7 @@ OPTIONS = {
         "repeats": (1, 100), "confirm": (0, 100), "margin": (0.0, 100.0), "export_top": (1, 100),
         "trials_per_process": (0, 10_000),
         "workers": (0, WORKERS_MAX), "chief_timeout": (0.0, 86_400.0), "threads": (1, THREADS_MAX),
+        "trial_timeout": (0.0, 604_800.0),
         "image_size": (1, IMAGE_SIDE_MAX),
     },
     "compare": {
@@ -39,7 +40,7 @@ OPTIONS = {
 }
 # fmt: on
 # Positive, not merely non-negative (the lower bound itself is refused).
-EXCLUSIVE_LOW = {"alpha_min", "alpha_max", "chief_timeout", "margin"}
+EXCLUSIVE_LOW = {"alpha_min", "alpha_max", "chief_timeout", "trial_timeout", "margin"}
 PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 

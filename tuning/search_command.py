@@ -115,12 +115,29 @@ def _run_tuner(settings, dataset, paired_by, hypermodel):
         tuners.run_trials(tuner, dataset)
     except RuntimeError as error:
         _raise_keras_tuner_error(error, settings)
-    except grpc.RpcError as error:  # a worker lost its chief
-        raise UsageError(
-            f"no answer from the chief at {settings.oracle_address} within "
-            f"{settings.chief_timeout:g} s ({error.code().name}); stopping this worker"
-        ) from None
+    except grpc.RpcError as error:  # a worker lost its chief, or the chief refused it
+        raise UsageError(_refusal_text(error, settings)) from None
     return tuner
+
+
+def _refusal_text(error, settings):
+    """The one line for a worker's gRPC error."""
+    import grpc
+
+    code = error.code()
+    chief = f"the chief at {settings.oracle_address}"
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        return (
+            f"{chief} refused this worker's token (UNAUTHENTICATED): give it the token of the chief now "
+            "running (--token-file, or KERAS_LRELU_SEARCH_TOKEN); a restarted chief makes a new one"
+        )
+    if code in (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.INVALID_ARGUMENT,
+    ):
+        return f"{chief} refused a call ({code.name}): {error.details()}; stopping this worker"
+    return f"no answer from {chief} within {settings.chief_timeout:g} s ({code.name}); stopping this worker"
 
 
 def _continue_in_fresh_process(settings, started):

@@ -74,6 +74,9 @@ class SearchSettings:
     worker_id: str = None
     round_workers: int = 0  # the chief of `--workers N`: N processes per race round
     chief_timeout: float = 60.0
+    # KerasTuner's client waits an hour for the chief; the chief waits as long for a worker.
+    trial_timeout: float = 3600.0
+    token_file: str = None
     insecure: bool = False
     tls: object = None
     backend: str = "tensorflow"
@@ -122,6 +125,10 @@ def from_args(args, argv, command, backend, from_command_line=True):
     if args.workers and args.role:
         raise UsageError("--workers starts its own chief and workers; leave out --role")
     tls = tls_files.read_credentials(args.role, args.tls_cert, args.tls_key, args.tls_ca)
+    if args.token_file is not None and not args.role:
+        raise UsageError(
+            "--token-file goes with --role chief or --role worker (--workers hands its own workers the token)"
+        )
     if args.role == "chief":
         from tuning.cluster.engine import parse_address
 

@@ -1,5 +1,6 @@
 """KerasTuner's chief/worker mode through our command, as real processes on 127.0.0.1."""
 
+import contextlib
 import os
 import re
 import signal
@@ -148,6 +149,41 @@ def test_a_killed_worker_is_restarted_and_a_search_killed_whole_resumes(tmp_path
     assert (merged["seconds"] == merged["seconds_after"]).all(), "finished trials were not retrained"
 
 
+def test_a_stopped_worker_is_forgotten_its_trial_retrained_and_the_search_ends(tmp_path):
+    """A worker SIGSTOPped in its first trial (a host that vanished, a hung
+    process) sends nothing: after --trial-timeout the chief hands its trial
+    to the other worker and forgets it. Woken up, its late report is refused
+    with one line; it stops, and the launcher restarts it."""
+    args = [*SEARCH, "--max-trials", "3", "--epochs", "20", "--workers", "2", "--trial-timeout", "15"]
+    launcher = _start(args, tmp_path)
+    try:
+        output = _Lines(launcher)
+        pid = int(output.wait_for(r"\[launcher\] worker1 started, pid (\d+)").group(1))
+        trial = output.wait_for(r"\[worker1\] trial (\d+) \(of 3\)").group(1)
+        os.kill(pid, signal.SIGSTOP)
+        stopped = int(trial) - 1
+        output.wait_for(
+            rf"\[chief\] chief: worker1 sent nothing for 15 s \(--trial-timeout\); trial {stopped} goes back "
+            "to the queue and worker1 is forgotten"
+        )
+        os.kill(pid, signal.SIGCONT)
+        output.wait_for(rf"\[chief\] chief: ignored a late result for trial {stopped} from worker1")
+        assert launcher.wait(timeout=300) == 0, output.text()[-3000:]
+        time.sleep(0.5)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # what it started, if any is left
+            os.killpg(launcher.pid, signal.SIGKILL)
+    text = output.text()
+    assert re.search(
+        r"\[worker1\] error: the chief at 127\.0\.0\.1:\d+ refused a call \(FAILED_PRECONDITION\)", text
+    )
+    assert "[launcher] worker1 exited with 2; restarting it (1/3)" in text
+    table = _table(tmp_path)
+    assert len(table) == 3 and (table["status"] == "COMPLETED").all()
+    # Trained again from its first epoch by whoever took it next, not by the stopped process.
+    assert (tmp_path / "saved_models" / "alpha-digits" / "best" / "saved_model.pb").exists()
+
+
 def test_workers_stop_soon_after_the_chief_dies(tmp_path):
     port = _free_port()
     address = f"127.0.0.1:{port}"
@@ -207,7 +243,7 @@ def test_bad_distributed_input_is_one_error_line(tmp_path, args, message, capsys
     assert_one_error_line(cli_in_process([*SEARCH, *args], tmp_path, capsys), message)
 
 
-def test_a_busy_address_and_an_absent_chief_are_one_error_line(tmp_path, capsys):
+def test_a_busy_address_and_an_absent_chief_are_one_error_line(tmp_path, capsys, monkeypatch):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -216,6 +252,15 @@ def test_a_busy_address_and_an_absent_chief_are_one_error_line(tmp_path, capsys)
             [*SEARCH, "--role", "chief", "--oracle-address", f"127.0.0.1:{port}"], tmp_path, capsys
         )
         assert_one_error_line(result, rf"error: --oracle-address 127.0.0.1:{port} cannot be served")
+    absent = [*SEARCH, "--role", "worker", "--worker-id", "w", "--chief-timeout", "2"]
+    absent += ["--oracle-address", f"127.0.0.1:{_free_port()}"]
+    # No chief has written its token file: the worker says so, after --chief-timeout.
+    assert_one_error_line(
+        cli_in_process(absent, tmp_path, capsys),
+        r"error: no search token at runs/alpha-digits/chief\.token within 2 s: start the chief first, "
+        r"copy its token file here \(--token-file\), or set KERAS_LRELU_SEARCH_TOKEN$",
+    )
+    monkeypatch.setenv("KERAS_LRELU_SEARCH_TOKEN", "b" * 64)
     result = cli_in_process(
         [
             *SEARCH,
@@ -388,24 +433,21 @@ def _certificates(folder):
     return {name: str(folder / name) for name in os.listdir(folder)}
 
 
-def _can_read_the_search(address, monkeypatch, credentials):
-    """Whether a client with these gRPC credentials (None: no TLS) gets the
-    search space from the chief."""
+def _can_read_the_search(address, monkeypatch, credentials, token):
+    """Whether a client with these gRPC credentials (None: no TLS) and the
+    search's token gets the search space from the chief."""
     import types
 
     import grpc
 
     from keras_lrelu import _compat as compat
+    from tuning.cluster import guard
 
     host, port = address.split(":")
     monkeypatch.setenv("KERASTUNER_ORACLE_IP", host)
     monkeypatch.setenv("KERASTUNER_ORACLE_PORT", port)
     client = types.SimpleNamespace()
-    if credentials is None:
-        channel = grpc.insecure_channel(address)
-        client.stub = compat._keras_tuner("protos").get_service_grpc().OracleStub(channel)
-    else:
-        compat.use_secure_channel(client, credentials)
+    compat.connect_client(client, guard.client_metadata(token, "reader"), credentials)
     try:
         client.stub.GetSpace(compat._keras_tuner("protos").get_service().GetSpaceRequest(), timeout=5)
         return True
@@ -438,6 +480,7 @@ def test_chief_and_workers_started_by_hand_over_mutual_tls(tmp_path, monkeypatch
     )
     try:
         _wait_for_line(chief, r"chief: serving the oracle at 127\.0\.0\.1:\d+ over TLS")
+        token = (tmp_path / "runs" / "alpha-digits" / "chief.token").read_text().strip()
         refused = {
             "no TLS": None,
             "another CA": TLS(
@@ -449,12 +492,10 @@ def test_chief_and_workers_started_by_hand_over_mutual_tls(tmp_path, monkeypatch
             ).channel_credentials(),
         }
         for name, credentials in refused.items():
-            assert not _can_read_the_search(address, monkeypatch, credentials), name
-        assert _can_read_the_search(
-            address,
-            monkeypatch,
-            TLS(read["worker.pem"], read["worker.key"], read["ca.pem"]).channel_credentials(),
-        )
+            assert not _can_read_the_search(address, monkeypatch, credentials, token), name
+        worker_tls = TLS(read["worker.pem"], read["worker.key"], read["ca.pem"])
+        assert not _can_read_the_search(address, monkeypatch, worker_tls.channel_credentials(), "0" * 64)
+        assert _can_read_the_search(address, monkeypatch, worker_tls.channel_credentials(), token)
         workers = [
             _start(
                 [
@@ -574,72 +615,157 @@ def _stub(address):
     return protos.get_service_grpc().OracleStub(grpc.insecure_channel(address)), protos.get_service()
 
 
-def test_a_client_that_is_not_a_worker_cannot_get_its_trial_exported_or_write_formulas(tmp_path):
-    """A client of a chief without mutual TLS (allowed on loopback) reports
-    a trial of its own with val_accuracy 1, from a worker id and with a mode
-    that are spreadsheet formulas, and rewrites the best real trial's
-    hyperparameters (filters=33, which the grid does not hold): neither is
-    exported, the next best is, the chief says so and exits 1, and
-    results.csv holds the formulas as text."""
+class _Lines:
+    """A process's output lines, read as they come (a thread), to wait on."""
+
+    def __init__(self, process):
+        self.lines, self._process = [], process
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self._process.stdout:
+            self.lines.append(line)
+
+    def wait_for(self, pattern, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                match = re.search(pattern, line)
+                if match:
+                    return match
+            time.sleep(0.1)
+        raise AssertionError(f"never printed {pattern!r}; printed:\n{''.join(self.lines)[-3000:]}")
+
+    def text(self):
+        return "".join(self.lines)
+
+
+def _code(call):
+    """The gRPC status code a call ends with (OK if it succeeds)."""
+    import grpc
+
+    try:
+        call()
+    except grpc.RpcError as error:
+        return error.code().name
+    return "OK"
+
+
+def test_only_the_search_s_workers_drive_its_chief_and_a_silent_one_is_forgotten(tmp_path):
+    """A chief on loopback, as on a machine several users share:
+    - a stranger (no token, or a wrong one) is refused every call with
+      UNAUTHENTICATED, each in one line of the chief's;
+    - a client with the token (a worker gone bad) cannot take trials under
+      another name, add a hyperparameter, end a trial it does not hold, or
+      end its own with other hyperparameters; the val_accuracy 1.0 it
+      reports is not in the table;
+    - it then goes silent holding trial 0: after --trial-timeout the chief
+      hands trial 0 back to the queue, a real worker trains it, a late
+      report is refused with one line, and the search ends with its export."""
     import keras_tuner as kt
 
+    from tuning.cluster import guard
+
     address = f"127.0.0.1:{_free_port()}"
-    common = [
-        *SEARCH,
-        "--tuner",
-        "grid",
-        "--modes",
-        "relu,fixed",
-        "--max-trials",
-        "3",
-        "--epochs",
-        "1",
-        "--oracle-address",
-        address,
-    ]
-    chief = _start([*common, "--role", "chief"], tmp_path)
+    common = [*SEARCH, "--tuner", "grid", "--modes", "relu,fixed", "--max-trials", "3", "--epochs", "1"]
+    common += ["--oracle-address", address]
+    chief = _start([*common, "--role", "chief", "--trial-timeout", "12"], tmp_path)
     try:
-        _wait_for_line(chief, r"chief: serving the oracle")
+        output = _Lines(chief)
+        token_file = output.wait_for(r"with the token in (\S+) \(yours only\)").group(1)
+        output.wait_for(r"chief: serving the oracle")
+        token = (tmp_path / token_file).read_text().strip()
+        assert len(token) == 64 and oct((tmp_path / token_file).stat().st_mode & 0o777) == "0o600"
         stub, service = _stub(address)
-        rogue = '=HYPERLINK("http://example.invalid")'
-        own = stub.CreateTrial(service.CreateTrialRequest(tuner_id=rogue), timeout=30).trial
-        worker = _start([*common, "--role", "worker", "--worker-id", "a"], tmp_path)
-        assert worker.wait(timeout=300) == 0, worker.stdout.read()[-2000:]
-        real = [
-            kt.engine.trial.Trial.from_proto(
-                stub.GetTrial(service.GetTrialRequest(trial_id=i), timeout=30).trial
+
+        def calls(metadata):
+            space = kt.HyperParameters()
+            space.Choice("evil", ["../../x"])
+            trial = kt.engine.trial.Trial(space, trial_id="0", status="COMPLETED")
+            return {
+                "GetSpace": lambda: stub.GetSpace(service.GetSpaceRequest(), metadata=metadata, timeout=10),
+                "CreateTrial": lambda: stub.CreateTrial(
+                    service.CreateTrialRequest(tuner_id="rogue"), metadata=metadata, timeout=10
+                ),
+                "UpdateTrial": lambda: stub.UpdateTrial(
+                    service.UpdateTrialRequest(trial_id="0", metrics={"val_accuracy": 1.0}),
+                    metadata=metadata,
+                    timeout=10,
+                ),
+                "EndTrial": lambda: stub.EndTrial(
+                    service.EndTrialRequest(trial=trial.to_proto()), metadata=metadata, timeout=10
+                ),
+                "UpdateSpace": lambda: stub.UpdateSpace(
+                    service.UpdateSpaceRequest(hyperparameters=space.to_proto()),
+                    metadata=metadata,
+                    timeout=10,
+                ),
+            }
+
+        for metadata in ((), guard.client_metadata("f" * 64, "rogue")):
+            assert {name: _code(call) for name, call in calls(metadata).items()} == dict.fromkeys(
+                calls(()), "UNAUTHENTICATED"
             )
-            for i in ("1", "2")
-        ]
-        best, other = sorted(real, key=lambda t: t.score, reverse=True)
-        best.hyperparameters.values["filters"] = 33
-        stub.EndTrial(service.EndTrialRequest(trial=best.to_proto()), timeout=30)
-        stub.UpdateTrial(
-            service.UpdateTrialRequest(trial_id=own.trial_id, metrics={"val_accuracy": 1.0}), timeout=30
-        )
+        insider = calls(guard.client_metadata(token, "intruder"))
+        assert _code(insider["CreateTrial"]) == "PERMISSION_DENIED"  # as "rogue", not itself
+        assert _code(insider["UpdateSpace"]) == "INVALID_ARGUMENT"
+        assert _code(insider["EndTrial"]) == "PERMISSION_DENIED"  # trial 0 is not its own
+        holder = guard.client_metadata(token, "holder")
+        own = stub.CreateTrial(
+            service.CreateTrialRequest(tuner_id="holder"), metadata=holder, timeout=10
+        ).trial
         forged = kt.engine.trial.Trial.from_proto(own)
         forged.status = "COMPLETED"
-        forged.hyperparameters.values["mode"] = "@SUM(1+1)"  # KerasTuner's proto carries no message
-        stub.EndTrial(service.EndTrialRequest(trial=forged.to_proto()), timeout=30)
-        stub.CreateTrial(service.CreateTrialRequest(tuner_id=rogue), timeout=30)  # STOPPED: the chief may end
-        assert chief.wait(timeout=120) == 1
-        output = chief.stdout.read()
+        forged.hyperparameters.values["filters"] = 33  # the grid does not hold it
+        assert (
+            _code(
+                lambda: stub.EndTrial(
+                    service.EndTrialRequest(trial=forged.to_proto()), metadata=holder, timeout=10
+                )
+            )
+            == "INVALID_ARGUMENT"
+        )
+        stub.UpdateTrial(
+            service.UpdateTrialRequest(trial_id=own.trial_id, metrics={"val_accuracy": 1.0}),
+            metadata=holder,
+            timeout=10,
+        )
+        worker = _start([*common, "--role", "worker", "--worker-id", "a"], tmp_path)
+        output.wait_for(
+            rf"chief: holder sent nothing for 12 s \(--trial-timeout\); trial {own.trial_id} goes back to the queue"
+        )
+        late = lambda: stub.UpdateTrial(  # noqa: E731
+            service.UpdateTrialRequest(trial_id=own.trial_id, metrics={"val_accuracy": 1.0}),
+            metadata=holder,
+            timeout=10,
+        )
+        assert _code(late) == "FAILED_PRECONDITION"
+        assert worker.wait(timeout=300) == 0, worker.stdout.read()[-2000:]
+        assert chief.wait(timeout=120) == 0
+        time.sleep(0.5)
     finally:
         chief.kill()
+    text = output.text()
+    refused = re.findall(r"chief: refused (\w+) from ipv4:127\.0\.0\.1:\d+: no valid search token", text)
+    assert sorted(refused) == sorted(
+        2 * ["GetSpace", "CreateTrial", "UpdateTrial", "EndTrial", "UpdateSpace"]
+    )
+    assert "chief: intruder asked for a trial as 'rogue'; a worker takes trials for itself only" in text
+    assert "chief: refused intruder's new hyperparameters evil: the search space is the chief's" in text
     assert (
-        f"error: trial {best.trial_id} reported hyperparameters outside the search space: filters=33; "
-        "it is not ranked or exported"
-    ) in output
-    card = (tmp_path / "saved_models" / "alpha-digits" / "best" / "model_card.json").read_text()
-    assert f'"trial_id": "{other.trial_id}"' in card
-    table = _table(tmp_path).set_index("trial_id")
-    assert table.loc[int(best.trial_id), "status"] == "REFUSED"
-    assert table.loc[int(own.trial_id), "worker"] == "'" + rogue
-    assert table.loc[int(own.trial_id), "mode"] == "'@SUM(1+1)"
-    assert table.loc[int(own.trial_id), "status"] == "REFUSED"
+        f"chief: refused the end of trial {own.trial_id} from holder: changed hyperparameters filters=33"
+        in text
+    )
+    assert f"chief: ignored a late result for trial {own.trial_id} from holder: it was handed back" in text
+    assert "chief: refused 15 call(s) in all" in text
+    table = _table(tmp_path)
+    assert len(table) == 3 and (table["status"] == "COMPLETED").all() and set(table["worker"]) == {"a"}
+    assert (table["val_accuracy"] < 1.0).all() and (table["repeats"] == 1).all()
+    assert "exported: saved_models/alpha-digits/best" in text
+    assert not (tmp_path / token_file).exists()  # the chief's secret goes with it
 
 
-def test_a_worker_refuses_a_trial_id_that_is_not_a_number(tmp_path, capsys):
+def test_a_worker_refuses_a_trial_id_that_is_not_a_number(tmp_path, capsys, monkeypatch):
     """A fake chief (a gRPC server of the same service) hands out trial
     `../../escaped`: the worker stops with one line, and writes nothing
     outside its --directory."""
@@ -667,6 +793,7 @@ def test_a_worker_refuses_a_trial_id_that_is_not_a_number(tmp_path, capsys):
             trial = kt.engine.trial.Trial(space, trial_id="../../escaped", status="RUNNING")
             return service.CreateTrialResponse(trial=trial.to_proto())
 
+    monkeypatch.setenv("KERAS_LRELU_SEARCH_TOKEN", "a" * 32)  # the fake chief checks none
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
     protos.get_service_grpc().add_OracleServicer_to_server(FakeChief(), server)
     port = server.add_insecure_port("127.0.0.1:0")

@@ -65,6 +65,24 @@ def test_keras_tuner_internals_exist():
     compat.set_chief_timeout(timeout)
 
 
+def test_a_forgotten_tuner_s_trial_is_the_next_one_handed_out(tmp_path):
+    """forget_tuner relies on the oracle's LOCKS, tuner_ids, ongoing_trials
+    and _retry_queue, which create_trial serves first."""
+    oracle = keras_tuner.RandomSearch(
+        hypermodel=lambda hp: None,
+        objective="val_accuracy",
+        max_trials=2,
+        directory=str(tmp_path),
+        project_name="p",
+    ).oracle
+    oracle.hyperparameters.Choice("x", [1, 2, 3])
+    first = oracle.create_trial("lost")
+    assert compat.forget_tuner(oracle, "lost").trial_id == first.trial_id
+    assert "lost" not in oracle.tuner_ids and not oracle.ongoing_trials
+    assert oracle.create_trial("other").trial_id == first.trial_id  # before any new trial
+    assert compat.forget_tuner(oracle, "never seen") is None
+
+
 def test_the_keras_tuner_messages_we_read_are_still_raised():
     import inspect
 

@@ -15,6 +15,7 @@ from tuning.cluster import assignments
 from tuning.errors import UsageError
 
 CHIEF_ID = "chief"
+IDLE_SECONDS = 1.0  # how long a worker waits when the chief has no trial for it yet
 
 
 def parse_address(text):
@@ -66,7 +67,9 @@ def accept_numeric_trial_ids(oracle):
 
     def checked(tuner_id):
         trial = create_trial(tuner_id)
-        if trial.status != "STOPPED" and not re.fullmatch(r"[0-9]{1,9}", str(trial.trial_id)):
+        if trial.status == "IDLE":  # KerasTuner's loop asks again at once
+            time.sleep(IDLE_SECONDS)
+        if trial.status == "RUNNING" and not re.fullmatch(r"[0-9]{1,9}", str(trial.trial_id)):
             raise UsageError(
                 f"the chief sent trial id {str(trial.trial_id)[:40]!r}, not a number; a worker names "
                 "folders after trial ids, so this one stops"
@@ -84,16 +87,20 @@ def role():
     return "chief" if CHIEF_ID in tuner_id else "worker"
 
 
-def serve(tuner, on_tick, tls=None, poll_seconds=0.5):
-    """Serves the chief's oracle (over TLS with `tls`, a `tuning.tls.TLS`)
-    until every worker has been told to stop and no trial is running;
-    calls `on_tick()` between polls. KerasTuner's own loop polls the end
-    every 20 s; this one every `poll_seconds`."""
+def serve(tuner, on_tick, token, trial_timeout, tls=None, poll_seconds=0.5):
+    """Serves the chief's oracle (over TLS with `tls`, a `tuning.tls.TLS`),
+    to callers with the search's secret `token` only (tuning/cluster/guard.py),
+    until every worker has been told to stop or forgotten (silent for
+    `trial_timeout` seconds) and no trial is running; calls `on_tick()`
+    between polls. KerasTuner's own loop polls the end every 20 s; this one
+    every `poll_seconds`."""
     from concurrent import futures
 
     import grpc
+    import keras_tuner as kt
 
     from keras_lrelu import _compat as compat
+    from tuning.cluster import guard
 
     oracle = tuner.oracle
     create_trial = oracle.create_trial
@@ -102,12 +109,20 @@ def serve(tuner, on_tick, tls=None, poll_seconds=0.5):
         trial = create_trial(tuner_id)
         if trial.status == "RUNNING":
             assignments.record(tuner.project_dir, trial.trial_id, tuner_id)
+        if trial.status == "STOPPED" and oracle.ongoing_trials:
+            # Not yet: another worker's trial may still come back to the queue (a worker
+            # silent past --trial-timeout), and this worker should be there to take it.
+            oracle.tuner_ids.add(tuner_id)
+            return kt.engine.trial.Trial(oracle.get_space(), trial_id="idle", status="IDLE")
         return trial
 
     oracle.create_trial = create_and_record
     tuner.save()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    servicer = compat.add_oracle_service(oracle, server)
+    checks = guard.Guard(oracle, token, trial_timeout, tuner.hypermodel.outside_space)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), interceptors=[checks])
+    servicer = compat.add_oracle_service(
+        guard.guarded_servicer(compat.oracle_servicer_class(), oracle, checks, oracle.get_space), server
+    )
     host, port = os.environ["KERASTUNER_ORACLE_IP"], os.environ["KERASTUNER_ORACLE_PORT"]
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if tls is None:
@@ -119,8 +134,19 @@ def serve(tuner, on_tick, tls=None, poll_seconds=0.5):
     server.start()
     print(f"chief: serving the oracle at {address}{' over TLS' if tls else ''}", flush=True)
     try:
-        while not (servicer.stop_triggered and compat.chief_may_exit(oracle)):
+        # Ended once a worker was told there is no more work, or forgotten, and none is left.
+        while not ((servicer.stop_triggered or checks.forgot_any) and compat.chief_may_exit(oracle)):
             time.sleep(poll_seconds)
+            checks.forget_silent()
             on_tick()
     finally:
         server.stop(grace=1)
+    if checks.refused:
+        print(f"chief: refused {checks.refused} call(s) in all", flush=True)
+    unfinished = sorted(t.trial_id for t in oracle.trials.values() if t.status == "RUNNING")
+    if unfinished:  # handed back, with no worker left to take them
+        print(
+            f"chief: no worker is left for trial(s) {', '.join(unfinished)}; "
+            "rerun the same command to finish them",
+            flush=True,
+        )

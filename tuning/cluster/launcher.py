@@ -8,6 +8,7 @@ import threading
 import time
 
 from tuning import relaunch
+from tuning.cluster import secret
 from tuning.cluster.engine import free_port
 from tuning.errors import SearchStopped
 from tuning.names import ROUND_WORKERS_ENV
@@ -31,12 +32,15 @@ def launch(settings):
     """
     port = free_port()
     address = f"127.0.0.1:{port}"
+    # The search's secret, in the environment of its own processes only: a command line is
+    # anyone's to read (ps), another user's process cannot read this one's environment.
+    token = {secret.ENV: secret.new()}
     # Every worker inherits the search's TF_NUM_INTRAOP_THREADS (--threads):
     # TensorFlow's CPU kernels split their sums by it, so a worker with fewer
     # threads would score a trial differently. Ops run one at a time.
-    env = relaunch.environment(dict(os.environ, TF_NUM_INTEROP_THREADS="1"))
+    env = relaunch.environment(dict(os.environ, TF_NUM_INTEROP_THREADS="1", **token))
     # The chief trains a race's later rounds (tuning/search/race.py) in as many processes.
-    chief_env = relaunch.environment(dict(os.environ, **{ROUND_WORKERS_ENV: str(settings.workers)}))
+    chief_env = relaunch.environment(dict(os.environ, **{ROUND_WORKERS_ENV: str(settings.workers)}, **token))
     chief = _start(settings.cluster_process(address, "chief"), chief_env, "chief")
     crews = {
         f"worker{i}": _start(settings.cluster_process(address, "worker", f"worker{i}"), env, f"worker{i}")
@@ -62,10 +66,12 @@ def launch(settings):
                     return chief.wait()
                 _end_without_workers(chief, crews)
     finally:
-        for process in crews.values():
+        for name, process in crews.items():
             try:
-                process.wait(timeout=30 if chief.poll() == 0 else 1)
+                process.wait(timeout=STOP_SECONDS if chief.poll() == 0 else 1)
             except subprocess.TimeoutExpired:
+                # One the chief forgot (silent past --trial-timeout: stopped, or hung).
+                print(f"[launcher] {name} still runs after the chief ended; stopping it", flush=True)
                 process.kill()
         _stop(chief)  # Ctrl-C or an error here must not leave it serving
     return chief.wait()

@@ -72,12 +72,16 @@ def trial_row(trial, command="", worker=None, record=None, outside="", validatio
     trial's status is PRUNED. `outside` names hyperparameters the search
     space does not hold: such a trial (only a client of the chief that is
     not one of our workers can report one) is REFUSED, so it is never
-    ranked, exported or in the verdict."""
+    ranked, exported or in the verdict, as is a COMPLETED trial without
+    repeat records: the metrics columns are the means of the records, never
+    what a client reported to the oracle."""
     values = trial.hyperparameters.values
     mode = values.get("mode")
     record = record or {"repeats": {}}
     runs = records.ordered(record)
     pruned = records.is_pruned(record)
+    if not outside and trial.status == "COMPLETED" and not runs:
+        outside = "no repeat records"  # metrics a client merely reported are not results
     row = {
         "trial_id": trial.trial_id,
         "status": "REFUSED"
@@ -94,14 +98,15 @@ def trial_row(trial, command="", worker=None, record=None, outside="", validatio
         "repeats": len(runs),
         # A record from before the verdict counted images has none: the search's own split.
         "validation_size": record.get("validation_size", validation_size),
-        "message": (f"hyperparameters outside the search space: {outside}" if outside else None)
+        "message": _refusal(outside, trial.trial_id)
         or next((run["message"] for run in runs if run["pruned"]), None)
         or last_line(trial.message),
         "command": command,
     }
+    # What the trial's repeats recorded in its folder, not what was reported to the oracle.
+    means = records.means(record) if runs else {}
     for name in METRICS:
-        exists = trial.metrics.exists(name)
-        row[name] = trial.metrics.get_last_value(name) if exists else None
+        row[name] = means.get(name)
     accuracies = [run["metrics"]["val_accuracy"] for run in runs]
     if len(runs) > 1 and not pruned:  # a pruned configuration's runs are not a sample of it
         _, row["val_accuracy_std"], row["val_accuracy_low"], row["val_accuracy_high"] = stats.interval(
@@ -113,6 +118,15 @@ def trial_row(trial, command="", worker=None, record=None, outside="", validatio
     for j, run in enumerate(records.ordered_confirmation(record), start=1):
         row[f"{CONFIRM}_{j}"] = run["metrics"]["val_accuracy"]
     return row
+
+
+def _refusal(outside, trial_id):
+    if not outside:
+        return None
+    if outside == "no repeat records":
+        where = f"trial_{trial_id}/{records.RECORD_NAME}"
+        return f"COMPLETED without repeat records in {where} (a reported score is not a result)"
+    return f"hyperparameters outside the search space: {outside}"
 
 
 def to_frame(

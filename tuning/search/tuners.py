@@ -16,6 +16,8 @@ import keras_tuner as kt
 from keras_lrelu import _compat as compat
 from tuning.cluster import assignments
 from tuning.cluster import engine
+from tuning.cluster import guard
+from tuning.cluster import secret
 from tuning.errors import UsageError
 from tuning.names import TUNER_NAMES
 from tuning.search import records
@@ -93,6 +95,13 @@ class SearchReporting:
         if every and self._trials_here >= every:
             if engine.role() == "worker" or len(self.oracle.trials) < self.oracle.max_trials:
                 raise FreshProcess(f"{self._search_start!r} {self._ended_before}")
+
+    def on_epoch_end(self, trial, model, epoch, logs=None):
+        super().on_epoch_end(trial, model, epoch, logs)
+        if engine.role() == "worker":
+            # KerasTuner's workers tell the chief nothing until a trial ends; this tells it that
+            # the worker is alive (--trial-timeout), and stops one whose trial was handed back.
+            self.oracle.get_trial(trial.trial_id)
 
     def _progress_line(self, trial):
         total = self.oracle.max_trials
@@ -224,11 +233,12 @@ def run_trials(tuner, dataset):
     settings = tuner.settings
     tuner.validation_size = len(dataset.y_val)
     if engine.role() == "chief":
-        _serve_until_done(tuner, settings.tls)
+        _serve_until_done(tuner)
         return
     if engine.role() == "worker":
-        if settings.tls is not None:
-            compat.use_secure_channel(tuner.oracle, settings.tls.channel_credentials())
+        token = secret.for_worker(tuner.project_dir, settings.token_file, settings.chief_timeout)
+        credentials = settings.tls.channel_credentials() if settings.tls is not None else None
+        compat.connect_client(tuner.oracle, guard.client_metadata(token, settings.worker_id), credentials)
         engine.accept_numeric_trial_ids(tuner.oracle)
     logdir = os.path.join(tuner.project_dir, "tensorboard")
     compat.hide_failed_trial_tracebacks()  # on_trial_end prints one line instead
@@ -244,8 +254,17 @@ def run_trials(tuner, dataset):
     )
 
 
-def _serve_until_done(tuner, tls):
-    """The chief's part: serve the oracle, rewriting results as trials end."""
+def _serve_until_done(tuner):
+    """The chief's part: serve the oracle to holders of the search's secret,
+    rewriting results as trials end."""
+    settings = tuner.settings
+    token, token_path = secret.for_chief(tuner.project_dir, settings.token_file)
+    if token_path:
+        print(
+            f"chief: workers prove they belong to this search with the token in {token_path} (yours only); "
+            f"on a host that does not share it, copy it (--token-file) or set {secret.ENV}",
+            flush=True,
+        )
     start, reported = time.monotonic(), set()
     tuner.oracle.verbose = 0  # one line per ended trial instead of KerasTuner's display
 
@@ -260,7 +279,11 @@ def _serve_until_done(tuner, tls):
                 flush=True,
             )
 
-    engine.serve(tuner, tick, tls)
+    try:
+        engine.serve(tuner, tick, token, settings.trial_timeout, settings.tls)
+    finally:
+        if token_path:
+            secret.remove(token_path, token)  # it opens nothing once the chief is gone
 
 
 def clock(seconds):
