@@ -23,6 +23,7 @@ FLOORS = [
             "tuning.limits",
             "tuning.atomic",
             "tuning.paths",
+            "tuning.locks",
             "tuning.quiet",
             "tuning.relaunch",
             "tuning.keras_backend",

@@ -5,21 +5,41 @@ best, writes the table and exports the best models."""
 import os
 import sys
 
+from tuning import locks
 from tuning.errors import SearchStopped
 from tuning.errors import UsageError
 from tuning.quiet import import_tensorflow_quietly
 from tuning.search import pairing
 
+EXPORT_WAIT_SECONDS = 600  # for another search's export into the same folder
+
 
 def run_search(settings):
     """Runs the search `settings` describe (tuning/settings.py): here, or as
-    a chief and workers; then confirms, tabulates and exports."""
+    a chief and workers; then confirms, tabulates and exports. One search
+    per project at a time: its lock is held until this returns (a worker
+    takes none; its chief holds it)."""
+    lock = None
+    if settings.role != "worker":
+        lock = locks.acquire(
+            locks.search_lock(settings.directory, settings.project),
+            f"project {settings.project_dir}",
+            "wait for that search to end, or use another --project",
+        )
+    try:
+        return _run_search(settings, lock)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run_search(settings, lock):
     # Before TensorFlow starts, and inherited by every fresh process and worker.
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(settings.intra_op_threads)
     if settings.workers:
         from tuning.cluster import launcher
 
-        return launcher.launch(settings)
+        return launcher.launch(settings, lock)
     import_tensorflow_quietly()  # keras.datasets, KerasTuner and everything after need it
     if settings.backend == "torch":
         import torch
@@ -45,7 +65,7 @@ def run_search(settings):
     try:
         tuner = _run_tuner(settings, dataset, paired_by, hypermodel)
     except tuners.FreshProcess as fresh:
-        _continue_in_fresh_process(settings, fresh.args[0])
+        _continue_in_fresh_process(settings, fresh.args[0], lock)
     if settings.role == "worker":
         print(f"{settings.worker_id}: the chief has no more trials; done", flush=True)
         return 0
@@ -57,7 +77,7 @@ def run_search(settings):
         if settings.confirm:
             confirmation.train_confirmations(tuner, dataset)
     except tuners.FreshProcess as fresh:
-        _continue_in_fresh_process(settings, fresh.args[0])
+        _continue_in_fresh_process(settings, fresh.args[0], lock)
     return _report_and_export(settings, tuner, dataset)
 
 
@@ -84,16 +104,26 @@ def _report_and_export(settings, tuner, dataset):
         raise UsageError(
             "no configuration finished (every trial failed or was pruned), so no model was exported"
         )
-    folders = best_models.export_best(
-        tuner,
-        dataset,
-        os.path.join(settings.export_dir, settings.project),
-        frame,
-        verdict,
-        settings.export_top,
-        settings.command,
-        settings.export_formats,
+    # Two searches of one name (in two --directory) export into one folder: one at a time.
+    export_lock = locks.acquire(
+        locks.export_lock(settings.export_dir, settings.project),
+        f"export folder {os.path.join(settings.export_dir, settings.project)}",
+        "its export did not end within 10 minutes; rerun to export",
+        wait_seconds=EXPORT_WAIT_SECONDS,
     )
+    try:
+        folders = best_models.export_best(
+            tuner,
+            dataset,
+            os.path.join(settings.export_dir, settings.project),
+            frame,
+            verdict,
+            settings.export_top,
+            settings.command,
+            settings.export_formats,
+        )
+    finally:
+        export_lock.release()
     for folder in folders:
         print(f"exported: {folder}")
     return 1 if len(refused) else 0  # a tampered trial is news, even with an export made
@@ -140,13 +170,15 @@ def _refusal_text(error, settings):
     return f"no answer from {chief} within {settings.chief_timeout:g} s ({code.name}); stopping this worker"
 
 
-def _continue_in_fresh_process(settings, started):
+def _continue_in_fresh_process(settings, started, lock):
     """Replaces this process (same pid, same output streams) with a new
     `python -m tuning search ...`, of this very package, that resumes the
-    search where it stands."""
+    search where it stands, holding the project's lock throughout."""
     sys.stdout.flush()
     sys.stderr.flush()
     argv, env = settings.fresh_process(started)
+    if lock is not None:
+        env.update(lock.share(owner=lock.owner))
     os.execve(argv[0], argv, env)
 
 

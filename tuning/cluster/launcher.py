@@ -17,10 +17,10 @@ RESTARTS = 3
 STOP_SECONDS = 10  # how long a stopped chief gets before SIGKILL
 
 
-def launch(settings):
+def launch(settings, lock=None):
     """Runs the search of `settings` (tuning/settings.py) as a chief plus
     `settings.workers` worker processes on 127.0.0.1, each with the
-    search's --threads; streams
+    search's --threads (the chief shares `lock`, the project's: tuning/locks.py); streams
     their output, restarts a worker that dies (up to RESTARTS times), and
     returns the chief's exit code.
 
@@ -41,7 +41,11 @@ def launch(settings):
     env = relaunch.environment(dict(os.environ, TF_NUM_INTEROP_THREADS="1", **token))
     # The chief trains a race's later rounds (tuning/search/race.py) in as many processes.
     chief_env = relaunch.environment(dict(os.environ, **{ROUND_WORKERS_ENV: str(settings.workers)}, **token))
-    chief = _start(settings.cluster_process(address, "chief"), chief_env, "chief")
+    shared = ()
+    if lock is not None:
+        chief_env.update(lock.share(owner=False))
+        shared = (lock.descriptor,)
+    chief = _start(settings.cluster_process(address, "chief"), chief_env, "chief", shared)
     crews = {
         f"worker{i}": _start(settings.cluster_process(address, "worker", f"worker{i}"), env, f"worker{i}")
         for i in range(1, settings.workers + 1)
@@ -105,9 +109,15 @@ def _stop(process):
         process.wait()
 
 
-def _start(command, env, name):
+def _start(command, env, name, pass_fds=()):
     process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+        pass_fds=pass_fds,
     )
     threading.Thread(target=_relay, args=(process, name), daemon=True).start()
     print(f"[launcher] {name} started, pid {process.pid}", flush=True)
