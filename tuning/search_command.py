@@ -2,6 +2,7 @@
 process (or, with --workers, as a chief and workers), then confirms the
 best, writes the table and exports the best models."""
 
+import contextlib
 import os
 import sys
 
@@ -16,30 +17,14 @@ EXPORT_WAIT_SECONDS = 600  # for another search's export into the same folder
 
 def run_search(settings):
     """Runs the search `settings` describe (tuning/settings.py): here, or as
-    a chief and workers; then confirms, tabulates and exports. One search
-    per project at a time: its lock is held until this returns (a worker
-    takes none; its chief holds it)."""
-    lock = None
-    if settings.role != "worker":
-        lock = locks.acquire(
-            locks.search_lock(settings.directory, settings.project),
-            f"project {settings.project_dir}",
-            "wait for that search to end, or use another --project",
-        )
-    try:
-        return _run_search(settings, lock)
-    finally:
-        if lock is not None:
-            lock.release()
-
-
-def _run_search(settings, lock):
+    a chief and workers; then confirms, tabulates and exports."""
     # Before TensorFlow starts, and inherited by every fresh process and worker.
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(settings.intra_op_threads)
     if settings.workers:
         from tuning.cluster import launcher
 
-        return launcher.launch(settings, lock)
+        with _project_lock(settings) as lock:
+            return launcher.launch(settings, lock)
     import_tensorflow_quietly()  # keras.datasets, KerasTuner and everything after need it
     if settings.backend == "torch":
         import torch
@@ -50,7 +35,6 @@ def _run_search(settings, lock):
 
         engine.configure(settings.role, settings.oracle_address, settings.worker_id, settings.chief_timeout)
     from tuning import data
-    from tuning.search import confirmation
     from tuning.search import tuners
 
     if settings.checks_resume:
@@ -62,6 +46,34 @@ def _run_search(settings, lock):
         pairing.check(settings.project_dir, paired_by)
         for note in hypermodel.notes:
             print(note, file=sys.stderr, flush=True)
+    with _project_lock(settings) as lock:  # before anything in the project is written or deleted
+        return _search(settings, dataset, paired_by, hypermodel, lock)
+
+
+@contextlib.contextmanager
+def _project_lock(settings):
+    """One search per project at a time (tuning/locks.py): held by the
+    process a user started (a worker takes none: its chief holds it)."""
+    if settings.role == "worker":
+        yield None
+        return
+    lock = locks.acquire(
+        locks.search_lock(settings.directory, settings.project),
+        f"project {settings.project_dir}",
+        "wait for that search to end, or use another --project",
+    )
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+def _search(settings, dataset, paired_by, hypermodel, lock):
+    """This process's part of the search, then (but on a worker) the
+    confirmation, the table and the export."""
+    from tuning.search import confirmation
+    from tuning.search import tuners
+
     try:
         tuner = _run_tuner(settings, dataset, paired_by, hypermodel)
     except tuners.FreshProcess as fresh:
