@@ -14,6 +14,7 @@ import sys
 
 from tuning import limits
 from tuning import paths
+from tuning.cluster import secret
 from tuning.cluster import tls as tls_files
 from tuning.errors import UsageError
 from tuning.export import formats
@@ -129,6 +130,8 @@ def from_args(args, argv, command, backend, from_command_line=True):
         raise UsageError(
             "--token-file goes with --role chief or --role worker (--workers hands its own workers the token)"
         )
+    if args.token_file is not None and args.role == "chief" and not os.environ.get(secret.ENV):
+        secret.check_replaceable(args.token_file)
     if args.role == "chief":
         from tuning.cluster.engine import parse_address
 

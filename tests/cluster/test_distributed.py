@@ -154,7 +154,7 @@ def test_a_stopped_worker_is_forgotten_its_trial_retrained_and_the_search_ends(t
     process) sends nothing: after --trial-timeout the chief hands its trial
     to the other worker and forgets it. Woken up, its late report is refused
     with one line; it stops, and the launcher restarts it."""
-    args = [*SEARCH, "--max-trials", "3", "--epochs", "20", "--workers", "2", "--trial-timeout", "15"]
+    args = [*SEARCH, "--max-trials", "3", "--epochs", "20", "--workers", "2", "--trial-timeout", "20"]
     launcher = _start(args, tmp_path)
     try:
         output = _Lines(launcher)
@@ -163,7 +163,7 @@ def test_a_stopped_worker_is_forgotten_its_trial_retrained_and_the_search_ends(t
         os.kill(pid, signal.SIGSTOP)
         stopped = int(trial) - 1
         output.wait_for(
-            rf"\[chief\] chief: worker1 sent nothing for 15 s \(--trial-timeout\); trial {stopped} goes back "
+            rf"\[chief\] chief: worker1 sent nothing for 20 s \(--trial-timeout\); trial {stopped} goes back "
             "to the queue and worker1 is forgotten"
         )
         os.kill(pid, signal.SIGCONT)
@@ -174,6 +174,7 @@ def test_a_stopped_worker_is_forgotten_its_trial_retrained_and_the_search_ends(t
         with contextlib.suppress(ProcessLookupError):  # what it started, if any is left
             os.killpg(launcher.pid, signal.SIGKILL)
     text = output.text()
+    assert text.count("ignored a late result") == 2  # the chief's one line, and the worker's error
     assert re.search(
         r"\[worker1\] error: the chief at 127\.0\.0\.1:\d+ refused a call \(FAILED_PRECONDITION\)", text
     )
@@ -280,6 +281,47 @@ def test_a_busy_address_and_an_absent_chief_are_one_error_line(tmp_path, capsys,
     assert not (tmp_path / "saved_models").exists()
 
 
+def test_bad_token_input_is_one_error_line_and_loses_no_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("KERAS_LRELU_SEARCH_TOKEN", raising=False)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    notes.chmod(0o600)
+    chief = [*SEARCH, "--role", "chief", "--oracle-address", "127.0.0.1:5"]
+    worker = [*SEARCH, "--role", "worker", "--worker-id", "w", "--oracle-address", "127.0.0.1:5"]
+    worker += ["--chief-timeout", "1"]
+    shared = tmp_path / "shared.token"
+    shared.write_text("a" * 64 + "\n")
+    shared.chmod(0o644)
+    junk = tmp_path / "junk.token"
+    junk.write_text("not a token\n")
+    junk.chmod(0o600)
+    cases = [
+        (["--token-file", "t"], r"error: --token-file goes with --role chief or --role worker"),
+        (
+            [*chief, "--token-file", str(notes)],
+            r"error: .*notes\.txt holds no search token .*replaces only a previous token file",
+        ),
+        (
+            [*worker, "--token-file", str(shared)],
+            rf"error: the token file {shared} can be read by other users \(mode 644\); chmod 600",
+        ),
+        (
+            [*worker, "--token-file", str(junk)],
+            r"error: .*junk\.token holds no search token \(32 to 1024 letters",
+        ),
+        ([*SEARCH, "--trial-timeout", "0"], r"error: --trial-timeout must be"),
+    ]
+    for args, message in cases:
+        assert_one_error_line(
+            cli_in_process([*SEARCH, *args] if args[0] != "search" else args, tmp_path, capsys), message
+        )
+    assert notes.read_text() == "my notes\n"
+    monkeypatch.setenv("KERAS_LRELU_SEARCH_TOKEN", "short")
+    assert_one_error_line(
+        cli_in_process(worker, tmp_path, capsys), r"error: \$KERAS_LRELU_SEARCH_TOKEN holds no search token"
+    )
+
+
 def test_a_corrupt_workers_record_is_one_error_line_and_is_kept(tmp_path, capsys):
     project = tmp_path / "runs" / "alpha-digits"
     project.mkdir(parents=True)
@@ -356,7 +398,7 @@ def test_a_chief_still_exporting_after_its_workers_finished_is_waited_for(monkey
     monkeypatch.setattr(launcher, "STOP_SECONDS", 0.2)
     chief, workers = _Process(0, 2.0), [_Process(0, 0.1), _Process(0, 0.3)]
     started = iter([chief, *workers])
-    monkeypatch.setattr(launcher, "_start", lambda command, env, name: next(started))
+    monkeypatch.setattr(launcher, "_start", lambda command, env, name, pass_fds=(): next(started))
     assert launcher.launch(SearchSettings(argv=("--dataset", "digits"), workers=2)) == 0
     assert not chief.signalled
     # A worker that died (and was restarted up to RESTARTS times) still stops a waiting chief.
@@ -669,7 +711,8 @@ def test_only_the_search_s_workers_drive_its_chief_and_a_silent_one_is_forgotten
     address = f"127.0.0.1:{_free_port()}"
     common = [*SEARCH, "--tuner", "grid", "--modes", "relu,fixed", "--max-trials", "3", "--epochs", "1"]
     common += ["--oracle-address", address]
-    chief = _start([*common, "--role", "chief", "--trial-timeout", "12"], tmp_path)
+    # Generous beside an epoch here (under a second), for a loaded machine.
+    chief = _start([*common, "--role", "chief", "--trial-timeout", "20"], tmp_path)
     try:
         output = _Lines(chief)
         token_file = output.wait_for(r"with the token in (\S+) \(yours only\)").group(1)
@@ -732,7 +775,7 @@ def test_only_the_search_s_workers_drive_its_chief_and_a_silent_one_is_forgotten
         )
         worker = _start([*common, "--role", "worker", "--worker-id", "a"], tmp_path)
         output.wait_for(
-            rf"chief: holder sent nothing for 12 s \(--trial-timeout\); trial {own.trial_id} goes back to the queue"
+            rf"chief: holder sent nothing for 20 s \(--trial-timeout\); trial {own.trial_id} goes back to the queue"
         )
         late = lambda: stub.UpdateTrial(  # noqa: E731
             service.UpdateTrialRequest(trial_id=own.trial_id, metrics={"val_accuracy": 1.0}),

@@ -51,7 +51,8 @@ class Guard(grpc.ServerInterceptor):
         self.forgot_any = False
         self._heard = {}  # worker -> time.monotonic() of its last call
         self._holders = {}  # trial id -> the worker that holds it
-        self._forgotten = {}  # trial id -> the worker it was taken from
+        self._forgotten = {}  # trial id -> the workers it was taken from
+        self._late = set()  # (trial id, worker): told once
         self._lock = threading.Lock()
 
     # grpc.ServerInterceptor: the secret, before any servicer method runs.
@@ -95,22 +96,26 @@ class Guard(grpc.ServerInterceptor):
         if trial is not None:
             with self._lock:
                 self._holders[trial.trial_id] = worker
-                self._forgotten.pop(trial.trial_id, None)
+                self._forgotten.get(trial.trial_id, set()).discard(worker)
 
     def check_holder(self, context, trial_id):
         """Refuses a call about a trial its caller does not hold."""
         worker = self.caller(context)
         with self._lock:
             holder = self._holders.get(trial_id)
-            forgotten = self._forgotten.get(trial_id) == worker
+            forgotten = worker in self._forgotten.get(trial_id, ())
         if holder == worker:
             return worker
         if forgotten:
+            with self._lock:  # one line per late worker and trial, however many calls it makes
+                first = (trial_id, worker) not in self._late
+                self._late.add((trial_id, worker))
             self._refuse(
                 context,
                 grpc.StatusCode.FAILED_PRECONDITION,
                 f"ignored a late result for trial {trial_id} from {worker}: it was handed back after "
                 f"{self.trial_timeout:g} s without a word from {worker}",
+                log=first,
             )
         self._refuse(
             context,
@@ -173,7 +178,7 @@ class Guard(grpc.ServerInterceptor):
                 continue
             with self._lock:
                 self._holders.pop(trial.trial_id, None)
-                self._forgotten[trial.trial_id] = worker
+                self._forgotten.setdefault(trial.trial_id, set()).add(worker)
             handed_back.append(trial.trial_id)
             self.log(
                 f"chief: {worker} sent nothing for {self.trial_timeout:g} s (--trial-timeout); trial "
@@ -182,14 +187,16 @@ class Guard(grpc.ServerInterceptor):
             )
         return handed_back
 
-    def _refuse(self, context, code, message):
-        self._log_refusal(f"chief: {message}")
+    def _refuse(self, context, code, message, log=True):
+        self._log_refusal(f"chief: {message}", log)
         context.abort(code, message)
 
-    def _log_refusal(self, line):
+    def _log_refusal(self, line, log=True):
         with self._lock:
             self.refused += 1
             count = self.refused
+        if not log:
+            return
         if count <= LOGGED_REFUSALS:
             self.log(line, flush=True)
         elif count == LOGGED_REFUSALS + 1:

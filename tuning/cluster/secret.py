@@ -42,14 +42,7 @@ def for_chief(project_dir, token_file=None):
         return _checked(os.environ[ENV], f"${ENV}"), None
     token = new()
     path = token_file or default_path(project_dir)
-    if os.path.lexists(path):
-        try:
-            read(path)  # a previous chief's: replaced; anything else is not ours to overwrite
-        except UsageError as error:
-            raise UsageError(
-                f"{error}; the chief writes a new token to its token file, so it replaces only a "
-                "previous token file: name a new path with --token-file"
-            ) from None
+    check_replaceable(path)
     directory, name = os.path.split(os.path.abspath(path))
     tmp = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
     try:
@@ -62,6 +55,20 @@ def for_chief(project_dir, token_file=None):
             os.remove(tmp)
         raise UsageError(f"cannot write the search's token to {path}: {error.strerror}") from None
     return token, path
+
+
+def check_replaceable(path):
+    """UsageError unless `path` is free or a previous chief's token file:
+    the chief replaces its token file, and nothing else may be lost so."""
+    if not os.path.lexists(path):
+        return
+    try:
+        read(path)
+    except UsageError as error:
+        raise UsageError(
+            f"{error}; the chief writes a new token to its token file, so it replaces only a "
+            "previous token file: name a new path with --token-file"
+        ) from None
 
 
 def remove(path, token):
