@@ -50,6 +50,7 @@ bench: $(STAMP)
 	KERAS_BACKEND=torch $(PY) benchmarks/cnn_step.py
 	$(PY) benchmarks/serving.py
 	$(PY) benchmarks/deploy.py
+	$(PY) benchmarks/onnx_nodes.py
 	$(PY) benchmarks/search_memory.py
 	$(PY) benchmarks/search_backends.py
 

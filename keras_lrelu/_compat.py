@@ -114,14 +114,6 @@ def add_oracle_service(servicer, server):
     return servicer
 
 
-def hyperparameters_from_proto(proto):
-    return _keras_tuner("engine.hyperparameters").HyperParameters.from_proto(proto)
-
-
-def trial_from_proto(proto):
-    return _keras_tuner("engine.trial").Trial.from_proto(proto)
-
-
 def forget_tuner(oracle, tuner_id):
     """Drops `tuner_id` from the tuners the oracle waits for, handing its
     running trial (returned; None if it had none) back to the queue that

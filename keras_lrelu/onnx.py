@@ -7,7 +7,7 @@ operators. `export_onnx` exports as Keras does, then replaces each such
 group with one node on the same input: `PRelu` for a slope per channel,
 and `LeakyRelu` for a single learned slope (its value is a constant once
 exported, and ONNX Runtime 1.32's CPU `LeakyRelu` kernel runs in about a
-twentieth of its `PRelu` kernel's time: benchmarks/deploy.py). A fixed or
+twentieth of its `PRelu` kernel's time: benchmarks/onnx_nodes.py). A fixed or
 randomized slope already goes out as one `LeakyRelu` node. The values do
 not change: `(-alpha) * (-x)` is `alpha * x` exactly in floating point.
 """

@@ -176,6 +176,20 @@ def test_deploy_times_litert_and_onnx_against_the_builtins(tmp_path, run_here):
             )
 
 
+def test_onnx_nodes_times_every_form_against_leaky_relu(tmp_path, run_here):
+    run_here("onnx_nodes.py", ["--repeats", "1", "--shape", "1,4,3,3"])  # each form checked first
+    table = pd.read_csv(tmp_path / "onnx_nodes.csv").set_index("form")
+    assert list(table.index) == [
+        "LeakyRelu (one slope)",
+        "PRelu (per channel)",
+        "five nodes (per channel)",
+        "Max(x, alpha*x) (per channel)",
+    ]
+    assert table["vs_LeakyRelu"].tolist() == pytest.approx(
+        (table["median_ms"] / table.loc["LeakyRelu (one slope)", "median_ms"]).tolist()
+    )
+
+
 def test_search_memory_samples_every_trial_of_both_searches(tmp_path, run_here):
     stdout = run_here(
         "search_memory.py", ["--dataset", "digits", "--max-trials", "2", "--trials-per-process", "0"]

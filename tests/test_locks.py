@@ -85,6 +85,29 @@ def test_a_waiting_acquire_gets_the_lock_once_its_holder_ends(tmp_path):
         holder.wait()
 
 
+def test_what_is_not_a_lock_file_is_refused_and_left_as_it_was(tmp_path):
+    notes = tmp_path / ".p.lock"
+    notes.write_text("my notes\n")
+    os.mkfifo(tmp_path / ".fifo.lock")
+    (tmp_path / "target").write_text("kept\n")
+    os.symlink(tmp_path / "target", tmp_path / ".link.lock")
+    for name, message in (
+        (".p.lock", r"\.p\.lock is not a lock file of this suite; move it away \(nothing was changed\)$"),
+        (".fifo.lock", r"\.fifo\.lock is not a lock file of this suite"),
+        (".link.lock", r"cannot open the lock file .*\.link\.lock: Too many levels of symbolic links$"),
+    ):
+        with pytest.raises(UsageError, match=message):
+            locks.acquire(str(tmp_path / name), "project p", "wait")
+    assert notes.read_text() == "my notes\n" and (tmp_path / "target").read_text() == "kept\n"
+    assert sorted(os.listdir(tmp_path)) == [".fifo.lock", ".link.lock", ".p.lock", "target"]
+
+
+def test_a_lock_file_is_its_owner_s_only(tmp_path):
+    lock = locks.acquire(str(tmp_path / ".p.lock"), "project p", "wait")
+    assert oct((tmp_path / ".p.lock").stat().st_mode & 0o777) == "0o600"  # else another user could hold it
+    lock.release()
+
+
 def test_a_lock_is_shared_only_through_its_own_descriptor(tmp_path, monkeypatch):
     path = str(tmp_path / ".p.lock")
     lock = locks.acquire(path, "project p", "wait")

@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import socket
+import stat
 import sys
 import time
 
@@ -78,10 +79,9 @@ def acquire(path, what, hint, wait_seconds=0.0):
         return Lock(path, *inherited)
     folder = os.path.dirname(os.path.abspath(path))
     created = None if os.path.isdir(folder) else folder
-    os.makedirs(folder, exist_ok=True)
     deadline = time.monotonic() + wait_seconds
     while True:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        descriptor = _open(path, folder)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:
@@ -90,6 +90,7 @@ def acquire(path, what, hint, wait_seconds=0.0):
             if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                 raise UsageError(f"cannot lock {path} ({error.strerror}), so {what} is not guarded") from None
             if time.monotonic() >= deadline:
+                holder = holder or "another process (its record is being written)"
                 raise UsageError(f"{what} is in use by {holder}; {hint}") from None
             time.sleep(0.5)
             continue
@@ -98,6 +99,29 @@ def acquire(path, what, hint, wait_seconds=0.0):
         os.close(descriptor)
     _write_holder(descriptor)
     return Lock(path, descriptor, created)
+
+
+def _open(path, folder):
+    """A descriptor on the lock file `path`, made if need be (its owner's
+    only: whoever can open it can hold it). A symbolic link, or anything
+    but an empty file or one of these locks' records, is not ours to lock,
+    rewrite or delete: UsageError."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+    except OSError as error:
+        raise UsageError(f"cannot open the lock file {path}: {error.strerror}") from None
+    info = os.fstat(descriptor)
+    foreign = not stat.S_ISREG(info.st_mode)
+    for _ in range(3 if info.st_size and not foreign else 0):  # a holder may be writing its record
+        foreign = _holder(descriptor) is None
+        if not foreign:
+            break
+        time.sleep(0.1)
+    if foreign:
+        os.close(descriptor)
+        raise UsageError(f"{path} is not a lock file of this suite; move it away (nothing was changed)")
+    return descriptor
 
 
 def _inherited(path):
@@ -133,11 +157,12 @@ def _write_holder(descriptor):
 
 
 def _holder(descriptor):
-    """`pid N on host H (since ...)`, from the lock file's record."""
+    """`pid N on host H (since ...)` from the lock file's record, or None
+    if it holds none (being written this instant, or not a lock file)."""
     try:
         record = json.loads(os.pread(descriptor, MAX_BYTES, 0).decode())
         return (
             f"pid {int(record['pid'])} on {str(record['host'])[:100]} (since {str(record['started'])[:40]})"
         )
     except (OSError, ValueError, KeyError, TypeError):
-        return "another process (its record cannot be read)"
+        return None

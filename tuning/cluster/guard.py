@@ -23,6 +23,7 @@ import threading
 import time
 
 import grpc
+import keras_tuner as kt
 
 from keras_lrelu import _compat as compat
 
@@ -222,7 +223,7 @@ def guarded_servicer(servicer_class, oracle, guard, space):
             return super().GetBestTrials(request, context)
 
         def UpdateSpace(self, request, context):
-            guard.check_space(context, compat.hyperparameters_from_proto(request.hyperparameters), space())
+            guard.check_space(context, kt.HyperParameters.from_proto(request.hyperparameters), space())
             return super().UpdateSpace(request, context)
 
         def CreateTrial(self, request, context):
@@ -236,7 +237,7 @@ def guarded_servicer(servicer_class, oracle, guard, space):
             return super().UpdateTrial(request, context)
 
         def EndTrial(self, request, context):
-            guard.check_end(context, compat.trial_from_proto(request.trial))
+            guard.check_end(context, kt.engine.trial.Trial.from_proto(request.trial))
             return super().EndTrial(request, context)
 
     return GuardedServicer(oracle)

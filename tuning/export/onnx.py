@@ -1,5 +1,5 @@
 """ONNX, written by Keras's exporter (tf2onnx) with each learned slope as
-one PRelu node (keras_lrelu/onnx.py), and served by ONNX Runtime."""
+one node (keras_lrelu/onnx.py), and served by ONNX Runtime."""
 
 import numpy as np
 

@@ -80,12 +80,13 @@ def trial_row(trial, command="", worker=None, record=None, outside="", validatio
     record = record or {"repeats": {}}
     runs = records.ordered(record)
     pruned = records.is_pruned(record)
-    if not outside and trial.status == "COMPLETED" and not runs:
-        outside = "no repeat records"  # metrics a client merely reported are not results
+    refusal = f"hyperparameters outside the search space: {outside}" if outside else None
+    if not refusal and trial.status == "COMPLETED" and not runs:  # a reported score is not a result
+        refusal = f"COMPLETED without repeat records in trial_{trial.trial_id}/{records.RECORD_NAME}"
     row = {
         "trial_id": trial.trial_id,
         "status": "REFUSED"
-        if outside
+        if refusal
         else "PRUNED"
         if pruned and trial.status == "COMPLETED"
         else trial.status,
@@ -98,7 +99,7 @@ def trial_row(trial, command="", worker=None, record=None, outside="", validatio
         "repeats": len(runs),
         # A record from before the verdict counted images has none: the search's own split.
         "validation_size": record.get("validation_size", validation_size),
-        "message": _refusal(outside, trial.trial_id)
+        "message": refusal
         or next((run["message"] for run in runs if run["pruned"]), None)
         or last_line(trial.message),
         "command": command,
@@ -118,15 +119,6 @@ def trial_row(trial, command="", worker=None, record=None, outside="", validatio
     for j, run in enumerate(records.ordered_confirmation(record), start=1):
         row[f"{CONFIRM}_{j}"] = run["metrics"]["val_accuracy"]
     return row
-
-
-def _refusal(outside, trial_id):
-    if not outside:
-        return None
-    if outside == "no repeat records":
-        where = f"trial_{trial_id}/{records.RECORD_NAME}"
-        return f"COMPLETED without repeat records in {where} (a reported score is not a result)"
-    return f"hyperparameters outside the search space: {outside}"
 
 
 def to_frame(
