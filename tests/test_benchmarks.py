@@ -233,3 +233,18 @@ def test_time_to_decision_runs_each_way_from_the_same_seeds(tmp_path, run_here):
         table.loc["race", "wall_s"] / table.loc["full", "wall_s"]
     )
     assert table.loc["full", "same_decision"] and "written: " in stdout
+
+
+def test_verdict_calibration_writes_the_settings_and_the_edges(tmp_path, run_here):
+    stdout = run_here("verdict_calibration.py", ["--searches", "3", "--leaky", "2"])
+    settings = pd.read_csv(tmp_path / "verdict_calibration.csv")
+    assert len(settings) == 9 and set(settings["searches"]) == {3}
+    edges = pd.read_csv(tmp_path / "verdict_edges.csv")
+    bounded = edges[edges["bound"].notna()]
+    assert {"some equal configuration dropped", "equivalent at a gap of the margin"} <= set(bounded["event"])
+    rounds = edges[edges["event"] == "confirmation rounds, mean"].set_index("case")["rate"]
+    former = rounds[rounds.index.str.contains("former plan")]
+    assert len(rounds) == 4 and len(former) == 2
+    assert rounds.drop(former.index).between(8, 10).all()  # today's plan looks first at round 8
+    assert former.between(7, 10).all()  # the former plan looked at round 7 first
+    assert "written: " in stdout

@@ -67,8 +67,9 @@ def build_parser(parser_class=_Parser):
         "val_accuracy_1..K and confirm_val_accuracy_1..C.",
     )
     verdict.add_argument("results", metavar="RESULTS.csv")
-    verdict.add_argument("--margin", type=float, default=MARGIN_POINTS, metavar="POINTS",
-                         help=f"the equivalence margin in accuracy points; default: {MARGIN_POINTS:g}")
+    verdict.add_argument("--margin", type=float, default=None, metavar="POINTS",
+                         help="what if the equivalence margin (accuracy points) were this one; default: the "
+                         f"margin results.csv records (a table that records none: {MARGIN_POINTS:g})")
     verdict.add_argument("--json", metavar="FILE", help="also write the verdict's numbers to FILE")
     verdict.set_defaults(run=run_verdict)
     predict = commands.add_parser(

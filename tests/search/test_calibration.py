@@ -1,10 +1,13 @@
 """The verdict's calibration: simulated searches of configurations with a
 known gap to ReLU (tuning/search/calibration.py), decided by the verdict's own
 code. This test is what makes its wording trustworthy: with K = 3, 5 and
-10 repeats, with and without pruning and confirmation, and with whole-image
-ties, a false "better" or "worse" against ReLU, or "equivalent" where the
-true gap is the margin, happens in at most 5% of searches, within the
-Monte-Carlo error of SEARCHES simulations."""
+10 repeats, with and without pruning and confirmation, ReLU first or
+anywhere in the order, with whole-image ties and a margin that is not a
+whole number of images, a false "better" or "worse" against ReLU, or
+"equivalent" where the true gap is the margin, happens in at most 5% of
+searches, within the Monte-Carlo error of SEARCHES simulations. Where the
+test's assumption breaks (skewed differences) the rate is measured, not
+bounded, and the verdict says what it assumes."""
 
 import math
 
@@ -30,12 +33,50 @@ SETTINGS = [  # (repeats, prune, confirm)
 DELTA = verdict.MARGIN_POINTS
 
 
-@pytest.mark.parametrize("k, prune, confirm", SETTINGS)
-def test_equal_configurations_are_rarely_called_better_or_worse(k, prune, confirm):
+@pytest.mark.parametrize(
+    "k, prune, confirm, baseline_at",
+    [(*setting, 0) for setting in SETTINGS] + [(10, True, 0, 3), (3, True, 8, LEAKY)],
+)
+def test_equal_configurations_are_rarely_called_better_or_worse(k, prune, confirm, baseline_at):
     found = calibration.decisions(
-        np.random.default_rng(k * 10 + confirm), [0.0] * LEAKY, k, SEARCHES, prune=prune, confirm=confirm
+        np.random.default_rng(k * 10 + confirm + baseline_at),
+        [0.0] * LEAKY,
+        k,
+        SEARCHES,
+        prune=prune,
+        confirm=confirm,
+        baseline_at=baseline_at,
     )
     assert calibration.rate(found, {"better", "worse"}) <= BOUND
+
+
+def test_relu_is_never_pruned_wherever_it_is_in_the_order():
+    # Before: ReLU as the sixth trial, behind five configurations 1.5 points better, was pruned by
+    # the median in 91.8% of searches, and those searches had no comparison against ReLU at all.
+    found = calibration.decisions(
+        np.random.default_rng(4), [1.5] * LEAKY, 3, SEARCHES, prune=True, confirm=8, baseline_at=5
+    )
+    assert all(found) and calibration.rate(found, {"better"}) >= 0.95
+
+
+@pytest.mark.parametrize("k, leaky", [(6, 1), (10, LEAKY)])
+def test_a_margin_of_a_fraction_of_an_image_is_rarely_met_by_a_gap_of_the_margin(k, leaky):
+    # 0.75 points of 288 images is 2.16 images; runs 0.05 points apart differ by 2 or 3 images.
+    # Before: "equivalent" in 28.4% (K = 6) and 34.6% (K = 10) of these searches.
+    found = calibration.decisions(
+        np.random.default_rng(k), [0.75] * leaky, k, SEARCHES, size=288, run_points=0.05, margin=0.75
+    )
+    assert calibration.rate(found, {"equivalent"}) <= BOUND
+
+
+def test_skewed_differences_are_judged_by_the_typical_run_as_the_verdict_says():
+    # +1 image in 90% of runs, -9 in 10%: a mean gap of 0, a typical run 1 better. With 6 repeats
+    # all six are +1 in 0.9^6 = 53% of searches, and the sign-flip test calls those "better":
+    # what it decides is the typical run (docs/search.md quotes this rate). Measured, not bounded.
+    found = calibration.decisions(np.random.default_rng(9), [0.0], 6, SEARCHES, size=100, skew=(1, 9, 0.1))
+    assert 0.45 <= calibration.rate(found, {"better"}) <= 0.65
+    table = calibration.search_table(np.random.default_rng(9), [0.0], 6, size=100, skew=(1, 9, 0.1))
+    assert "not the mean of a skewed difference" in verdict.decide(table, 6)["text"]
 
 
 @pytest.mark.parametrize(

@@ -99,12 +99,52 @@ def test_decisions_follow_the_interval_equivalence_first():
     assert adjusted["p_adjusted"] == pytest.approx(min(1, 3 * adjusted["p"]))
 
 
-def test_many_pairs_draw_random_subsets_reproducibly():
+def test_up_to_twenty_pairs_every_sign_pattern_counts_beyond_them_a_million_are_drawn():
     d = np.array([3, -1, 2, 4, 0, 1, 2, 5, -2, 3, 1, 2, 4, 0, 3, 2, 1, 2, 3, 1])  # 20 pairs
+    means, patterns = stats.subset_means(d)
+    assert patterns == 2**20 == len(means) + 1
+    signs = np.random.default_rng(0).choice([-1, 1], (2000, 20))
+    # p of "mean <= 0" by sampling sign patterns agrees with the enumeration's exact count.
+    exact = (1 + np.count_nonzero(means <= 0)) / patterns
+    assert exact == pytest.approx(np.mean((signs @ d) >= d.sum()), abs=0.01)
     first, second = stats.sign_flip(d), stats.sign_flip(d)
     assert first == second and first["p"] < 0.001 and first["decision"] == "better"
     t_low, t_high = stats.interval(d)[2:]
     assert abs(first["low"] - t_low) < 0.5 and abs(first["high"] - t_high) < 0.5  # close to the t interval
+    many = np.tile(d, 2)[:27]  # 27 pairs: drawn, reproducibly, at the resolution of 20
+    drawn = stats.sign_flip(many)
+    assert drawn == stats.sign_flip(many) and stats.resolution(27) == 2**20
+    assert stats.sign_flip([5] * 27)["p"] == 2 / 2**20  # the smallest p there is: known, reachable
+
+
+@pytest.mark.parametrize("ceiling, tests", [(20, 10), (20, 2), (22, 1), (40, 10), (100, 10), (100, 2)])
+def test_every_planned_look_can_decide_a_unanimous_gap(ceiling, tests):
+    # Before: past 16 pairs the test drew 65,536 patterns, whose smallest p missed the looks' levels.
+    from tuning.verdict import sequential
+
+    for look, level in sequential.plan(ceiling, tests).items():
+        result = stats.sign_flip([5] * look, tests=tests, level=level, margin=2)
+        assert result["decision"] == "better", (look, level)
+
+
+def test_the_interval_says_its_own_exact_level():
+    seven = stats.sign_flip([3, 1, 4, 1, 5, 9, 2], tests=2)  # 1.25% a side reaches only 1/128
+    assert seven["confidence"] == 1 - 2 / 128
+    ten = stats.sign_flip([3, 1, 4, 1, 5, 9, 2, 6, 5, 3], tests=2)  # 12 of 1024 a side
+    assert ten["confidence"] == 1 - 24 / 1024 and ten["confidence"] > 1 - 0.05 / 2
+    assert stats.sign_flip([1, 2, 3])["confidence"] is None  # unbounded
+
+
+def test_a_margin_in_images_counts_whole_images():
+    # 2.16 images is 2: differences of 2 and 3 (a true gap of 2.16, nearly noise-free) are not within it.
+    assert (
+        stats.whole_margin(2.16) == 2
+        and stats.whole_margin(8.0) == 8
+        and stats.whole_margin(7.9999999999) == 8
+    )
+    assert stats.sign_flip([2, 2, 2, 3, 2, 2, 2, 2], margin=2.16)["decision"] == "better"
+    assert stats.sign_flip([1, 2, 1, 1, 0, 1, 1, 1], margin=2.16)["decision"] == "equivalent"
+    assert stats.sign_flip([0] * 8, margin=0.9)["decision"] == "undecided"  # under one image: never
 
 
 def test_pairs_to_settle_by_the_normal_approximation():

@@ -5,17 +5,21 @@ it is computed on, and `python -m tuning verdict` on a results.csv."""
 import subprocess
 import sys
 import time
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import SUBPROCESS_ENV
 from conftest import assert_one_error_line
+from conftest import cli_in_process
+from conftest import ok
 
 from tuning import atomic
 from tuning import verdict
 from tuning.errors import UsageError
 from tuning.search import results
+from tuning.verdict import sequential
 from tuning.verdict import stats
 
 SIZE = 800
@@ -67,7 +71,7 @@ def test_a_clear_difference_is_better_with_its_bonferroni_interval():
     text = found["text"]
     assert (
         f"  trial 1 (learned α per channel from 0.1): better than ReLU: +{100 * 23.857 / SIZE:.2f} points, "
-        f"95% CI [+{first['low']:.2f}, +{first['high']:.2f}], p = 0.0156 (Bonferroni: 0.0312)."
+        f"98.4% CI [+{first['low']:.2f}, +{first['high']:.2f}], p = 0.0156 (Bonferroni: 0.0312)."
     ) in text
     assert "  trial 2 (fixed α = 0.01): equivalent within ±1 point: +0.04 points" in text
     assert "Against ReLU, on the 7 repeats that chose the best (optimistic: --confirm K retests" in text
@@ -259,3 +263,121 @@ def test_a_bad_results_file_is_one_error_line(tmp_path, content, message):
     if content is not None:
         (tmp_path / name).write_text(content)
     assert_one_error_line(_verdict_command([name], tmp_path), message)
+
+
+def _recorded(frame, k, confirm, level, looks, margin):
+    """`frame` with the verdict's inputs written on every row, as the search writes them."""
+    from tuning.verdict import recorded
+
+    return frame.assign(**recorded.columns(k, confirm, Fraction(level), looks, margin))
+
+
+STOPPED = {  # a --confirm auto:10 search that stopped at its look after round 8 (plan(10, 2): 8, 10)
+    "0": BASE + 3,
+    "1": BASE + 3 + [1, 0, -1, 2, 0, 1, -2],
+    "2": BASE + 4,
+}
+
+
+def _stopped_at(rounds):
+    fresh = {
+        t: np.concatenate([c, c[:3]])[:rounds].tolist() + [np.nan] * (10 - rounds) for t, c in STOPPED.items()
+    }
+    frame = _frame(dict(CLEAR, **{"3": ("fixed", 0.3, BASE - 30)}), confirm=fresh)
+    level = sequential.plan(10, 2).get(rounds, 0)
+    return _recorded(frame, 7, rounds, level, sequential.plan(10, 2), 2.0)
+
+
+def test_the_command_decides_on_the_look_and_margin_the_table_records(tmp_path, capsys):
+    # Before: the command counted the ceiling's 10 confirmation columns, found them incomplete and
+    # decided on the search's repeats at the default margin: another decision than the search's.
+    frame = _stopped_at(8)
+    csv = tmp_path / "results.csv"
+    atomic.write_csv(frame, str(csv))
+    found = verdict.recompute(frame)
+    assert found == verdict.decide(frame, 7, 2.0, 8, level=Fraction(1, 64), looks=[8, 10])
+    assert found["against_relu"]["on"] == "confirmation" and found["decision"] == "equivalent"
+    printed = ok(cli_in_process(["verdict", str(csv)], tmp_path, capsys))
+    assert printed.strip() == found["text"]
+    assert "Against ReLU, on 8 fresh repeats of each" in printed and "margin ±2 points" in printed
+    assert "round 8 is a look at 1.56%, the intervals below at its level." in printed
+    assert "99.2% CI [" in printed  # 1/64 over 2 comparisons: 1/256 a side, the least 8 pairs reach
+    assert (
+        "Bonferroni over 3, margin ±2 points): below it: trials 2, 0, 3." in printed
+    )  # at 5%: looked at once
+    assert f"  {verdict.decide(frame, 7)['assumption']}" in printed.splitlines()
+    what_if = ok(cli_in_process(["verdict", str(csv), "--margin", "0.1"], tmp_path, capsys)).splitlines()
+    assert what_if[0] == (
+        "What if: margin ±0.1 points instead of the search's ±2 points (results.csv's margin_points); "
+        "without --margin this command prints the search's own verdict."
+    )
+    assert what_if[-1].startswith("Decision: undecided")  # 0.1 points is under one of 800 images
+
+
+def test_a_race_stopped_before_its_ceiling_is_recomputed_on_its_last_round(tmp_path, capsys):
+    # Before: the command wanted all 10 repeats of a race stopped at round 7, found none and exited 2.
+    runs = {t: (mode, alpha, list(c) + [np.nan] * 3) for t, (mode, alpha, c) in CLEAR.items()}
+    runs["3"] = ("fixed", 0.3, list(BASE[:3] - 40) + [np.nan] * 7)
+    frame = _recorded(_frame(runs, statuses={"3": "PRUNED"}), 7, 0, 0.05, [10], 1.0)
+    atomic.write_csv(frame, str(tmp_path / "results.csv"))
+    printed = ok(cli_in_process(["verdict", "results.csv"], tmp_path, capsys))
+    found = verdict.decide(frame, 7, level=0, looks=[10])
+    assert printed.strip() == verdict.recompute(frame)["text"] != found["text"]
+    assert "Bonferroni over 3" in printed  # the race's family: every leaky configuration it entered
+
+
+def test_a_round_off_the_plan_says_so_and_which_round_looks_next():
+    text = verdict.recompute(_stopped_at(9))["text"]
+    assert "round 9 is not a planned look (the next is after round 10), so nothing is decided on it." in text
+    assert "no exact test decides anything" not in text
+    assert text.splitlines()[-1].endswith("; round 9 is not a planned look (the next is after round 10).")
+
+
+def test_rows_that_cannot_be_decided_on_are_named():
+    frame = _frame(CLEAR)
+    frame.loc[frame["trial_id"] == "1", "val_accuracy_3"] = np.nan  # the best, COMPLETED
+    found = verdict.decide(frame, 7)
+    assert found["best"]["trial_id"] == "2" and found["left_out"][0]["trial_id"] == "1"
+    assert (
+        "Left out: trial 1 (val_accuracy_3 is empty); a COMPLETED row without all 7 repeats" in found["text"]
+    )
+    no_relu = _frame(CLEAR)
+    no_relu.loc[no_relu["trial_id"] == "0", "val_accuracy_5"] = np.nan
+    found = verdict.decide(no_relu, 7)
+    assert found["decision"] is None and found["text"].splitlines()[-1] == (
+        "Decision: none: ReLU, the reference (trial 0 (ReLU)), did not finish all 7 repeats (status "
+        "COMPLETED); nothing is compared against it."
+    )
+    leaky_only = _frame({k: v for k, v in CLEAR.items() if k != "0"})
+    assert verdict.decide(leaky_only, 7)["text"].splitlines()[-1] == (
+        "Decision: none: the search has no ReLU configuration (--modes without relu), so there is no reference."
+    )
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda f: pd.concat([f, f.iloc[[1]]]),
+            r"error: trial 1 is in 2 rows of the results table; a search writes one row per trial$",
+        ),
+        (
+            lambda f: f.assign(verdict_level=[0.05, 0.01, 0.05, 0.05]),
+            r"error: the results table's verdict_level must be one value on every row, got 2 different$",
+        ),
+        (
+            lambda f: f.assign(verdict_repeats=12),
+            r"error: the results table's verdict_repeats is 12, but it has",
+        ),
+        (lambda f: f.assign(verdict_looks="8 x"), r"error: the results table's verdict_looks is not a value"),
+        (lambda f: f.assign(margin_points=-1), r"error: the results table's margin_points is not a value"),
+        (
+            lambda f: f.assign(verdict_family=1),
+            r"error: the results table's verdict_family is 1, but its rows",
+        ),
+    ],
+)
+def test_a_table_whose_rows_or_records_do_not_fit_is_one_error_line(tmp_path, capsys, edit, message):
+    frame = _recorded(_frame(dict(CLEAR, **{"3": ("fixed", 0.3, BASE - 30)})), 7, 0, 0.05, None, 1.0)
+    atomic.write_csv(edit(frame), str(tmp_path / "results.csv"))
+    assert_one_error_line(cli_in_process(["verdict", "results.csv"], tmp_path, capsys), message)

@@ -3,7 +3,7 @@ every configuration it proposed once (round 1, each trial's first repeat),
 round j trains repeat j of every configuration still racing, one after
 another, before any configuration gets repeat j + 1. After each round the
 race's pruner (tuning/search/pruners/race.py) drops the configurations
-worse than the leader beyond noise (never ReLU), the table and verdict are
+worse than the leader beyond noise (never ReLU: pruners.may_prune), the table and verdict are
 rewritten, and with `--repeats auto:K` the race ends as soon as the verdict
 against ReLU is decided (tuning/verdict/sequential.py splits its level over
 the looks). Every run is recorded as it ends (tuning/search/records.py), so
@@ -33,7 +33,7 @@ def run_rounds(tuner, dataset):
         for t in sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
         if t.status == "COMPLETED"
     ]
-    pruner = pruners.make("race", settings.margin / 100, settings.repeats)
+    pruner = pruners.make("race", settings.margin / 100, settings.repeats, len(dataset.y_val))
     start, trained = time.time(), 0
     _, verdict = tuner.write_results()
     for repeat in range(1, settings.repeats):
@@ -131,8 +131,8 @@ def _drop_losers(tuner, racing, pruner, repeat):
     }
     dropped = []
     for trial in racing:
-        if trial.hyperparameters.values.get("mode") == "relu":
-            continue  # the verdict's reference
+        if not pruners.may_prune(trial.hyperparameters.values.get("mode")):
+            continue
         rivals = [c for trial_id, c in curves.items() if trial_id != trial.trial_id]
         reason = pruner.prune(curves[trial.trial_id], lambda rivals=rivals: rivals, tuner.settings.epochs)
         if reason:

@@ -3,6 +3,7 @@ terminal summary."""
 
 import math
 import os
+from fractions import Fraction
 
 import pandas as pd
 
@@ -10,12 +11,13 @@ from tuning import atomic
 from tuning.cluster import assignments
 from tuning.search import records
 from tuning.verdict import CONFIRM
-from tuning.verdict import decide
+from tuning.verdict import recompute
+from tuning.verdict import recorded
 from tuning.verdict import repeat_columns
+from tuning.verdict import search_family
 from tuning.verdict import sequential
 from tuning.verdict import stats
 from tuning.verdict.terms import CONFIRMED_LEAKY
-from tuning.verdict.terms import LEVEL_COLUMN
 
 COLUMNS = [
     "trial_id",
@@ -159,7 +161,10 @@ def write_results(project_dir, trials, settings, outside_space=None, validation_
     """Rewrites results.csv, verdict.json and results.png in `project_dir`
     from the oracle's `trials`, by the search's `settings` (its repeats,
     confirmation, margin and command); `outside_space` and
-    `validation_size` as for `to_frame`. Returns (frame, verdict)."""
+    `validation_size` as for `to_frame`. The table records what the verdict
+    was decided on (tuning/verdict/recorded.py), and the verdict is
+    recomputed from the table as `python -m tuning verdict` does. Returns
+    (frame, verdict)."""
     frame = to_frame(
         trials,
         settings.command,
@@ -171,11 +176,11 @@ def write_results(project_dir, trials, settings, outside_space=None, validation_
         validation_size,
     )
     k, confirm, level, looks = decided_on(frame, settings)
-    if level is not None:
-        frame[LEVEL_COLUMN] = float(level)
+    frame = frame.assign(**recorded.columns(k, confirm, level, looks, settings.margin))
+    verdict = recompute(frame)
+    frame = frame.assign(**recorded.family(verdict))
     csv_path = os.path.join(project_dir, "results.csv")
     atomic.write_csv(frame, csv_path)
-    verdict = decide(frame, k, settings.margin, confirm, level, looks)
     if verdict:  # finished configurations stay finished, so a verdict is never stale
         atomic.write_text(
             os.path.join(project_dir, VERDICT_NAME), atomic.to_json(dict(verdict, command=settings.command))
@@ -186,12 +191,12 @@ def write_results(project_dir, trials, settings, outside_space=None, validation_
 
 def decided_on(frame, settings):
     """(k, confirm, level, looks): the search and confirmation repeats the
-    verdict is decided on now, from a results frame, and for a sequential
-    search (auto:K) the level of this look and the planned looks (else
-    None, None). A race's k is its last whole round: the fewest repeats of
-    a configuration still racing; a confirmation's, the fewest of the
-    configurations it retrains."""
-    k, confirm, level, looks = settings.repeats, settings.confirm, None, None
+    verdict is decided on now, from a results frame, the family-wise level
+    of this look (5% unless sequential) and for a sequential search
+    (auto:K) the planned looks (else None). A race's k is its last whole
+    round: the fewest repeats of a configuration still racing; a
+    confirmation's, the fewest of the configurations it retrains."""
+    k, confirm, level, looks = settings.repeats, settings.confirm, Fraction(str(stats.LEVEL)), None
     racing = frame[frame["status"] == "COMPLETED"]
     if settings.prune == "race":
         k = int(racing["repeats"].min()) if len(racing) else 1
@@ -202,8 +207,7 @@ def decided_on(frame, settings):
             looks = sequential.plan(settings.confirm, CONFIRMED_LEAKY)
             level = sequential.level_at(looks, confirm)
     elif settings.repeats_auto:
-        entered = frame["status"].isin(["COMPLETED", "PRUNED"]) & (frame["mode"] != "relu")
-        looks = sequential.plan(settings.repeats, max(int(entered.sum()), 1))
+        looks = sequential.plan(settings.repeats, max(search_family(frame), 1))
         level = sequential.level_at(looks, k)
     return k, confirm, level, looks
 

@@ -53,8 +53,9 @@ class RepeatedTrials:
 
     def _run_repeat(self, trial, repeat, earlier, callbacks, args, kwargs):
         recorder = CurveRecorder()
+        name = self.settings.prune if pruners.may_prune(trial.hyperparameters.values.get("mode")) else "none"
         pruning = PruningCallback(
-            pruners.make(self.settings.prune, self.settings.margin / 100, self.settings.repeats),
+            pruners.make(name, self.settings.margin / 100, self.settings.repeats),
             recorder,
             self.project_dir,
             trial.trial_id,

@@ -3,7 +3,6 @@ results.csv by tuning/verdict/decision.py, the code the search prints it with.""
 
 import json
 import os
-import re
 
 from tuning import atomic
 from tuning import verdict
@@ -13,16 +12,17 @@ MAX_TABLE_BYTES = 64 << 20  # a results.csv of 10,000 trials is ~10 MB
 REQUIRED = ("trial_id", "status", "mode", "alpha", verdict.SIZE_COLUMN, f"{verdict.SEARCH}_1")
 
 
-def run(path, margin, json_path=None):
-    """Prints the verdict of the table at `path`; with `json_path`, writes
-    its numbers there too. Returns the exit code."""
+def run(path, margin=None, json_path=None):
+    """Prints the verdict of the table at `path`, decided on what the table
+    records (tuning/verdict/recorded.py); `margin` (points) is a what-if
+    in place of the recorded margin. With `json_path`, writes its numbers
+    there too. Returns the exit code."""
     if json_path:
         check_json_target(json_path)
     frame = read(path)
-    k, confirm = _count(frame, verdict.SEARCH), _count(frame, verdict.CONFIRM)
-    found = verdict.decide(frame, k, margin, confirm)
+    found = verdict.recompute(frame, margin)
     if found is None:
-        raise UsageError(f"no configuration in {path} finished all {k} repeats; there is nothing to decide")
+        raise UsageError(f"no configuration in {path} finished its repeats; there is nothing to decide")
     print(found["text"])
     if json_path:
         atomic.write_text(json_path, atomic.to_json(found))
@@ -65,12 +65,3 @@ def read(path):
             if not pd.api.types.is_numeric_dtype(frame[name]):
                 raise UsageError(f"{path}: column {name} holds something other than numbers")
     return frame
-
-
-def _count(frame, prefix):
-    """K where the table has the columns PREFIX_1 ... PREFIX_K."""
-    numbers = {int(m.group(1)) for name in frame.columns if (m := re.fullmatch(rf"{prefix}_(\d+)", name))}
-    k = 0
-    while k + 1 in numbers:
-        k += 1
-    return k

@@ -25,10 +25,11 @@ import numpy as np
 
 from tuning.errors import UsageError
 from tuning.verdict import stats
+from tuning.verdict.terms import ASSUMPTION
+from tuning.verdict.terms import BASELINE_MODE
 from tuning.verdict.terms import CONFIRM
 from tuning.verdict.terms import CONFIRMED_LEAKY
 from tuning.verdict.terms import CORRECTION
-from tuning.verdict.terms import LEVEL_COLUMN
 from tuning.verdict.terms import MARGIN_POINTS
 from tuning.verdict.terms import SIZE_COLUMN
 from tuning.verdict.terms import TEST
@@ -63,29 +64,41 @@ def to_confirm(frame, k):
     """The trial ids that confirmation retrains: the CONFIRMED_LEAKY best
     finished leaky configurations by mean over their repeats, then ReLU's."""
     done = finished(frame, k)
-    leaky = done[done["mode"] != "relu"]["trial_id"].tolist()[:CONFIRMED_LEAKY]
-    return leaky + done[done["mode"] == "relu"]["trial_id"].tolist()[:1]
+    leaky = done[done["mode"] != BASELINE_MODE]["trial_id"].tolist()[:CONFIRMED_LEAKY]
+    return leaky + done[done["mode"] == BASELINE_MODE]["trial_id"].tolist()[:1]
 
 
-def decide(frame, k, margin=MARGIN_POINTS, confirm=0, level=None, looks=None):
+def search_family(frame):
+    """How many comparisons against ReLU Bonferroni counts on the search's
+    repeats: every leaky configuration that entered the verdict's field,
+    finished or pruned (a race drops, or the median prunes, on the same
+    repeats, so leaving the dropped ones out of the count would let the
+    data choose the family)."""
+    entered = frame["status"].isin(["COMPLETED", "PRUNED"]) & (frame["mode"] != BASELINE_MODE)
+    return int(entered.sum())
+
+
+def decide(frame, k, margin=MARGIN_POINTS, confirm=0, level=None, looks=None, family=None):
     """The verdict over a results frame (tuning/search/results.py) with `k` search
     repeats and `confirm` confirmation repeats per configuration, at
-    `margin` points, at family-wise `level` (default: the frame's
-    LEVEL_COLUMN, which a sequential search writes, else 5%); `looks`, the
-    rounds of a sequential plan (tuning/verdict/sequential.py), is only told.
-    Returns a JSON-able dict with a `text` entry; None if no configuration
-    finished.
+    `margin` points, at family-wise `level` (default 5%); `looks`, the
+    rounds of a sequential plan (tuning/verdict/sequential.py), name this
+    look's place in it; `family`, the comparisons against ReLU that
+    Bonferroni counts (default: what the rows give, `search_family` on the
+    search's repeats). tuning/verdict/recorded.py reads all of these from
+    the table. Returns a JSON-able dict with a `text` entry; None if no
+    configuration finished.
 
     Raises:
-        UsageError: the frame's validation size is missing, or an accuracy
-            is not a whole number of validation images.
+        UsageError: a trial id is in two rows, the frame's validation size
+            is missing, an accuracy is not a whole number of validation
+            images, or `family` is smaller than the comparisons it counts.
     """
+    _check_unique(frame)
     done = finished(frame, k)
     if done.empty:
         return None
-    if level is None:
-        level = frame[LEVEL_COLUMN].iloc[0] if LEVEL_COLUMN in frame.columns else stats.LEVEL
-    level = Fraction(str(level))
+    level = Fraction(str(stats.LEVEL if level is None else level))
     size = validation_size(done)
     margin_images = margin / 100 * size
     rows = {row["trial_id"]: row for row in done.to_dict("records")}
@@ -97,9 +110,12 @@ def decide(frame, k, margin=MARGIN_POINTS, confirm=0, level=None, looks=None):
         "confirm": confirm,
         "test": TEST,
         "correction": CORRECTION,
+        "assumption": ASSUMPTION,
         "level": float(level),
         "looks": sorted(looks) if looks else None,
+        "look": (confirm or k) if looks else None,
         "margin_points": margin,
+        "margin_images": stats.whole_margin(margin_images),
         "validation_size": size,
         "configurations": len(done),
         "best": {
@@ -114,25 +130,35 @@ def decide(frame, k, margin=MARGIN_POINTS, confirm=0, level=None, looks=None):
             {"trial_id": row["trial_id"], "label": label(row)}
             for row in frame[frame["status"] == "PRUNED"].to_dict("records")
         ],
+        "left_out": _left_out(frame, k),
         "against_best": _family(
-            [rows[t] for t in list(rows)[1:]], runs, runs[best["trial_id"]], margin_images, size, level
+            [rows[t] for t in list(rows)[1:]],
+            runs,
+            runs[best["trial_id"]],
+            margin_images,
+            size,
+            # A sequential confirmation looks at its own rounds; the search's repeats are looked at once.
+            Fraction(str(stats.LEVEL)) if confirm else level,
         )
         if k > 1
         else None,
     }
-    relu = done[done["mode"] == "relu"]["trial_id"].tolist()[:1]
-    leaky = [t for t in rows if rows[t]["mode"] != "relu"]
+    relu = done[done["mode"] == BASELINE_MODE]["trial_id"].tolist()[:1]
+    leaky = [t for t in rows if rows[t]["mode"] != BASELINE_MODE]
     if relu and leaky:
         verdict["against_relu"] = _against_relu(
-            frame, rows, runs, relu[0], leaky, k, confirm, margin_images, size, level
+            frame, rows, runs, relu[0], leaky, k, confirm, margin_images, size, level, family
         )
         first = verdict["against_relu"]["comparisons"][0]
         verdict["decision"] = first["decision"] if first else None
+    else:
+        verdict["decision"] = None
+        verdict["no_decision"] = _why_no_comparison(frame, relu, leaky, k)
     verdict["text"] = verdict_text(verdict)
     return verdict
 
 
-def _against_relu(frame, rows, runs, relu, leaky, k, confirm, margin_images, size, level):
+def _against_relu(frame, rows, runs, relu, leaky, k, confirm, margin_images, size, level, family):
     """The leaky configurations against ReLU: the confirmed ones on their
     confirmation repeats if ReLU and the best leaky one have them all, else
     every finished one on the search repeats."""
@@ -145,24 +171,33 @@ def _against_relu(frame, rows, runs, relu, leaky, k, confirm, margin_images, siz
             confirmed = [t for t in leaky[:CONFIRMED_LEAKY] if t in complete]
     if confirmed:
         fresh = {t: images(rows[t], columns, size) for t in [*confirmed, relu]}
-        chosen, on, pairs = confirmed, "confirmation", fresh
+        chosen, on, pairs, tests = confirmed, "confirmation", fresh, len(confirmed)
     else:
-        chosen, on, pairs = leaky, "search", runs
+        chosen, on, pairs, tests = leaky, "search", runs, max(search_family(frame), len(leaky))
     if on == "search" and k < 2:
         return {"relu_trial_id": relu, "on": on, "comparisons": [None]}
-    comparisons = _family([rows[t] for t in chosen], pairs, pairs[relu], margin_images, size, level)
-    return {"relu_trial_id": relu, "on": on, "tests": len(chosen), "comparisons": comparisons}
+    if family is not None:
+        if family < len(chosen):
+            raise UsageError(
+                f"the results table's verdict_family is {family}, but its rows give {len(chosen)} "
+                "comparisons against ReLU: the table was edited after the search wrote it"
+            )
+        tests = family
+    comparisons = _family([rows[t] for t in chosen], pairs, pairs[relu], margin_images, size, level, tests)
+    return {"relu_trial_id": relu, "on": on, "tests": tests, "comparisons": comparisons}
 
 
-def _family(rows, runs, baseline, margin_images, size, level):
-    """Each row's sign-flip test against `baseline` at family-wise `level`, Bonferroni over all of them."""
+def _family(rows, runs, baseline, margin_images, size, level, tests=None):
+    """Each row's sign-flip test against `baseline` at family-wise `level`,
+    Bonferroni over `tests` comparisons (default: the rows)."""
+    tests = tests or len(rows)
     found = []
     for row in rows:
         differences = np.asarray(runs[row["trial_id"]]) - np.asarray(baseline)
-        test = stats.sign_flip(differences, tests=len(rows), level=level, margin=margin_images)
+        test = stats.sign_flip(differences, tests=tests, level=level, margin=margin_images)
         points = {key: 100 * test[key] / size for key in ("difference", "low", "high")}
         settle = stats.pairs_to_settle(
-            differences, margin_images, tests=len(rows), level=float(level or stats.LEVEL)
+            differences, margin_images, tests=tests, level=float(level or stats.LEVEL)
         )
         found.append(
             {
@@ -171,11 +206,46 @@ def _family(rows, runs, baseline, margin_images, size, level):
                 **test,
                 **points,
                 "spread": 100 * float(np.std(differences, ddof=1)) / size if len(differences) > 1 else None,
-                "fewest_repeats": stats.fewest_pairs(len(rows), level or stats.LEVEL),
+                "fewest_repeats": stats.fewest_pairs(tests, level or stats.LEVEL),
                 "repeats_to_settle": settle,
             }
         )
     return found
+
+
+def _check_unique(frame):
+    repeated = frame["trial_id"][frame["trial_id"].duplicated()].tolist()
+    if repeated:
+        count = int((frame["trial_id"] == repeated[0]).sum())
+        raise UsageError(
+            f"trial {repeated[0]} is in {count} rows of the results table; a search writes one row per trial"
+        )
+
+
+def _left_out(frame, k):
+    """The COMPLETED rows that lack a value in one of their `k` repeat
+    columns, each with the first empty column: the verdict names them."""
+    columns = [c for c in repeat_columns(k) if c in frame.columns]
+    found = []
+    for row in frame[frame["status"] == "COMPLETED"].to_dict("records"):
+        empty = [c for c in repeat_columns(k) if c not in columns or not _present(row.get(c))]
+        if empty:
+            found.append({"trial_id": row["trial_id"], "label": label(row), "reason": f"{empty[0]} is empty"})
+    return found
+
+
+def _why_no_comparison(frame, relu, leaky, k):
+    """Why nothing is compared against ReLU, in one sentence."""
+    if not relu:
+        baseline = frame[frame["mode"] == BASELINE_MODE]
+        if baseline.empty:
+            return "the search has no ReLU configuration (--modes without relu), so there is no reference"
+        row = baseline.iloc[0]
+        return (
+            f"ReLU, the reference ({label(row)}), did not finish all {k} repeats "
+            f"(status {row['status']}); nothing is compared against it"
+        )
+    return f"no leaky configuration finished all {k} repeats"
 
 
 def is_decided(verdict):

@@ -11,6 +11,13 @@ does not reject, read off the sorted means of the 2^K - 1 non-empty subsets
 of the differences (Hartigan 1969). The price of exactness: K repeats can
 reach no p below 2 / 2^K, so a 5% two-sided decision needs K >= 6.
 
+What it assumes: under "no difference" a pair's difference is as likely
+positive as negative, so the test is exact when the run-to-run differences
+are symmetric about their centre; it then decides where that centre lies,
+the typical run's difference. A skewed difference (one image better in
+most runs, nine worse in a few) is judged by its typical run, not its mean
+(tests/search/test_calibration.py measures how often).
+
 The comparison study keeps the paired t-test across seeds, Holm-corrected.
 """
 
@@ -22,10 +29,12 @@ import numpy as np
 
 CONFIDENCE = 0.95
 LEVEL = 0.05  # the test's level, written out: 1 - 0.95 is 0.050000000000000044
-# Up to this many pairs every sign pattern is enumerated; beyond, this many
-# subsets are drawn at random (seeded), which keeps the test valid.
-EXACT_PAIRS_MAX = 16
-SUBSETS_DRAWN = 2**16 - 1
+# Up to this many pairs every sign pattern is enumerated (2^20 subset sums,
+# 8 MB); beyond, this many subsets are drawn at random (seeded), which keeps
+# the test valid and its resolution that of 20 pairs.
+EXACT_PAIRS_MAX = 20
+SUBSETS_DRAWN = 2**EXACT_PAIRS_MAX - 1
+DRAWN_PER_BLOCK = 2**16
 POWER = 0.8  # for "about how many repeats would settle it"
 DECISIONS = ("better", "worse", "equivalent", "undecided")
 
@@ -44,21 +53,34 @@ def interval(values, confidence=CONFIDENCE):
     return mean, std, mean - half, mean + half
 
 
+def resolution(pairs):
+    """N, the number of sign patterns the test of `pairs` pairs ranks its
+    observed sum among: 2^pairs, or the drawn subsets + 1 beyond
+    EXACT_PAIRS_MAX. No p (one side) is below 1 / N."""
+    return 2 ** min(pairs, EXACT_PAIRS_MAX)
+
+
 def subset_means(differences, seed=0):
     """The sorted means of the non-empty subsets of `differences` and N, the
-    number of sign patterns they stand for (2^K; with more than
-    EXACT_PAIRS_MAX pairs, SUBSETS_DRAWN random subsets and N = their count
-    + 1)."""
+    number of sign patterns they stand for (`resolution`): every subset up
+    to EXACT_PAIRS_MAX pairs, else SUBSETS_DRAWN random ones."""
     d = np.asarray(differences, dtype=float)
-    k = len(d)
-    if k <= EXACT_PAIRS_MAX:
-        masks = np.arange(1, 2**k, dtype=np.int64)
-        members = ((masks[:, None] >> np.arange(k)) & 1).astype(bool)
+    if len(d) <= EXACT_PAIRS_MAX:
+        sums, sizes = np.zeros(1), np.zeros(1, dtype=np.int8)
+        for value in d:  # each subset without, then with, this pair
+            sums, sizes = np.concatenate([sums, sums + value]), np.concatenate([sizes, sizes + 1])
+        sums, sizes = sums[1:], sizes[1:]
     else:
-        members = np.random.default_rng(seed).random((SUBSETS_DRAWN, k)) < 0.5
-        members = members[members.any(axis=1)]
-    sums, sizes = members @ d, members.sum(axis=1)
-    return np.sort(sums / sizes), len(sums) + 1
+        rng, parts = np.random.default_rng(seed), []
+        for start in range(0, SUBSETS_DRAWN, DRAWN_PER_BLOCK):
+            members = rng.random((min(DRAWN_PER_BLOCK, SUBSETS_DRAWN - start), len(d))) < 0.5
+            empty = ~members.any(axis=1)
+            while empty.any():  # drawn again: uniform over the non-empty subsets, as enumerated
+                members[empty] = rng.random((int(empty.sum()), len(d))) < 0.5
+                empty = ~members.any(axis=1)
+            parts.append((members @ d, members.sum(axis=1)))
+        sums, sizes = (np.concatenate(part) for part in zip(*parts))
+    return np.sort(sums / sizes), resolution(len(d))
 
 
 def sign_flip(differences, tests=1, level=LEVEL, margin=None):
@@ -68,13 +90,21 @@ def sign_flip(differences, tests=1, level=LEVEL, margin=None):
     level / tests, so all hold together).
 
     Returns a dict: `difference` (the mean), `low`/`high` (the family's
-    interval; infinite where K pairs cannot bound it), `p` (two-sided,
-    exact) and `p_adjusted` (min(1, tests * p)), and `decision`:
-    "equivalent" if the interval lies within (-margin, +margin) (two
+    interval; infinite where K pairs cannot bound it), `confidence` (that
+    interval's own level, exactly: the test's levels are multiples of 1 / N,
+    so it is at least 1 - level / tests; None when unbounded), `p`
+    (two-sided, exact) and `p_adjusted` (min(1, tests * p)), and
+    `decision`: "equivalent" if the interval lies within the margin (two
     one-sided tests, each at level / (2 * tests)), else "better" if it lies
     above 0, "worse" if below, else "undecided". Equivalence comes first: a
     difference shown to be smaller than the margin is the same answer on
-    any machine, whether or not its interval also clears 0."""
+    any machine, whether or not its interval also clears 0.
+
+    `margin` is in images, and differences are whole images: a run that is
+    2.16 images off is 2 or 3 images off, so a margin of 2.16 images is
+    taken as 2 (`whole_margin`) and equivalence needs the interval strictly
+    inside (-2, +2). Otherwise nearly noise-free runs whose true gap is the
+    margin would show differences of 2 and call it equivalent."""
     d = np.asarray(differences, dtype=float)
     means, patterns = subset_means(d)
     # Rejecting "mean <= mu" at level a needs 1 + #{subset means <= mu} <= a * N.
@@ -83,12 +113,14 @@ def sign_flip(differences, tests=1, level=LEVEL, margin=None):
     p_above = (1 + int(np.count_nonzero(means <= 0))) / patterns  # H0: mean <= 0
     p_below = (1 + int(np.count_nonzero(means >= 0))) / patterns  # H0: mean >= 0
     p = min(1.0, 2 * min(p_above, p_below))
-    within = margin is not None and -margin < low and high < margin
+    whole = whole_margin(margin)
+    within = whole is not None and -whole < low and high < whole
     decision = "equivalent" if within else "better" if low > 0 else "worse" if high < 0 else "undecided"
     return {
         "difference": float(d.mean()),
         "low": float(low),
         "high": float(high),
+        "confidence": 1 - 2 * (rank + 1) / patterns if rank >= 0 else None,
         "p": p,
         "p_adjusted": min(1.0, tests * p),
         "tests": tests,
@@ -97,13 +129,18 @@ def sign_flip(differences, tests=1, level=LEVEL, margin=None):
     }
 
 
+def whole_margin(margin):
+    """A margin in images as the whole images equivalence is decided
+    within: 8 stays 8, 2.16 becomes 2 (None stays None)."""
+    return None if margin is None else math.floor(margin + 1e-9)
+
+
 def fewest_pairs(tests=1, level=LEVEL):
     """The fewest pairs with which the sign-flip test can decide anything
-    as one of `tests` comparisons: 2^K must reach 2 * tests / level."""
-    k, share = 1, Fraction(str(level)) / (2 * tests)
-    while share * 2**k < 1:
-        k += 1
-    return k
+    as one of `tests` comparisons at `level`: the test's resolution must
+    reach 2 * tests / level. None if no number of pairs can."""
+    share = Fraction(str(level)) / (2 * tests)
+    return next((k for k in range(1, EXACT_PAIRS_MAX + 1) if share * resolution(k) >= 1), None)
 
 
 def pairs_to_settle(differences, margin, tests=1, level=LEVEL, power=POWER):
@@ -115,7 +152,7 @@ def pairs_to_settle(differences, margin, tests=1, level=LEVEL, power=POWER):
     d = np.asarray(differences, dtype=float)
     spread = float(d.std(ddof=1)) if len(d) > 1 else float("nan")
     floor = fewest_pairs(tests, level)
-    if not spread > 0:
+    if not spread > 0 or floor is None:
         return None
     z = NormalDist().inv_cdf(1 - level / (2 * tests)) + NormalDist().inv_cdf(power)
     distances = [abs(d.mean())] + ([margin - abs(d.mean())] if margin and abs(d.mean()) < margin else [])

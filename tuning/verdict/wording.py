@@ -10,9 +10,10 @@ from tuning.verdict.terms import TEST
 
 def verdict_text(verdict):
     """The verdict in plain words, a few lines."""
-    k, best, margin = verdict["repeats"], verdict["best"], verdict["margin_points"]
-    size = verdict["validation_size"]
-    lines = [
+    k, best = verdict["repeats"], verdict["best"]
+    size, margin = verdict["validation_size"], _margin(verdict)
+    lines = [_what_if(verdict["what_if"])] if verdict.get("what_if") else []
+    lines.append(
         f"Best: {best['label']}, val_accuracy {_points(best['val_accuracy'])}%"
         + (
             f" ± {_points(best['high'] - best['val_accuracy'])} (95% t-interval over {k} training seeds on "
@@ -21,86 +22,123 @@ def verdict_text(verdict):
             if k > 1
             else " in one run (--repeats 1): one run per configuration cannot tell them from luck."
         )
-    ]
+    )
     family = verdict["against_best"]
     if family:
         lines.append(
             f"Against the best, on the {k} repeats that chose it (in its favour; {TEST}, {CORRECTION} over "
-            f"{len(family)}, margin {margin_text(margin)}): " + _grouped(family) + _too_few(family[0]) + "."
+            f"{len(family)}, margin {margin}): " + _grouped(family) + _too_few(family[0], verdict) + "."
         )
     if verdict["pruned"]:
         lines.append(f"Pruned, not tested: {_trials(verdict['pruned'])}.")
+    if verdict.get("left_out"):
+        named = ", ".join(f"trial {c['trial_id']} ({c['reason']})" for c in verdict["left_out"])
+        lines.append(f"Left out: {named}; a COMPLETED row without all {k} repeats is not a finished one.")
     if verdict.get("looks"):
         lines.append(_sequential_line(verdict))
     if "against_relu" in verdict:
-        lines += _relu_lines(verdict["against_relu"], k, margin, verdict["confirm"])
+        lines += _relu_lines(verdict, margin)
+    else:
+        lines.append(f"Decision: none: {verdict['no_decision']}.")
     return "\n".join(lines)
 
 
-def _sequential_line(verdict):
-    looks = ", ".join(str(n) for n in verdict["looks"])
+def _what_if(what_if):
     return (
-        f"Sequential (auto): the verdict is looked at after rounds {looks}, each look at its share of the "
-        f"5% (this one: {verdict['level']:.3g}), so a false decision at any look stays under 5%; "
-        "the intervals below are at this look's level."
+        f"What if: margin {margin_text(what_if['margin_points'])} instead of the search's "
+        f"{margin_text(what_if['recorded_margin_points'])} (results.csv's margin_points); "
+        "without --margin this command prints the search's own verdict."
     )
 
 
-def _relu_lines(against, k, margin, confirm):
+def _sequential_line(verdict):
+    looks, look = verdict["looks"], verdict["look"]
+    head = (
+        f"Sequential (auto): the verdict is looked at after rounds {', '.join(str(n) for n in looks)}, each "
+        "look at its share of the 5%, so a false decision at any look stays under 5%"
+    )
+    if look in looks:
+        return (
+            f"{head}; round {look} is a look at {_level(verdict['level'])}, the intervals below at its level."
+        )
+    return f"{head}; {_off_plan(verdict)}, so nothing is decided on it."
+
+
+def _off_plan(verdict):
+    """`round 9 is not a planned look (the next is after round 10)`."""
+    look, looks = verdict["look"], verdict["looks"]
+    after = next((n for n in looks if n > look), None)
+    return f"round {look} is not a planned look (" + (
+        f"the next is after round {after})" if after else f"the last was after round {max(looks)})"
+    )
+
+
+def _off_look(verdict):
+    """Whether this verdict is at a round its sequential plan does not look at."""
+    return bool(verdict.get("looks")) and verdict["level"] == 0
+
+
+def _relu_lines(verdict, margin):
+    against, k = verdict["against_relu"], verdict["repeats"]
     comparisons = against["comparisons"]
     if comparisons == [None]:
         return [
             f"Against ReLU: nothing is tested with one run per configuration; rerun with --repeats 3 "
-            f"or more, or --confirm {stats.fewest_pairs(2) + 1} to test the best on fresh repeats."
+            f"or more, or --confirm {stats.fewest_pairs(2) + 1} to test the best on fresh repeats.",
+            "Decision: none: one run per configuration tests nothing.",
         ]
     if against["on"] == "confirmation":
         head = (
             f"Against ReLU, on {comparisons[0]['pairs']} fresh repeats of each (seeds no choice used; "
-            f"{TEST}, {CORRECTION} over {against['tests']}, margin {margin_text(margin)}):"
+            f"{TEST}, {CORRECTION} over {against['tests']}, margin {margin}):"
         )
     else:
         head = (
             f"Against ReLU, on the {k} repeats that chose the best (optimistic: --confirm K retests "
-            f"the best on fresh repeats; {TEST}, {CORRECTION} over {against['tests']}, margin {margin_text(margin)}):"
+            f"the best on fresh repeats; {TEST}, {CORRECTION} over {against['tests']}, margin {margin}):"
         )
-    lines = [head] + [f"  {c['label']}: {_outcome(c, margin)}" for c in comparisons[:CONFIRMED_LEAKY]]
+    lines = [head] + [f"  {c['label']}: {_outcome(c, verdict)}" for c in comparisons[:CONFIRMED_LEAKY]]
     if len(comparisons) > CONFIRMED_LEAKY:
         lines.append("  the others: " + _grouped(comparisons[CONFIRMED_LEAKY:]) + ".")
-    lines.append("Decision: " + _decision(comparisons[0], margin))
+    lines.append(f"  {verdict['assumption']}")
+    lines.append("Decision: " + _decision(comparisons[0], verdict))
     return lines
 
 
-def _outcome(c, margin):
-    """`equivalent within ±1 point: +0.20 points, 95% CI [...], p = ...`."""
+def _outcome(c, verdict):
+    """`equivalent within ±1 point: +0.20 points, 97.6% CI [...], p = ...`."""
     name = {
-        "equivalent": f"equivalent within {margin_text(margin)}",
+        "equivalent": f"equivalent within {_margin(verdict)}",
         "better": "better than ReLU",
         "worse": "worse than ReLU",
         "undecided": "undecided",
     }[c["decision"]]
     if not math.isfinite(c["low"]):
-        return f"{name}: {_signed(c['difference'])} points{_too_few(c)}{_settle(c, margin)}."
+        return f"{name}: {_signed(c['difference'])} points{_too_few(c, verdict)}{_settle(c)}."
     text = (
-        f"{name}: {_signed(c['difference'])} points, 95% CI [{_signed(c['low'])}, {_signed(c['high'])}], "
-        f"p = {c['p']:.3g} ({CORRECTION}: {c['p_adjusted']:.3g})"
+        f"{name}: {_signed(c['difference'])} points, {_percent(c['confidence'])}% CI "
+        f"[{_signed(c['low'])}, {_signed(c['high'])}], p = {c['p']:.3g} ({CORRECTION}: {c['p_adjusted']:.3g})"
     )
     if c["decision"] == "equivalent" and (c["low"] > 0 or c["high"] < 0):
         text += f", {'above' if c['low'] > 0 else 'below'} ReLU beyond noise but by less than the margin"
     if c["decision"] == "undecided":
         text += (
             f"; differences under about {(c['high'] - c['low']) / 2:.2f} points cannot be told from "
-            "noise here" + _settle(c, margin)
+            "noise here" + _settle(c)
         )
     return text + "."
 
 
-def _too_few(c):
+def _too_few(c, verdict):
     """What an unbounded interval means, or "" for a bounded one."""
     if math.isfinite(c["low"]):
         return ""
+    if _off_look(verdict):
+        return f" ({_off_plan(verdict)})"
+    needs = f"it needs {c['fewest_repeats']}" if c["fewest_repeats"] else "no number of repeats can"
     return (
-        f" ({c['pairs']} repeats: no exact test decides anything at 5% with {CORRECTION} over "
-        f"{c['tests']}; it needs {c['fewest_repeats']})"
+        f" ({c['pairs']} repeats: no exact test decides anything at {_level(verdict['level'])} with "
+        f"{CORRECTION} over {c['tests']}; {needs})"
     )
 
 
@@ -109,7 +147,15 @@ def margin_text(margin):
     return f"±{margin:g} point" + ("" if margin == 1 else "s")
 
 
-def _settle(c, margin):
+def _margin(verdict):
+    """The margin in points, and in whole images where they are not the same."""
+    points, size, whole = verdict["margin_points"], verdict["validation_size"], verdict["margin_images"]
+    if abs(points / 100 * size - whole) < 1e-9:
+        return margin_text(points)
+    return f"{margin_text(points)} ({whole} whole images of {size})"
+
+
+def _settle(c):
     if c["repeats_to_settle"] is None:
         return ""
     return (
@@ -118,19 +164,20 @@ def _settle(c, margin):
     )
 
 
-def _decision(c, margin):
+def _decision(c, verdict):
+    margin = _margin(verdict)
     if c["decision"] == "equivalent":
-        return f"equivalent: the best leaky configuration, {c['label']}, is within {margin_text(margin)} of ReLU here."
+        return f"equivalent: the best leaky configuration, {c['label']}, is within {margin} of ReLU here."
     if c["decision"] in ("better", "worse"):
         return f"{c['decision']}: {c['label']} is {c['decision']} than ReLU beyond noise."
-    return (
-        f"undecided: {c['label']} cannot yet be told better, worse or within {margin_text(margin)} of ReLU"
-        + (
-            f"; about {c['repeats_to_settle']} repeats (--confirm {c['repeats_to_settle']}) would decide it."
-            if c["repeats_to_settle"]
-            else f"; at least {c['fewest_repeats']} repeats are needed."
-        )
-    )
+    head = f"undecided: {c['label']} cannot yet be told better, worse or within {margin} of ReLU"
+    if _off_look(verdict):
+        return f"{head}; {_off_plan(verdict)}."
+    if c["repeats_to_settle"]:
+        return f"{head}; about {c['repeats_to_settle']} repeats (--confirm {c['repeats_to_settle']}) would decide it."
+    if c["fewest_repeats"]:
+        return f"{head}; at least {c['fewest_repeats']} repeats are needed."
+    return f"{head}."
 
 
 def _grouped(comparisons):
@@ -152,6 +199,22 @@ def _trials(comparisons):
 
 def _points(value):
     return f"{100 * value:.1f}"
+
+
+def _percent(fraction):
+    """A level or a confidence as a percentage, cut (never rounded up) at
+    the first digit that keeps it below 100: 0.984375 is `98.4`."""
+    value = 100 * float(fraction)
+    for digits in range(1, 8):
+        cut = math.floor(value * 10**digits) / 10**digits
+        if cut < 100 and cut > 0:
+            return f"{cut:.{digits}f}".rstrip("0").rstrip(".")
+    return f"{value:.8g}"
+
+
+def _level(level):
+    """`5%`, `1.56%`."""
+    return f"{100 * float(level):.3g}%"
 
 
 def _signed(value):

@@ -5,13 +5,20 @@ from tuning.search.pruners.base import BasePruner
 from tuning.search.pruners.median import MedianPruner
 from tuning.search.pruners.nop import NopPruner
 from tuning.search.pruners.race import RacePruner
+from tuning.verdict import BASELINE_MODE
 
 PRUNERS = {"none": NopPruner, "median": MedianPruner, "race": RacePruner}
 
-__all__ = ["BasePruner", "MedianPruner", "NopPruner", "PRUNERS", "RacePruner", "make"]
+__all__ = ["BasePruner", "MedianPruner", "NopPruner", "PRUNERS", "RacePruner", "make", "may_prune"]
 
 
-def make(name, margin, rounds=None):
-    """The pruner `--prune NAME` names, with the margin (a fraction) and the
-    most repeats (`rounds`) where it takes them."""
-    return PRUNERS[name](margin=margin, rounds=rounds)
+def make(name, margin, rounds=None, validation_size=None):
+    """The pruner `--prune NAME` names, with the margin (a fraction), the
+    most repeats (`rounds`) and the validation images, where it takes them."""
+    return PRUNERS[name](margin=margin, rounds=rounds, validation_size=validation_size)
+
+
+def may_prune(mode):
+    """Whether a configuration of `mode` may be pruned or dropped: never
+    ReLU, the reference every decision of the verdict is made against."""
+    return mode != BASELINE_MODE

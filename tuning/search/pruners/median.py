@@ -22,8 +22,15 @@ class MedianPruner(BasePruner):
     one unlucky repeat, a validation image or two, from pruning a good
     configuration."""
 
-    def __init__(self, margin=0.0, rounds=None, startup=STARTUP_CONFIGURATIONS, warmup_epochs=WARMUP_EPOCHS):
-        super().__init__(margin, rounds)
+    def __init__(
+        self,
+        margin=0.0,
+        rounds=None,
+        validation_size=None,
+        startup=STARTUP_CONFIGURATIONS,
+        warmup_epochs=WARMUP_EPOCHS,
+    ):
+        super().__init__(margin, rounds, validation_size)
         self.startup, self.warmup_epochs = startup, warmup_epochs
 
     def prune(self, curves, finished, epoch):
