@@ -205,6 +205,7 @@ def _family(rows, runs, baseline, margin_images, size, level, tests=None):
                 "label": label(row),
                 **test,
                 **points,
+                "level": float(level),  # the family's, which this comparison is one of
                 "spread": 100 * float(np.std(differences, ddof=1)) / size if len(differences) > 1 else None,
                 "fewest_repeats": stats.fewest_pairs(tests, level or stats.LEVEL),
                 "repeats_to_settle": settle,

@@ -137,7 +137,7 @@ def _too_few(c, verdict):
         return f" ({_off_plan(verdict)})"
     needs = f"it needs {c['fewest_repeats']}" if c["fewest_repeats"] else "no number of repeats can"
     return (
-        f" ({c['pairs']} repeats: no exact test decides anything at {_level(verdict['level'])} with "
+        f" ({c['pairs']} repeats: no exact test decides anything at {_level(c['level'])} with "
         f"{CORRECTION} over {c['tests']}; {needs})"
     )
 
