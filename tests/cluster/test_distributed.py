@@ -59,6 +59,27 @@ def _start(args, cwd, **popen):
     )
 
 
+def _wait_until_unlocked(path, seconds=60):
+    """Until no process holds the project's lock: SIGKILL reaches the
+    launcher's chief and workers at once, but on a loaded machine one may
+    take a moment to die and close its descriptor, and a user reruns after."""
+    import fcntl
+
+    deadline = time.monotonic() + seconds
+    if not os.path.exists(path):  # its holder ended and removed it
+        return
+    with open(path, "rb") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                assert time.monotonic() < deadline, f"{path} still held {seconds} s after the kill"
+                time.sleep(0.1)
+            else:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+                return
+
+
 def _wait_for_line(process, pattern):
     for line in process.stdout:
         match = re.search(pattern, line)
@@ -138,6 +159,7 @@ def test_a_killed_worker_is_restarted_and_a_search_killed_whole_resumes(tmp_path
     assert restarted_trial and ended, "the restarted worker never took a trial, or no trial ended"
     os.killpg(launcher.pid, signal.SIGKILL)
     launcher.wait(timeout=60)
+    _wait_until_unlocked(tmp_path / "runs" / ".alpha-digits.lock")
     before = _table(tmp_path)
     finished = before[before["status"] == "COMPLETED"]
     assert 1 <= len(finished) < 3, "the restarted worker's trial was still running"
