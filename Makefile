@@ -30,12 +30,12 @@ test: $(STAMP)
 	$(VENV)/bin/ruff format --check $(LINTED)
 	$(PY) tools/test_lanes.py
 
-# The README's demo ("What make demo does"): 11 configurations raced over 2 rounds, then the
-# chosen ones confirmed round by round until the verdict is decided, at most 10 (docs/search.md,
-# Racing); all in one process, since a fresh process per trial costs a TensorFlow import, and
-# --overwrite for a whole, fresh run.
+# The README's demo ("What make demo does"): 11 configurations, one run each to choose, then the
+# best leaky one and ReLU confirmed round by round until the verdict is decided, at most 10
+# (docs/search.md, Time to a decision); all in one process, since a fresh process per trial costs a
+# TensorFlow import, and --overwrite for a whole, fresh run.
 DEMO_ARGS ?= --dataset mnist5k --tuner grid --modes relu,fixed,channelwise \
-	--alpha-min 0.01 --alpha-max 0.5 --max-trials 11 --epochs 3 --repeats 2 --prune race \
+	--alpha-min 0.01 --alpha-max 0.5 --max-trials 11 --epochs 3 --repeats 1 \
 	--confirm auto:10 --trials-per-process 0 --project demo --overwrite
 
 demo: $(STAMP)

@@ -124,10 +124,12 @@ DEMO_GRID = [
 ]
 
 
-def search_in_fresh_process(options, project):
+def search_in_fresh_process(options, project, source=ROOT):
     """`python -m tuning search OPTIONS --project PROJECT` in a fresh
-    process and a temporary folder, only the SavedModel exported: (its
-    results.csv as a frame, its verdict.json or None, wall seconds)."""
+    process and a temporary folder, only the SavedModel exported, with the
+    suite of the tree at `source` (this one, or a checkout of an earlier
+    commit for an A/B): (its results.csv as a frame, its verdict.json or
+    None, wall seconds)."""
     import json
     import subprocess
     import sys
@@ -142,7 +144,7 @@ def search_in_fresh_process(options, project):
             cwd=cwd,
             capture_output=True,
             text=True,
-            env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"),
+            env=dict(os.environ, PYTHONPATH=source, TF_CPP_MIN_LOG_LEVEL="2"),
         )
         seconds = time.perf_counter() - start
         if done.returncode != 0:

@@ -220,19 +220,21 @@ def test_search_backends_times_the_demo_grid_on_each_backend(tmp_path, run_here)
     assert "the demo's grid on digits, 2 trials x 1 repeat(s) x 1 epochs" in stdout
 
 
-def test_time_to_decision_runs_each_way_from_the_same_seeds(tmp_path, run_here):
-    args = ["--ways", "full,race", "--dataset", "digits", "--epochs", "1", "--max-trials", "2"]
-    stdout = run_here("time_to_decision.py", [*args, "--repeats", "2", "--ceiling", "7"])
+def test_time_to_decision_runs_each_way_on_each_grid_from_the_same_seeds(tmp_path, run_here):
+    args = ["--grids", "differing", "--ways", "fast,race", "--dataset", "digits", "--epochs", "1"]
+    stdout = run_here("time_to_decision.py", [*args, "--max-trials", "4", "--ceiling", "5"])
     table = pd.read_csv(tmp_path / "time_to_decision.csv").set_index("way")
-    assert table.index.tolist() == ["full", "race"]
-    assert table.loc["full", "options"] == "--prune none --repeats 2 --confirm 7"
-    assert table.loc["race", "options"] == "--prune race --repeats 2 --confirm auto:7"
-    # Two configurations, two search repeats each, then both confirmed 7 times: the only look.
-    assert table["runs"].tolist() == [2 * 2 + 2 * 7] * 2 and table["pairs"].tolist() == [7, 7]
+    assert table.index.tolist() == ["fast", "race"] and set(table["grid"]) == {"differing"}
+    assert table.loc["fast", "options"] == "--repeats 1 --confirm auto:5"
+    assert table.loc["race", "options"] == "--prune race --repeats 3 --confirm auto:5"
+    assert set(table["source"]) == {"this tree"}
+    # Four configurations, one run each, then the best leaky one and ReLU five rounds (one look, at 5).
+    assert table.loc["fast", "runs"] == 4 + 2 * 5 and table.loc["fast", "pairs"] == 5
+    assert table.loc["fast", "dropped"] == "0"  # no race
     assert table.loc["race", "time_vs_first"] == pytest.approx(
-        table.loc["race", "wall_s"] / table.loc["full", "wall_s"]
+        table.loc["race", "wall_s"] / table.loc["fast", "wall_s"]
     )
-    assert table.loc["full", "same_decision"] and "written: " in stdout
+    assert table.loc["fast", "same_decision"] and "written: " in stdout
 
 
 def test_verdict_calibration_writes_the_settings_and_the_edges(tmp_path, run_here):
@@ -242,9 +244,10 @@ def test_verdict_calibration_writes_the_settings_and_the_edges(tmp_path, run_her
     edges = pd.read_csv(tmp_path / "verdict_edges.csv")
     bounded = edges[edges["bound"].notna()]
     assert {"some equal configuration dropped", "equivalent at a gap of the margin"} <= set(bounded["event"])
-    rounds = edges[edges["event"] == "confirmation rounds, mean"].set_index("case")["rate"]
-    former = rounds[rounds.index.str.contains("former plan")]
-    assert len(rounds) == 4 and len(former) == 2
-    assert rounds.drop(former.index).between(8, 10).all()  # today's plan looks first at round 8
-    assert former.between(7, 10).all()  # the former plan looked at round 7 first
+    runs = edges[edges["event"] == "runs, all equal, mean"].set_index("case")["rate"]
+    assert len(runs) == 4  # the plan's ceiling keeping a third or a half, at two noises
+    # 11 runs choose the candidate (one per configuration), then two a round, the first look at 5 (or 6).
+    assert runs.between(11 + 2 * 5, 11 + 2 * 10).all()
+    repeats = edges[edges["case"].str.startswith("fast way with --repeats 3")]
+    assert (repeats[repeats["event"].str.startswith("runs")]["rate"] >= 33 + 2 * 5).all()
     assert "written: " in stdout

@@ -20,6 +20,7 @@ from tuning.quiet import import_tensorflow_quietly
 from tuning.quiet import native_stderr_silenced
 from tuning.search.pruners import PRUNERS
 from tuning.search.pruners.median import STARTUP_CONFIGURATIONS
+from tuning.verdict import CONFIRMED_LEAKY
 from tuning.verdict import MARGIN_POINTS
 from tuning.verdict import stats
 
@@ -127,10 +128,10 @@ def _add_search(commands):
                         "(paired tests); auto:K (with --prune race): add rounds until the verdict against "
                         "ReLU is decided, at most K; default: 1")
     search.add_argument("--confirm", type=limits.count_or_auto, default=DEFAULTS.confirm, metavar="K|auto:K",
-                        help="after the search, train the two best leaky configurations and ReLU K more times "
+                        help="after the search, train the best leaky configuration and ReLU K more times "
                         "from seeds no choice used, and decide against ReLU on those runs (at least "
-                        f"{stats.fewest_pairs(2)} to decide anything); auto:K: round by round until the verdict "
-                        "is decided, at most K; default: 0 (the verdict is then computed "
+                        f"{stats.fewest_pairs(CONFIRMED_LEAKY)} to decide anything); auto:K: round by round until "
+                        "the verdict is decided, at most K; default: 0 (the verdict is then computed "
                         "on the repeats that chose the best, and says so)")
     search.add_argument("--margin", type=float, default=DEFAULTS.margin, metavar="POINTS",
                         help="accuracy points within which two configurations count as equivalent, and by which "

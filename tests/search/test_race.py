@@ -25,20 +25,25 @@ BOUND = 0.05 + 2 * math.sqrt(0.05 * 0.95 / SEARCHES)
 LEAKY = 6
 
 
-def test_the_plan_spends_the_level_only_where_a_look_can_decide_and_keeps_half_for_the_last():
-    looks = sequential.plan(10, 2)
-    # Round 7's least share (1/32) would leave the ceiling 3/8 of the level; round 8's leaves it 11/16.
-    assert looks == {8: Fraction(1, 64), 10: Fraction(11, 320)}
-    assert sequential.level_at(looks, 9) == 0 and sequential.next_look(looks, 8) == 10
-    assert sequential.plan(6, 2) == {}  # 6 pairs cannot decide one of two comparisons at 5%
-    assert sequential.plan(10, 10) == {10: Fraction(1, 20)}
-    for ceiling in (7, 8, 10, 16, 17, 20, 22, 40, 100):
+def test_the_plan_spends_each_claims_level_where_a_look_can_decide_and_keeps_a_third_for_the_last():
+    looks = sequential.plan(10, 1)
+    # One comparison: equivalence (one side at a_n) decides from 5 pairs, a difference (two sides) from 6.
+    assert looks == {
+        "equivalence": {5: Fraction(1, 32), 10: Fraction(3, 160)},
+        "difference": {6: Fraction(1, 32), 10: Fraction(3, 160)},
+    }
+    assert sequential.levels_at(looks, 5) == (0, Fraction(1, 32)) and sequential.levels_at(looks, 7) == (0, 0)
+    assert sequential.rounds(looks) == [5, 6, 10] and sequential.next_look(looks, 6) == 10
+    assert sequential.plan(10, 2)["difference"] == {7: Fraction(1, 32), 10: Fraction(3, 160)}
+    assert sequential.plan(4, 1) == {"equivalence": {}, "difference": {}}  # 4 pairs decide nothing at 5%
+    assert sequential.plan(10, 10)["difference"] == {10: Fraction(1, 20)}
+    for ceiling in (6, 7, 8, 10, 16, 17, 20, 22, 40, 100):
         for tests in (1, 2, 6, 10, 100):
-            looks = sequential.plan(ceiling, tests)
-            assert not looks or sum(looks.values()) == Fraction(1, 20), (ceiling, tests)
-            # Every planned look can decide, past 16 pairs too (the test's resolution stops at 2^20).
-            assert all(level >= sequential.least_level(n, tests) for n, level in looks.items())
-            assert not looks or looks[max(looks)] >= Fraction(1, 40)
+            for claim, spent in sequential.plan(ceiling, tests).items():
+                assert not spent or sum(spent.values()) == Fraction(1, 20), (ceiling, tests)
+                # Every planned look can decide, past 16 pairs too (the test's resolution stops at 2^20).
+                assert all(level >= sequential.least_level(n, tests, claim) for n, level in spent.items())
+                assert not spent or spent[max(spent)] >= Fraction(1, 60)
 
 
 @pytest.mark.parametrize("on", ["confirm", "race"])
@@ -139,40 +144,48 @@ def _recomputed(tmp_path, capsys, project, stdout):
 
 def test_a_race_stops_once_decided_records_its_rounds_and_is_recomputed_from_its_table(tmp_path, capsys):
     args = ["search", "--dataset", "digits", "--tuner", "grid", "--modes", "relu,fixed", "--max-trials", "3"]
-    args += ["--epochs", "1", "--repeats", "auto:10", "--prune", "race", "--trials-per-process", "0"]
+    args += ["--epochs", "1", "--repeats", "auto:8", "--prune", "race", "--trials-per-process", "0"]
     args += ["--export-formats", "saved_model", "--project", "race"]
     stdout = ok(cli_in_process(args, tmp_path, capsys))
     rounds = [line for line in stdout.splitlines() if line.startswith("race round ")]
-    assert rounds[0].startswith("race round 2/10: 3 racing")
+    assert rounds[0].startswith("race round 2/8: 3 racing")
     frame = pd.read_csv(tmp_path / "runs" / "race" / "results.csv", dtype={"trial_id": str})
+    stopped, looks = (
+        len(rounds) + 1,
+        sequential.plan(8, 2),
+    )  # equivalence after rounds 6 and 8, a difference 7, 8
     decided = "decided: " in rounds[-1]
-    assert decided == (len(rounds) < 9)  # stopped before the ceiling only on a decision
-    assert set(frame["repeats"]) == {len(rounds) + 1} == set(frame["verdict_repeats"])
-    assert frame["verdict_level"].iloc[0] == float(sequential.plan(10, 2)[len(rounds) + 1])
-    assert set(frame["verdict_looks"]) == {"8 10"} and set(frame["margin_points"]) == {1.0}
+    assert stopped in sequential.rounds(looks) and decided == (stopped < 8)  # early only on a decision
+    assert set(frame["repeats"]) == {stopped} == set(frame["verdict_repeats"])
+    levels = (frame["verdict_level"].iloc[0], frame["verdict_equivalence_level"].iloc[0])
+    assert levels == tuple(float(level) for level in sequential.levels_at(looks, stopped))
+    assert set(frame["verdict_looks"]) == {"7 8"} and set(frame["verdict_equivalence_looks"]) == {"6 8"}
     record = records.load(str(tmp_path / "runs" / "race"), frame["trial_id"].iloc[0])
     assert [run["seed"] for run in records.ordered(record)] == [
-        records.seed_for(0, j) for j in range(len(rounds) + 1)
+        records.seed_for(0, j) for j in range(stopped)
     ]
-    assert "Sequential (auto): the verdict is looked at after rounds 8, 10" in stdout
+    assert (
+        "Sequential (auto): equivalence is looked at after rounds 6, 8 and better or worse after rounds 7, 8"
+        in stdout
+    )
     decision = _recomputed(tmp_path, capsys, "race", stdout)
     assert decided == (not decision.startswith("Decision: undecided"))
 
 
-def test_a_confirmation_stops_once_decided_and_is_recomputed_from_its_table(tmp_path, capsys):
+def test_the_fast_way_stops_at_its_first_look_and_is_recomputed_from_its_table(tmp_path, capsys):
     args = ["search", "--dataset", "digits", "--tuner", "grid", "--modes", "relu,fixed", "--max-trials", "3"]
-    args += ["--epochs", "1", "--repeats", "2", "--confirm", "auto:10", "--margin", "10"]
+    args += ["--epochs", "1", "--repeats", "1", "--confirm", "auto:8", "--margin", "10"]
     args += ["--trials-per-process", "0", "--export-formats", "saved_model", "--project", "confirm"]
     stdout = ok(cli_in_process(args, tmp_path, capsys))
     frame = pd.read_csv(tmp_path / "runs" / "confirm" / "results.csv", dtype={"trial_id": str})
-    counts = frame[[f"confirm_val_accuracy_{j}" for j in range(1, 11)]].notna().sum(axis=1)
-    rounds = int(counts.max())
-    assert set(counts) <= {0, rounds} and rounds == 8  # whole rounds, stopped at the first look
-    assert set(frame["verdict_confirm"]) == {8} and set(frame["margin_points"]) == {10.0}
-    assert frame["verdict_level"].iloc[0] == float(sequential.plan(10, 2)[rounds])
-    assert "on 8 fresh repeats of each" in stdout and "round 8 is a look at 1.56%" in stdout
+    counts = frame[[f"confirm_val_accuracy_{j}" for j in range(1, 9)]].notna().sum(axis=1)
+    # The best leaky configuration and ReLU, whole rounds, stopped at the first look (equivalence, round 5).
+    assert sorted(counts) == [0, 5, 5] and set(frame["verdict_confirm"]) == {5}
+    assert set(frame["margin_points"]) == {10.0} and frame["verdict_level"].iloc[0] == 0
+    assert frame["verdict_equivalence_level"].iloc[0] == float(sequential.plan(8, 1)["equivalence"][5])
+    assert "on 5 fresh repeats of each" in stdout and "round 5 looks at equivalence at 3.12% only" in stdout
     decision = _recomputed(tmp_path, capsys, "confirm", stdout)  # at the recorded margin, 10 points
-    assert not decision.startswith("Decision: undecided")  # why it stopped at round 8 of 10
+    assert decision.startswith("Decision: equivalent")  # why it stopped at round 5 of 8
     what_if = ok(cli_in_process(["verdict", "runs/confirm/results.csv", "--margin", "0.5"], tmp_path, capsys))
     assert what_if.startswith(
         "What if: margin ±0.5 points instead of the search's ±10 points (results.csv's margin_points); "

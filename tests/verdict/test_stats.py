@@ -29,7 +29,8 @@ def test_interval_of_one_value_has_no_spread():
 
 def test_the_level_is_exactly_five_percent():
     assert stats.LEVEL == 0.05 and repr(stats.LEVEL) == "0.05"
-    assert stats.fewest_pairs(1) == 6 and stats.fewest_pairs(2) == 7 and stats.fewest_pairs(6) == 8
+    # Equivalence comes first: one side at 5% / T needs 2^K >= 20 T.
+    assert stats.fewest_pairs(1) == 5 and stats.fewest_pairs(2) == 6 and stats.fewest_pairs(6) == 7
 
 
 def _enumerated_p(differences):
@@ -118,13 +119,17 @@ def test_up_to_twenty_pairs_every_sign_pattern_counts_beyond_them_a_million_are_
 
 
 @pytest.mark.parametrize("ceiling, tests", [(20, 10), (20, 2), (22, 1), (40, 10), (100, 10), (100, 2)])
-def test_every_planned_look_can_decide_a_unanimous_gap(ceiling, tests):
+def test_every_planned_look_can_decide_a_unanimous_gap_or_a_unanimous_tie(ceiling, tests):
     # Before: past 16 pairs the test drew 65,536 patterns, whose smallest p missed the looks' levels.
     from tuning.verdict import sequential
 
-    for look, level in sequential.plan(ceiling, tests).items():
-        result = stats.sign_flip([5] * look, tests=tests, level=level, margin=2)
+    looks = sequential.plan(ceiling, tests)
+    for look, level in looks["difference"].items():
+        result = stats.sign_flip([5] * look, tests=tests, level=level, margin=2, equivalence_level=0)
         assert result["decision"] == "better", (look, level)
+    for look, level in looks["equivalence"].items():
+        result = stats.sign_flip([1] * look, tests=tests, level=0, margin=2, equivalence_level=level)
+        assert result["decision"] == "equivalent", (look, level)
 
 
 def test_the_interval_says_its_own_exact_level():
@@ -133,6 +138,22 @@ def test_the_interval_says_its_own_exact_level():
     ten = stats.sign_flip([3, 1, 4, 1, 5, 9, 2, 6, 5, 3], tests=2)  # 12 of 1024 a side
     assert ten["confidence"] == 1 - 24 / 1024 and ten["confidence"] > 1 - 0.05 / 2
     assert stats.sign_flip([1, 2, 3])["confidence"] is None  # unbounded
+
+
+def test_equivalence_and_a_difference_spend_budgets_of_their_own():
+    d = [3, 1, 4, 1, 5, 9, 2]
+    result = stats.sign_flip(d, margin=8)
+    # Better or worse at 2.5% a side (3 of 128); equivalent by two one-sided tests at 5% each (6 of 128).
+    assert result["confidence"] == 1 - 6 / 128 and result["equivalence_confidence"] == 1 - 12 / 128
+    means, _ = stats.subset_means(d)
+    assert (result["equivalence_low"], result["equivalence_high"]) == (means[5], means[-6])
+    assert result["decision"] == "equivalent"
+    # Two one-sided tests at 5% each put this inside 8 images; each at 2.5% (the former rule) did not.
+    edge = [8, 7, 0, 4, 9, 6, 0]
+    assert stats.sign_flip(edge, margin=8)["equivalence_high"] == pytest.approx(23 / 3)
+    assert stats.sign_flip(edge, margin=8)["decision"] == "equivalent"
+    assert stats.sign_flip(edge, margin=8, equivalence_level=0.025)["decision"] == "undecided"
+    assert stats.sign_flip(d, margin=8, equivalence_level=0)["decision"] == "better"  # no equivalence look
 
 
 def test_a_margin_in_images_counts_whole_images():

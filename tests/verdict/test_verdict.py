@@ -116,7 +116,7 @@ def test_three_repeats_decide_nothing_and_say_how_many_would():
     found = verdict.decide(_frame(runs), 3)
     assert all(c["decision"] == "undecided" for c in found["against_relu"]["comparisons"])
     assert (
-        "(3 repeats: no exact test decides anything at 5% with Bonferroni over 2; it needs 7)"
+        "(3 repeats: no exact test decides anything at 5% with Bonferroni over 2; it needs 6)"
         in found["text"]
     )
 
@@ -125,17 +125,20 @@ def test_the_verdict_against_relu_is_computed_on_the_confirmation_repeats():
     runs = dict(CLEAR, **{"3": ("fixed", 0.3, BASE - 30)})
     fresh = {"0": BASE + 3, "1": BASE + 3 + [1, 0, -1, 2, 0, 1, -2], "2": BASE + 4}  # the winner was lucky
     frame = _frame(runs, confirm=fresh)
-    assert verdict.to_confirm(frame, 7) == ["1", "2", "0"]
+    assert verdict.to_confirm(frame, 7) == ["1", "0"]  # the best leaky configuration only, and ReLU
     found = verdict.decide(frame, 7, confirm=7)
     against = found["against_relu"]
-    assert against["on"] == "confirmation" and against["tests"] == 2
-    assert [c["trial_id"] for c in against["comparisons"]] == ["1", "2"]
+    assert against["on"] == "confirmation" and against["tests"] == 1
+    assert [c["trial_id"] for c in against["comparisons"]] == ["1"]
     assert found["decision"] == "equivalent"
-    assert "Against ReLU, on 7 fresh repeats of each (seeds no choice used;" in found["text"]
+    assert (
+        "Against ReLU, on 7 fresh repeats of each (seeds no choice used; exact sign-flip test across "
+        "repeats, one comparison, margin ±1 point):" in found["text"]
+    )
     assert "trial 3" not in found["text"].split("Against ReLU")[1]  # not confirmed, not in that family
-    half = _frame(runs, confirm={"1": fresh["1"][:7], "2": fresh["2"]})  # ReLU's confirmation missing
+    half = _frame(runs, confirm={"1": fresh["1"][:7]})  # ReLU's confirmation missing
     assert verdict.decide(half, 7, confirm=7)["against_relu"]["on"] == "search"
-    new_best = _frame(runs, confirm={"0": fresh["0"], "2": fresh["2"]})  # the best not yet confirmed
+    new_best = _frame(runs, confirm={"0": fresh["0"], "2": fresh["2"]})  # the best (1) not yet confirmed
     assert verdict.decide(new_best, 7, confirm=7)["against_relu"]["on"] == "search"
 
 
@@ -265,14 +268,14 @@ def test_a_bad_results_file_is_one_error_line(tmp_path, content, message):
     assert_one_error_line(_verdict_command([name], tmp_path), message)
 
 
-def _recorded(frame, k, confirm, level, looks, margin):
+def _recorded(frame, k, confirm, levels, looks, margin):
     """`frame` with the verdict's inputs written on every row, as the search writes them."""
     from tuning.verdict import recorded
 
-    return frame.assign(**recorded.columns(k, confirm, Fraction(level), looks, margin))
+    return frame.assign(**recorded.columns(k, confirm, levels, looks, margin))
 
 
-STOPPED = {  # a --confirm auto:10 search that stopped at its look after round 8 (plan(10, 2): 8, 10)
+STOPPED = {  # a --confirm auto:10 search: equivalence looked at after rounds 5 and 10, a difference 6 and 10
     "0": BASE + 3,
     "1": BASE + 3 + [1, 0, -1, 2, 0, 1, -2],
     "2": BASE + 4,
@@ -284,27 +287,26 @@ def _stopped_at(rounds):
         t: np.concatenate([c, c[:3]])[:rounds].tolist() + [np.nan] * (10 - rounds) for t, c in STOPPED.items()
     }
     frame = _frame(dict(CLEAR, **{"3": ("fixed", 0.3, BASE - 30)}), confirm=fresh)
-    level = sequential.plan(10, 2).get(rounds, 0)
-    return _recorded(frame, 7, rounds, level, sequential.plan(10, 2), 2.0)
+    looks = sequential.plan(10, verdict.CONFIRMED_LEAKY)
+    return _recorded(frame, 7, rounds, sequential.levels_at(looks, rounds), looks, 2.0)
 
 
 def test_the_command_decides_on_the_look_and_margin_the_table_records(tmp_path, capsys):
     # Before: the command counted the ceiling's 10 confirmation columns, found them incomplete and
     # decided on the search's repeats at the default margin: another decision than the search's.
-    frame = _stopped_at(8)
+    frame = _stopped_at(5)
     csv = tmp_path / "results.csv"
     atomic.write_csv(frame, str(csv))
     found = verdict.recompute(frame)
-    assert found == verdict.decide(frame, 7, 2.0, 8, level=Fraction(1, 64), looks=[8, 10])
+    looks = {"difference": [6, 10], "equivalence": [5, 10]}
+    assert found == verdict.decide(frame, 7, 2.0, 5, 0, looks, 1, equivalence_level=Fraction(1, 32))
     assert found["against_relu"]["on"] == "confirmation" and found["decision"] == "equivalent"
     printed = ok(cli_in_process(["verdict", str(csv)], tmp_path, capsys))
     assert printed.strip() == found["text"]
-    assert "Against ReLU, on 8 fresh repeats of each" in printed and "margin ±2 points" in printed
-    assert "round 8 is a look at 1.56%, the intervals below at its level." in printed
-    assert "99.2% CI [" in printed  # 1/64 over 2 comparisons: 1/256 a side, the least 8 pairs reach
-    assert (
-        "Bonferroni over 3, margin ±2 points): below it: trials 2, 0, 3." in printed
-    )  # at 5%: looked at once
+    assert "Against ReLU, on 5 fresh repeats of each" in printed and "margin ±2 points" in printed
+    assert "round 5 looks at equivalence at 3.12% only, the intervals below at those levels." in printed
+    assert "93.7% CI [-0.12, +0.25] (two one-sided tests)" in printed  # 1/32 a side: the least 5 pairs reach
+    assert "Bonferroni over 3, margin ±2 points): " in printed  # at 5%: the search's repeats, looked at once
     assert f"  {verdict.decide(frame, 7)['assumption']}" in printed.splitlines()
     what_if = ok(cli_in_process(["verdict", str(csv), "--margin", "0.1"], tmp_path, capsys)).splitlines()
     assert what_if[0] == (
@@ -318,19 +320,22 @@ def test_a_race_stopped_before_its_ceiling_is_recomputed_on_its_last_round(tmp_p
     # Before: the command wanted all 10 repeats of a race stopped at round 7, found none and exited 2.
     runs = {t: (mode, alpha, list(c) + [np.nan] * 3) for t, (mode, alpha, c) in CLEAR.items()}
     runs["3"] = ("fixed", 0.3, list(BASE[:3] - 40) + [np.nan] * 7)
-    frame = _recorded(_frame(runs, statuses={"3": "PRUNED"}), 7, 0, 0.05, [10], 1.0)
+    looks = sequential.plan(10, 3)  # equivalence after rounds 7 and 10, a difference 8 and 10
+    frame = _recorded(
+        _frame(runs, statuses={"3": "PRUNED"}), 7, 0, sequential.levels_at(looks, 7), looks, 1.0
+    )
     atomic.write_csv(frame, str(tmp_path / "results.csv"))
     printed = ok(cli_in_process(["verdict", "results.csv"], tmp_path, capsys))
-    found = verdict.decide(frame, 7, level=0, looks=[10])
-    assert printed.strip() == verdict.recompute(frame)["text"] != found["text"]
+    assert printed.strip() == verdict.recompute(frame)["text"] != verdict.decide(frame, 7)["text"]
+    assert "round 7 looks at equivalence at 2.34% only" in printed
     assert "Bonferroni over 3" in printed  # the race's family: every leaky configuration it entered
 
 
 def test_a_round_off_the_plan_says_so_and_which_round_looks_next():
-    text = verdict.recompute(_stopped_at(9))["text"]
-    assert "round 9 is not a planned look (the next is after round 10), so nothing is decided on it." in text
+    text = verdict.recompute(_stopped_at(7))["text"]
+    assert "round 7 is not a planned look (the next is after round 10), so nothing is decided on it." in text
     assert "no exact test decides anything" not in text
-    assert text.splitlines()[-1].endswith("; round 9 is not a planned look (the next is after round 10).")
+    assert text.splitlines()[-1].endswith("; round 7 is not a planned look (the next is after round 10).")
 
 
 def test_rows_that_cannot_be_decided_on_are_named():
@@ -378,6 +383,6 @@ def test_rows_that_cannot_be_decided_on_are_named():
     ],
 )
 def test_a_table_whose_rows_or_records_do_not_fit_is_one_error_line(tmp_path, capsys, edit, message):
-    frame = _recorded(_frame(dict(CLEAR, **{"3": ("fixed", 0.3, BASE - 30)})), 7, 0, 0.05, None, 1.0)
+    frame = _recorded(_frame(dict(CLEAR, **{"3": ("fixed", 0.3, BASE - 30)})), 7, 0, (0.05, 0.05), None, 1.0)
     atomic.write_csv(edit(frame), str(tmp_path / "results.csv"))
     assert_one_error_line(cli_in_process(["verdict", "results.csv"], tmp_path, capsys), message)

@@ -168,7 +168,7 @@ def sequential_searches(
             else:
                 frame = race_table(table, n, ceiling)
             inputs = results.decided_on(frame, settings)
-            if inputs[2] == 0:  # not a planned look: nothing can be decided on it
+            if not any(inputs[2]):  # not a planned look: nothing can be decided on it
                 continue
             found_now = verdict.recompute(frame.assign(**recorded.columns(*inputs, settings.margin)))
             comparisons = (found_now or {}).get("against_relu", {}).get("comparisons", [None])

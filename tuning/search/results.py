@@ -175,8 +175,8 @@ def write_results(project_dir, trials, settings, outside_space=None, validation_
         settings.confirm,
         validation_size,
     )
-    k, confirm, level, looks = decided_on(frame, settings)
-    frame = frame.assign(**recorded.columns(k, confirm, level, looks, settings.margin))
+    k, confirm, levels, looks = decided_on(frame, settings)
+    frame = frame.assign(**recorded.columns(k, confirm, levels, looks, settings.margin))
     verdict = recompute(frame)
     frame = frame.assign(**recorded.family(verdict))
     csv_path = os.path.join(project_dir, "results.csv")
@@ -190,13 +190,15 @@ def write_results(project_dir, trials, settings, outside_space=None, validation_
 
 
 def decided_on(frame, settings):
-    """(k, confirm, level, looks): the search and confirmation repeats the
-    verdict is decided on now, from a results frame, the family-wise level
-    of this look (5% unless sequential) and for a sequential search
-    (auto:K) the planned looks (else None). A race's k is its last whole
+    """(k, confirm, levels, looks): the search and confirmation repeats the
+    verdict is decided on now, from a results frame, the family-wise levels
+    of this look ((better or worse, equivalent), 5% each unless
+    sequential), and for a sequential search (auto:K) its plan of looks
+    (tuning/verdict/sequential.py; else None). A race's k is its last whole
     round: the fewest repeats of a configuration still racing; a
     confirmation's, the fewest of the configurations it retrains."""
-    k, confirm, level, looks = settings.repeats, settings.confirm, Fraction(str(stats.LEVEL)), None
+    k, confirm, looks = settings.repeats, settings.confirm, None
+    levels = (Fraction(str(stats.LEVEL)),) * 2
     racing = frame[frame["status"] == "COMPLETED"]
     if settings.prune == "race":
         k = int(racing["repeats"].min()) if len(racing) else 1
@@ -205,11 +207,11 @@ def decided_on(frame, settings):
         confirm = int(counts[counts > 0].min()) if (counts > 0).any() else 0
         if confirm:
             looks = sequential.plan(settings.confirm, CONFIRMED_LEAKY)
-            level = sequential.level_at(looks, confirm)
+            levels = sequential.levels_at(looks, confirm)
     elif settings.repeats_auto:
         looks = sequential.plan(settings.repeats, max(search_family(frame), 1))
-        level = sequential.level_at(looks, k)
-    return k, confirm, level, looks
+        levels = sequential.levels_at(looks, k)
+    return k, confirm, levels, looks
 
 
 def ranked(frame):

@@ -78,12 +78,17 @@ def search_family(frame):
     return int(entered.sum())
 
 
-def decide(frame, k, margin=MARGIN_POINTS, confirm=0, level=None, looks=None, family=None):
+def decide(
+    frame, k, margin=MARGIN_POINTS, confirm=0, level=None, looks=None, family=None, equivalence_level=None
+):
     """The verdict over a results frame (tuning/search/results.py) with `k` search
     repeats and `confirm` confirmation repeats per configuration, at
-    `margin` points, at family-wise `level` (default 5%); `looks`, the
-    rounds of a sequential plan (tuning/verdict/sequential.py), name this
-    look's place in it; `family`, the comparisons against ReLU that
+    `margin` points, at family-wise `level` for better or worse and
+    `equivalence_level` for equivalent (default 5% each; stats.sign_flip);
+    `looks`, the rounds of each claim in a sequential plan
+    (`{"difference": [...], "equivalence": [...]}`,
+    tuning/verdict/sequential.py), name this look's place in it; `family`,
+    the comparisons against ReLU that
     Bonferroni counts (default: what the rows give, `search_family` on the
     search's repeats). tuning/verdict/recorded.py reads all of these from
     the table. Returns a JSON-able dict with a `text` entry; None if no
@@ -99,6 +104,7 @@ def decide(frame, k, margin=MARGIN_POINTS, confirm=0, level=None, looks=None, fa
     if done.empty:
         return None
     level = Fraction(str(stats.LEVEL if level is None else level))
+    equivalence_level = level if equivalence_level is None else Fraction(str(equivalence_level))
     size = validation_size(done)
     margin_images = margin / 100 * size
     rows = {row["trial_id"]: row for row in done.to_dict("records")}
@@ -112,7 +118,8 @@ def decide(frame, k, margin=MARGIN_POINTS, confirm=0, level=None, looks=None, fa
         "correction": CORRECTION,
         "assumption": ASSUMPTION,
         "level": float(level),
-        "looks": sorted(looks) if looks else None,
+        "equivalence_level": float(equivalence_level),
+        "looks": {claim: sorted(looks[claim]) for claim in looks} if looks else None,
         "look": (confirm or k) if looks else None,
         "margin_points": margin,
         "margin_images": stats.whole_margin(margin_images),
@@ -138,7 +145,7 @@ def decide(frame, k, margin=MARGIN_POINTS, confirm=0, level=None, looks=None, fa
             margin_images,
             size,
             # A sequential confirmation looks at its own rounds; the search's repeats are looked at once.
-            Fraction(str(stats.LEVEL)) if confirm else level,
+            *((Fraction(str(stats.LEVEL)),) * 2 if confirm else (level, equivalence_level)),
         )
         if k > 1
         else None,
@@ -147,7 +154,17 @@ def decide(frame, k, margin=MARGIN_POINTS, confirm=0, level=None, looks=None, fa
     leaky = [t for t in rows if rows[t]["mode"] != BASELINE_MODE]
     if relu and leaky:
         verdict["against_relu"] = _against_relu(
-            frame, rows, runs, relu[0], leaky, k, confirm, margin_images, size, level, family
+            frame,
+            rows,
+            runs,
+            relu[0],
+            leaky,
+            k,
+            confirm,
+            margin_images,
+            size,
+            (level, equivalence_level),
+            family,
         )
         first = verdict["against_relu"]["comparisons"][0]
         verdict["decision"] = first["decision"] if first else None
@@ -158,7 +175,7 @@ def decide(frame, k, margin=MARGIN_POINTS, confirm=0, level=None, looks=None, fa
     return verdict
 
 
-def _against_relu(frame, rows, runs, relu, leaky, k, confirm, margin_images, size, level, family):
+def _against_relu(frame, rows, runs, relu, leaky, k, confirm, margin_images, size, levels, family):
     """The leaky configurations against ReLU: the confirmed ones on their
     confirmation repeats if ReLU and the best leaky one have them all, else
     every finished one on the search repeats."""
@@ -183,22 +200,24 @@ def _against_relu(frame, rows, runs, relu, leaky, k, confirm, margin_images, siz
                 "comparisons against ReLU: the table was edited after the search wrote it"
             )
         tests = family
-    comparisons = _family([rows[t] for t in chosen], pairs, pairs[relu], margin_images, size, level, tests)
+    comparisons = _family([rows[t] for t in chosen], pairs, pairs[relu], margin_images, size, *levels, tests)
     return {"relu_trial_id": relu, "on": on, "tests": tests, "comparisons": comparisons}
 
 
-def _family(rows, runs, baseline, margin_images, size, level, tests=None):
-    """Each row's sign-flip test against `baseline` at family-wise `level`,
-    Bonferroni over `tests` comparisons (default: the rows)."""
+def _family(rows, runs, baseline, margin_images, size, level, equivalence_level, tests=None):
+    """Each row's sign-flip test against `baseline` at family-wise `level`
+    (better or worse) and `equivalence_level`, Bonferroni over `tests`
+    comparisons (default: the rows)."""
     tests = tests or len(rows)
     found = []
     for row in rows:
         differences = np.asarray(runs[row["trial_id"]]) - np.asarray(baseline)
-        test = stats.sign_flip(differences, tests=tests, level=level, margin=margin_images)
-        points = {key: 100 * test[key] / size for key in ("difference", "low", "high")}
-        settle = stats.pairs_to_settle(
-            differences, margin_images, tests=tests, level=float(level or stats.LEVEL)
-        )
+        test = stats.sign_flip(differences, tests, level, margin_images, equivalence_level)
+        points = {
+            key: 100 * test[key] / size
+            for key in ("difference", "low", "high", "equivalence_low", "equivalence_high")
+        }
+        settle = stats.pairs_to_settle(differences, margin_images, tests=tests)
         found.append(
             {
                 "trial_id": row["trial_id"],
@@ -206,8 +225,9 @@ def _family(rows, runs, baseline, margin_images, size, level, tests=None):
                 **test,
                 **points,
                 "level": float(level),  # the family's, which this comparison is one of
+                "equivalence_level": float(equivalence_level),
                 "spread": 100 * float(np.std(differences, ddof=1)) / size if len(differences) > 1 else None,
-                "fewest_repeats": stats.fewest_pairs(tests, level or stats.LEVEL),
+                "fewest_repeats": stats.fewest_pairs(tests),
                 "repeats_to_settle": settle,
             }
         )

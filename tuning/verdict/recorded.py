@@ -1,11 +1,13 @@
 """What a results table records about its verdict: the search writes the
-inputs of the decision it printed on every row (terms.RECORDED), and
+inputs of the decision it printed on every row (the verdict_* and
+margin_points columns of terms.py), and
 `recompute` reads them back, so the search and `python -m tuning verdict`
 decide through the same call on the same numbers, whichever way the search
 stopped (a sequential look, a race's round, an interrupted run).
 
 A table from before these columns existed is read as it was then: every
-repeat and confirmation column counts, at 5% and the default margin.
+repeat and confirmation column counts, at 5% and the default margin (and
+equivalence at the table's one level, as the verdict then decided it).
 """
 
 import math
@@ -16,6 +18,8 @@ from tuning.errors import UsageError
 from tuning.verdict.decision import decide
 from tuning.verdict.terms import CONFIRM
 from tuning.verdict.terms import CONFIRM_COLUMN
+from tuning.verdict.terms import EQUIVALENCE_LEVEL_COLUMN
+from tuning.verdict.terms import EQUIVALENCE_LOOKS_COLUMN
 from tuning.verdict.terms import FAMILY_COLUMN
 from tuning.verdict.terms import LEVEL_COLUMN
 from tuning.verdict.terms import LOOKS_COLUMN
@@ -26,16 +30,24 @@ from tuning.verdict.terms import SEARCH
 from tuning.verdict.wording import verdict_text
 
 
-def columns(k, confirm, level, looks, margin):
-    """The recorded inputs as {column: value}, for every row of the table
-    (the family is added from the verdict once it is decided)."""
+def columns(k, confirm, levels, looks, margin):
+    """The recorded inputs as {column: value}, for every row of the table:
+    `levels` is (better-or-worse level, equivalence level), `looks` a
+    sequential plan (tuning/verdict/sequential.py) or None (the family is
+    added from the verdict once it is decided)."""
     return {
         REPEATS_COLUMN: k,
         CONFIRM_COLUMN: confirm,
-        LEVEL_COLUMN: float(level),
-        LOOKS_COLUMN: " ".join(str(n) for n in sorted(looks)) if looks else "",
+        LEVEL_COLUMN: float(levels[0]),
+        EQUIVALENCE_LEVEL_COLUMN: float(levels[1]),
+        LOOKS_COLUMN: _rounds_text(looks, "difference"),
+        EQUIVALENCE_LOOKS_COLUMN: _rounds_text(looks, "equivalence"),
         MARGIN_COLUMN: margin,
     }
+
+
+def _rounds_text(looks, claim):
+    return " ".join(str(n) for n in sorted(looks[claim])) if looks else ""
 
 
 def family(verdict):
@@ -57,14 +69,22 @@ def recompute(frame, margin=None):
     confirm = _recorded(frame, CONFIRM_COLUMN, _whole, 0)
     confirm = count(frame, CONFIRM) if confirm is None else confirm
     level = _recorded(frame, LEVEL_COLUMN, _fraction, 0)
-    looks = _recorded(frame, LOOKS_COLUMN, _rounds, None)
+    equivalence_level = _recorded(frame, EQUIVALENCE_LEVEL_COLUMN, _fraction, 0)
+    equivalence_level = level if equivalence_level is None else equivalence_level
+    difference_looks = _recorded(frame, LOOKS_COLUMN, _rounds, None)
+    equivalence_looks = _recorded(frame, EQUIVALENCE_LOOKS_COLUMN, _rounds, None)
+    looks = (
+        {"difference": difference_looks or [], "equivalence": equivalence_looks or []}
+        if difference_looks or equivalence_looks
+        else None
+    )
     recorded_margin = _recorded(frame, MARGIN_COLUMN, _points, None)
     tests = _recorded(frame, FAMILY_COLUMN, _whole, 1)
     for name, value, prefix in ((REPEATS_COLUMN, k, SEARCH), (CONFIRM_COLUMN, confirm, CONFIRM)):
         if value > (limit := count(frame, prefix)):
             raise UsageError(f"the results table's {name} is {value}, but it has only {limit} such columns")
     used = margin if margin is not None else recorded_margin if recorded_margin is not None else MARGIN_POINTS
-    verdict = decide(frame, k, used, confirm, level, looks, tests)
+    verdict = decide(frame, k, used, confirm, level, looks, tests, equivalence_level)
     if verdict is not None and None not in (margin, recorded_margin) and margin != recorded_margin:
         verdict["what_if"] = {"margin_points": margin, "recorded_margin_points": recorded_margin}
         verdict["text"] = verdict_text(verdict)

@@ -83,22 +83,30 @@ def subset_means(differences, seed=0):
     return np.sort(sums / sizes), resolution(len(d))
 
 
-def sign_flip(differences, tests=1, level=LEVEL, margin=None):
+def sign_flip(differences, tests=1, level=LEVEL, margin=None, equivalence_level=None):
     """The exact sign-flip test of the mean of paired `differences` (one per
     repeat, in whole validation images), as one of `tests` comparisons of a
-    family at family-wise `level` (Bonferroni: each interval at 1 -
-    level / tests, so all hold together).
+    family, with two error budgets kept apart: `level` for calling a
+    difference better or worse (two-sided, Bonferroni: each interval at
+    1 - level / tests), and `equivalence_level` (default: `level`) for
+    calling it equivalent within the margin (two one-sided tests, each at
+    equivalence_level / tests). Each false claim, "better or worse" where
+    there is no difference and "equivalent" where the difference is the
+    margin, so stays under its own 5%.
 
-    Returns a dict: `difference` (the mean), `low`/`high` (the family's
-    interval; infinite where K pairs cannot bound it), `confidence` (that
-    interval's own level, exactly: the test's levels are multiples of 1 / N,
-    so it is at least 1 - level / tests; None when unbounded), `p`
-    (two-sided, exact) and `p_adjusted` (min(1, tests * p)), and
-    `decision`: "equivalent" if the interval lies within the margin (two
-    one-sided tests, each at level / (2 * tests)), else "better" if it lies
-    above 0, "worse" if below, else "undecided". Equivalence comes first: a
-    difference shown to be smaller than the margin is the same answer on
-    any machine, whether or not its interval also clears 0.
+    Returns a dict: `difference` (the mean), `low`/`high` (the
+    better-or-worse interval; infinite where K pairs cannot bound it),
+    `confidence` (that interval's own level, exactly: the test's levels are
+    multiples of 1 / N, so it is at least 1 - level / tests; None when
+    unbounded), the same for equivalence (`equivalence_low`,
+    `equivalence_high`, `equivalence_confidence`), `p` (two-sided, exact)
+    and `p_adjusted` (min(1, tests * p)), and `decision`: "equivalent" if
+    the equivalence interval lies within the margin, else "better" if the
+    other lies above 0, "worse" if below, else "undecided". Equivalence
+    comes first: a difference shown to be smaller than the margin is the
+    same answer on any machine, whether or not it also clears 0. A level of
+    0 decides nothing of its kind (a sequential look that is not planned
+    for it).
 
     `margin` is in images, and differences are whole images: a run that is
     2.16 images off is 2 or 3 images off, so a margin of 2.16 images is
@@ -107,26 +115,40 @@ def sign_flip(differences, tests=1, level=LEVEL, margin=None):
     margin would show differences of 2 and call it equivalent."""
     d = np.asarray(differences, dtype=float)
     means, patterns = subset_means(d)
-    # Rejecting "mean <= mu" at level a needs 1 + #{subset means <= mu} <= a * N.
-    rank = math.floor(Fraction(str(level)) / (2 * tests) * patterns) - 1
-    low, high = (means[rank], means[-1 - rank]) if rank >= 0 else (-math.inf, math.inf)
+    level = Fraction(str(level))
+    equivalence_level = level if equivalence_level is None else Fraction(str(equivalence_level))
+    low, high, confidence = _interval(means, patterns, level / (2 * tests))
+    equivalence = _interval(means, patterns, equivalence_level / tests)
     p_above = (1 + int(np.count_nonzero(means <= 0))) / patterns  # H0: mean <= 0
     p_below = (1 + int(np.count_nonzero(means >= 0))) / patterns  # H0: mean >= 0
     p = min(1.0, 2 * min(p_above, p_below))
     whole = whole_margin(margin)
-    within = whole is not None and -whole < low and high < whole
+    within = whole is not None and -whole < equivalence[0] and equivalence[1] < whole
     decision = "equivalent" if within else "better" if low > 0 else "worse" if high < 0 else "undecided"
     return {
         "difference": float(d.mean()),
-        "low": float(low),
-        "high": float(high),
-        "confidence": 1 - 2 * (rank + 1) / patterns if rank >= 0 else None,
+        "low": low,
+        "high": high,
+        "confidence": confidence,
+        "equivalence_low": equivalence[0],
+        "equivalence_high": equivalence[1],
+        "equivalence_confidence": equivalence[2],
         "p": p,
         "p_adjusted": min(1.0, tests * p),
         "tests": tests,
         "pairs": len(d),
         "decision": decision,
     }
+
+
+def _interval(means, patterns, side):
+    """(low, high, confidence) of the shifts the test does not reject at
+    `side` a side: rejecting "mean <= mu" at level a needs
+    1 + #{subset means <= mu} <= a * N."""
+    rank = math.floor(side * patterns) - 1
+    if rank < 0:
+        return -math.inf, math.inf, None
+    return float(means[rank]), float(means[-1 - rank]), 1 - 2 * (rank + 1) / patterns
 
 
 def whole_margin(margin):
@@ -137,9 +159,9 @@ def whole_margin(margin):
 
 def fewest_pairs(tests=1, level=LEVEL):
     """The fewest pairs with which the sign-flip test can decide anything
-    as one of `tests` comparisons at `level`: the test's resolution must
-    reach 2 * tests / level. None if no number of pairs can."""
-    share = Fraction(str(level)) / (2 * tests)
+    as one of `tests` comparisons at `level` per claim: equivalence, one
+    side at level / tests, comes first. None if no number of pairs can."""
+    share = Fraction(str(level)) / tests
     return next((k for k in range(1, EXACT_PAIRS_MAX + 1) if share * resolution(k) >= 1), None)
 
 

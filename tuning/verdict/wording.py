@@ -7,6 +7,8 @@ from tuning.verdict.terms import CONFIRMED_LEAKY
 from tuning.verdict.terms import CORRECTION
 from tuning.verdict.terms import TEST
 
+SHOWN = 2  # comparisons against ReLU given a line each; the others are grouped
+
 
 def verdict_text(verdict):
     """The verdict in plain words, a few lines."""
@@ -26,8 +28,11 @@ def verdict_text(verdict):
     family = verdict["against_best"]
     if family:
         lines.append(
-            f"Against the best, on the {k} repeats that chose it (in its favour; {TEST}, {CORRECTION} over "
-            f"{len(family)}, margin {margin}): " + _grouped(family) + _too_few(family[0], verdict) + "."
+            f"Against the best, on the {k} repeats that chose it (in its favour; {TEST}, "
+            f"{_family_text(len(family))}, margin {margin}): "
+            + _grouped(family)
+            + _too_few(family[0], verdict)
+            + "."
         )
     if verdict["pruned"]:
         lines.append(f"Pruned, not tested: {_trials(verdict['pruned'])}.")
@@ -54,28 +59,42 @@ def _what_if(what_if):
 def _sequential_line(verdict):
     looks, look = verdict["looks"], verdict["look"]
     head = (
-        f"Sequential (auto): the verdict is looked at after rounds {', '.join(str(n) for n in looks)}, each "
-        "look at its share of the 5%, so a false decision at any look stays under 5%"
+        f"Sequential (auto): equivalence is looked at after rounds {_listed(looks['equivalence'])} and "
+        f"better or worse after rounds {_listed(looks['difference'])}, each look at its share of that "
+        "claim's 5%, so neither false claim passes 5% over all the looks"
     )
-    if look in looks:
-        return (
-            f"{head}; round {look} is a look at {_level(verdict['level'])}, the intervals below at its level."
-        )
-    return f"{head}; {_off_plan(verdict)}, so nothing is decided on it."
+    if _off_look(verdict):
+        return f"{head}; {_off_plan(verdict)}, so nothing is decided on it."
+    claims = [
+        f"{name} at {_level(verdict[key])}"
+        for name, key in (("better or worse", "level"), ("equivalence", "equivalence_level"))
+        if verdict[key]
+    ]
+    only = "" if len(claims) == 2 else " only"
+    return f"{head}; round {look} looks at {' and '.join(claims)}{only}, the intervals below at those levels."
+
+
+def _listed(rounds):
+    return ", ".join(str(n) for n in rounds) or "none"
 
 
 def _off_plan(verdict):
     """`round 9 is not a planned look (the next is after round 10)`."""
-    look, looks = verdict["look"], verdict["looks"]
-    after = next((n for n in looks if n > look), None)
+    look, rounds = verdict["look"], sorted(set().union(*verdict["looks"].values()))
+    after = next((n for n in rounds if n > look), None)
     return f"round {look} is not a planned look (" + (
-        f"the next is after round {after})" if after else f"the last was after round {max(looks)})"
+        f"the next is after round {after})" if after else f"the last was after round {max(rounds)})"
     )
 
 
 def _off_look(verdict):
     """Whether this verdict is at a round its sequential plan does not look at."""
-    return bool(verdict.get("looks")) and verdict["level"] == 0
+    return bool(verdict.get("looks")) and verdict["level"] == 0 and verdict["equivalence_level"] == 0
+
+
+def _family_text(tests):
+    """`Bonferroni over 2`, or `one comparison`."""
+    return f"{CORRECTION} over {tests}" if tests > 1 else "one comparison"
 
 
 def _relu_lines(verdict, margin):
@@ -84,61 +103,69 @@ def _relu_lines(verdict, margin):
     if comparisons == [None]:
         return [
             f"Against ReLU: nothing is tested with one run per configuration; rerun with --repeats 3 "
-            f"or more, or --confirm {stats.fewest_pairs(2) + 1} to test the best on fresh repeats.",
+            f"or more, or --confirm {stats.fewest_pairs(CONFIRMED_LEAKY) + 1} to test the best on fresh repeats.",
             "Decision: none: one run per configuration tests nothing.",
         ]
     if against["on"] == "confirmation":
         head = (
             f"Against ReLU, on {comparisons[0]['pairs']} fresh repeats of each (seeds no choice used; "
-            f"{TEST}, {CORRECTION} over {against['tests']}, margin {margin}):"
+            f"{TEST}, {_family_text(against['tests'])}, margin {margin}):"
         )
     else:
         head = (
             f"Against ReLU, on the {k} repeats that chose the best (optimistic: --confirm K retests "
-            f"the best on fresh repeats; {TEST}, {CORRECTION} over {against['tests']}, margin {margin}):"
+            f"the best on fresh repeats; {TEST}, {_family_text(against['tests'])}, margin {margin}):"
         )
-    lines = [head] + [f"  {c['label']}: {_outcome(c, verdict)}" for c in comparisons[:CONFIRMED_LEAKY]]
-    if len(comparisons) > CONFIRMED_LEAKY:
-        lines.append("  the others: " + _grouped(comparisons[CONFIRMED_LEAKY:]) + ".")
+    lines = [head] + [f"  {c['label']}: {_outcome(c, verdict)}" for c in comparisons[:SHOWN]]
+    if len(comparisons) > SHOWN:
+        lines.append("  the others: " + _grouped(comparisons[SHOWN:]) + ".")
     lines.append(f"  {verdict['assumption']}")
     lines.append("Decision: " + _decision(comparisons[0], verdict))
     return lines
 
 
 def _outcome(c, verdict):
-    """`equivalent within ±1 point: +0.20 points, 97.6% CI [...], p = ...`."""
+    """`equivalent within ±1 point: +0.20 points, 93.7% CI [...] (two one-sided tests), p = ...`."""
     name = {
         "equivalent": f"equivalent within {_margin(verdict)}",
         "better": "better than ReLU",
         "worse": "worse than ReLU",
         "undecided": "undecided",
     }[c["decision"]]
-    if not math.isfinite(c["low"]):
+    equivalence = c["decision"] == "equivalent" or not math.isfinite(c["low"])
+    low, high, confidence = (
+        (c["equivalence_low"], c["equivalence_high"], c["equivalence_confidence"])
+        if equivalence
+        else (c["low"], c["high"], c["confidence"])
+    )
+    if not math.isfinite(low):
         return f"{name}: {_signed(c['difference'])} points{_too_few(c, verdict)}{_settle(c)}."
     text = (
-        f"{name}: {_signed(c['difference'])} points, {_percent(c['confidence'])}% CI "
-        f"[{_signed(c['low'])}, {_signed(c['high'])}], p = {c['p']:.3g} ({CORRECTION}: {c['p_adjusted']:.3g})"
+        f"{name}: {_signed(c['difference'])} points, {_percent(confidence)}% CI [{_signed(low)}, {_signed(high)}]"
+        + (" (two one-sided tests)" if equivalence else "")
+        + f", p = {c['p']:.3g}"
+        + (f" ({CORRECTION}: {c['p_adjusted']:.3g})" if c["tests"] > 1 else "")
     )
     if c["decision"] == "equivalent" and (c["low"] > 0 or c["high"] < 0):
         text += f", {'above' if c['low'] > 0 else 'below'} ReLU beyond noise but by less than the margin"
     if c["decision"] == "undecided":
         text += (
-            f"; differences under about {(c['high'] - c['low']) / 2:.2f} points cannot be told from "
-            "noise here" + _settle(c)
+            f"; differences under about {(high - low) / 2:.2f} points cannot be told from noise here"
+            + _settle(c)
         )
     return text + "."
 
 
 def _too_few(c, verdict):
-    """What an unbounded interval means, or "" for a bounded one."""
-    if math.isfinite(c["low"]):
+    """What unbounded intervals mean, or "" for a bounded one."""
+    if math.isfinite(c["low"]) or math.isfinite(c["equivalence_low"]):
         return ""
     if _off_look(verdict):
         return f" ({_off_plan(verdict)})"
     needs = f"it needs {c['fewest_repeats']}" if c["fewest_repeats"] else "no number of repeats can"
     return (
-        f" ({c['pairs']} repeats: no exact test decides anything at {_level(c['level'])} with "
-        f"{CORRECTION} over {c['tests']}; {needs})"
+        f" ({c['pairs']} repeats: no exact test decides anything at {_level(c['equivalence_level'])} with "
+        f"{_family_text(c['tests'])}; {needs})"
     )
 
 
