@@ -149,5 +149,5 @@ def test_the_fast_way_decides_in_half_the_runs_with_both_error_claims_under_five
     assert calibration.rate(at_margin, {"equivalent"}) <= BOUND
     one_better, runs = _fast_way([1.0] + [0.0] * (DEMO_LEAKY - 1), 23)
     assert runs <= 0.55 * FORMER_RUNS["one better"]
-    # 95.8% in 1,000 searches (benchmarks/results/verdict_edges.csv); here within 2 standard errors.
+    # 95.4% in 1,000 searches (benchmarks/results/verdict_edges.csv); here within 2 standard errors.
     assert calibration.rate(one_better, {"better"}) >= 0.95 - 2 * math.sqrt(0.05 * 0.95 / SEARCHES)

@@ -42,7 +42,8 @@ def train_confirmations(tuner, dataset):
         return
     start = time.time()
     for j in range(settings.confirm):
-        if settings.confirm_auto and j and is_decided(tuner.write_results()[1]):
+        # The plot shows the search's repeats, which confirmation does not change.
+        if settings.confirm_auto and j and is_decided(tuner.write_results(plot=False)[1]):
             return
         for trial_id in chosen:
             record = records.load(tuner.project_dir, trial_id)

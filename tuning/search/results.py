@@ -157,8 +157,8 @@ def to_frame(
     return pd.DataFrame(rows, columns=columns)
 
 
-def write_results(project_dir, trials, settings, outside_space=None, validation_size=None):
-    """Rewrites results.csv, verdict.json and results.png in `project_dir`
+def write_results(project_dir, trials, settings, outside_space=None, validation_size=None, plot=True):
+    """Rewrites results.csv, verdict.json and (with `plot`) results.png in `project_dir`
     from the oracle's `trials`, by the search's `settings` (its repeats,
     confirmation, margin and command); `outside_space` and
     `validation_size` as for `to_frame`. The table records what the verdict
@@ -185,7 +185,8 @@ def write_results(project_dir, trials, settings, outside_space=None, validation_
         atomic.write_text(
             os.path.join(project_dir, VERDICT_NAME), atomic.to_json(dict(verdict, command=settings.command))
         )
-    plot_results(csv_path, os.path.join(project_dir, "results.png"))
+    if plot:
+        plot_results(csv_path, os.path.join(project_dir, "results.png"))
     return frame, verdict
 
 

@@ -51,14 +51,15 @@ class SearchReporting:
         self._ended_before = 0  # trials this run of the command did not run
         self._trials_here = 0
 
-    def write_results(self):
-        """Rewrites results.csv, verdict.json and results.png; returns (frame, verdict)."""
+    def write_results(self, plot=True):
+        """Rewrites results.csv, verdict.json and (with `plot`) results.png; returns (frame, verdict)."""
         return results.write_results(
             self.project_dir,
             self.oracle.trials,
             self.settings,
             self.hypermodel.outside_space,
             self.validation_size,
+            plot,
         )
 
     def on_search_begin(self):
