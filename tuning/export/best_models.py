@@ -152,8 +152,9 @@ def _description(verdict, size):
         "search": "on the repeats that chose the best, so optimistically; ",
     }.get(on, "")
     return (
-        f"Verdict: {what} ({basis}an exact sign-flip test across repeats on {size} validation images, "
-        "Bonferroni-corrected, at 5%). The verdict's text and numbers are under `verdict`."
+        f"Verdict: {what} ({basis}an exact sign-flip test across repeats on {size} validation images: "
+        "better or worse at 5% two-sided, equivalent by two one-sided tests at 5%, each Bonferroni-corrected "
+        "over the comparisons and split over the looks). The verdict's text and numbers are under `verdict`."
     )
 
 
