@@ -128,6 +128,19 @@ def forget_tuner(oracle, tuner_id):
     return trial
 
 
+def release_oracle_lock(oracle):
+    """Lets go of the oracle's lock if this thread still holds it:
+    KerasTuner's `synchronized` releases it only when the method returns,
+    so a method that raised would leave every later call (and the chief's
+    own end) waiting for ever."""
+    import threading
+
+    oracle_module = _keras_tuner("engine.oracle")
+    if oracle_module.THREADS[oracle] == threading.current_thread().name:
+        oracle_module.THREADS[oracle] = None
+        oracle_module.LOCKS[oracle].release()
+
+
 def connect_client(client, metadata, credentials=None):
     """Points a worker's OracleClient (which KerasTuner connects without
     any security) at the same chief over a channel that sends `metadata`

@@ -900,3 +900,162 @@ def test_a_race_under_workers_trains_its_rounds_in_processes_and_scores_as_one_p
         .reset_index(drop=True)
         .equals(alone.sort_values("trial_id").reset_index(drop=True))
     )
+
+
+@contextlib.contextmanager
+def _guarded_chief(tmp_path, **options):
+    """The chief's guarded servicer over a real oracle of the CNN's space,
+    served on loopback in this process as the chief serves it (one
+    thread); yields (oracle, address, the chief's lines)."""
+    from concurrent import futures
+
+    import grpc
+    import keras_tuner as kt
+
+    from keras_lrelu import _compat as compat
+    from tuning.cluster import guard
+    from tuning.search.hypermodel import LeakyCNN
+
+    hypermodel = LeakyCNN((8, 8, 1), 10)
+    space = kt.HyperParameters()
+    hypermodel._choose(space)
+    oracle = kt.oracles.RandomSearchOracle(
+        objective=kt.Objective("val_accuracy", "max"), max_trials=3, seed=0
+    )
+    oracle._set_project_dir(str(tmp_path), "p")
+    oracle.update_space(space)
+    lines = []
+    log = lambda line, flush: lines.append(line)  # noqa: E731
+    checks = guard.Guard(oracle, "t" * 64, 60, hypermodel.outside_space, log=log, **options)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), interceptors=[checks])
+    compat.add_oracle_service(
+        guard.guarded_servicer(compat.oracle_servicer_class(), oracle, checks, oracle.get_space), server
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield oracle, f"127.0.0.1:{port}", lines
+    finally:
+        server.stop(grace=None)
+
+
+def test_a_call_that_never_sends_its_message_holds_nothing(tmp_path):
+    """As the port is in every local user's `ps`: a stranger opens calls
+    and never sends their message; they are refused at once, without
+    waiting for it. A secret holder doing the same is cut off after the
+    read timeout. Meanwhile a worker's calls are answered."""
+    import grpc
+
+    from tuning.cluster import guard
+
+    release = threading.Event()
+
+    def never():
+        release.wait()
+        yield from ()
+
+    with _guarded_chief(tmp_path, read_timeout=1) as (oracle, address, lines):
+        channel = grpc.insecure_channel(address)
+        stalled = channel.stream_unary("/keras_tuner.Oracle/GetSpace", lambda x: x, lambda x: x)
+        stranger = [stalled.future(never()) for _ in range(3)]
+        insider = stalled.future(never(), metadata=guard.client_metadata("t" * 64, "insider"))
+        stub, service = _stub(address)
+        worker = guard.client_metadata("t" * 64, "worker")
+        start = time.monotonic()
+        for _ in range(3):
+            stub.GetSpace(service.GetSpaceRequest(), metadata=worker, timeout=10)
+        assert time.monotonic() - start < 5  # at most the insider's second, under load
+        assert [call.exception(timeout=10).code().name for call in stranger] == ["UNAUTHENTICATED"] * 3
+        assert insider.exception(timeout=10).code().name == "DEADLINE_EXCEEDED"
+        release.set()
+    assert len([line for line in lines if "GetSpace" in line and "no valid search token" in line]) == 3
+    assert [line for line in lines if line.startswith("chief: cut off")] == [
+        next(
+            line
+            for line in lines
+            if re.fullmatch(r"chief: cut off GetSpace from \S+: no message within 1 s", line)
+        )
+    ]
+
+
+def test_a_secret_holder_cannot_relabel_widen_or_lock_the_chief(tmp_path):
+    """The chief's real guarded servicer and a real oracle, on loopback, in
+    this process; a caller with the token and the trial:
+    - ends it with `alpha` left out: refused (the oracle would have drawn a
+      new slope for weights trained at the handed one);
+    - ends it with a space adding `evil` under a condition inactive for it:
+      refused, the space unchanged;
+    - updates it without the objective, or ends it with a status KerasTuner
+      does not take: refused, and the oracle's lock is free after each;
+    - then ends it properly: with the values the chief handed out, even
+      where the call says otherwise about what the chief never holds."""
+    import keras_tuner as kt
+
+    from keras_lrelu import _compat as compat
+    from tuning.cluster import guard
+
+    with _guarded_chief(tmp_path) as (oracle, address, lines):
+        stub, service = _stub(address)
+        oracle_module = compat._keras_tuner("engine.oracle")
+        holder = guard.client_metadata("t" * 64, "holder")
+        # The first draw that holds a slope: the trial the forgeries are about.
+        while True:
+            own = stub.CreateTrial(
+                service.CreateTrialRequest(tuner_id="holder"), metadata=holder, timeout=10
+            ).trial
+            handed = kt.engine.trial.Trial.from_proto(own)
+            if "alpha" in handed.hyperparameters.values and handed.hyperparameters.values["mode"] != "relu":
+                break
+            handed.status = "COMPLETED"
+            stub.UpdateTrial(
+                service.UpdateTrialRequest(trial_id=own.trial_id, metrics={"val_accuracy": 0.5}),
+                metadata=holder,
+                timeout=10,
+            )
+            stub.EndTrial(service.EndTrialRequest(trial=handed.to_proto()), metadata=holder, timeout=10)
+        alpha = handed.hyperparameters.values["alpha"]
+
+        def end(trial):
+            return _code(
+                lambda: stub.EndTrial(
+                    service.EndTrialRequest(trial=trial.to_proto()), metadata=holder, timeout=10
+                )
+            )
+
+        relabelled = kt.engine.trial.Trial.from_proto(own)
+        relabelled.status = "COMPLETED"
+        del relabelled.hyperparameters.values["alpha"]
+        widened = kt.engine.trial.Trial.from_proto(own)
+        widened.status = "COMPLETED"
+        with widened.hyperparameters.conditional_scope("mode", ["no such mode"]):
+            widened.hyperparameters.Choice("evil", ["../../x"])
+        bad_status = kt.engine.trial.Trial.from_proto(own)
+        bad_status.status = "RUNNING"
+        no_objective = lambda: stub.UpdateTrial(  # noqa: E731
+            service.UpdateTrialRequest(trial_id=own.trial_id, metrics={"loss": 0.1}),
+            metadata=holder,
+            timeout=10,
+        )
+        assert [end(relabelled), end(widened), end(bad_status), _code(no_objective)] == [
+            "INVALID_ARGUMENT"
+        ] * 4
+        assert oracle_module.LOCKS[oracle].acquire(timeout=5)  # free: no call left it held
+        oracle_module.LOCKS[oracle].release()
+        assert "evil" not in {hp.name for hp in oracle.get_space().space}
+        stub.UpdateTrial(
+            service.UpdateTrialRequest(trial_id=own.trial_id, metrics={"val_accuracy": 0.75}),
+            metadata=holder,
+            timeout=10,
+        )
+        handed.status = "COMPLETED"
+        assert end(handed) == "OK"
+    ended = oracle.trials[own.trial_id]
+    assert ended.status == "COMPLETED" and ended.hyperparameters.values["alpha"] == alpha
+    assert ended.score == 0.75
+    assert lines == [
+        f"chief: refused the end of trial {own.trial_id} from holder: left out hyperparameters alpha",
+        "chief: refused holder's new hyperparameters evil: the search space is the chief's",
+        f"chief: refused the end of trial {own.trial_id} from holder: status 'RUNNING' "
+        "(one of COMPLETED, INVALID, FAILED)",
+        f"chief: refused holder's update of trial {own.trial_id}: it does not report val_accuracy",
+    ]

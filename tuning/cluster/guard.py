@@ -6,8 +6,13 @@ KerasTuner's OracleServicer believes every caller. Here:
   line (loopback is no trust boundary on a machine several users share);
 - a worker names itself in every call and may take trials for itself only;
   a trial is updated or ended only by the worker that holds it, with the
-  hyperparameters the chief handed out, all inside the search space; a new
-  hyperparameter (UpdateSpace) is refused;
+  hyperparameters the chief handed out, all inside the search space, and
+  ends with the chief's own values whatever the call says; a call that
+  would add to the space (UpdateSpace, or an EndTrial's space) is refused;
+- a call's content is checked before KerasTuner sees it (an UpdateTrial
+  without the objective, an EndTrial with an unknown status), and should
+  KerasTuner still raise, its lock is let go and the call refused in one
+  line: no call can leave the oracle locked;
 - a worker that sends nothing for `trial_timeout` seconds (ours ask for
   their trial after every epoch: tuning/search/tuners.py) is forgotten: its
   trial goes back to the queue for the next worker, so the chief (which
@@ -18,6 +23,7 @@ KerasTuner's OracleServicer believes every caller. Here:
 """
 
 import hmac
+import itertools
 import re
 import threading
 import time
@@ -31,6 +37,14 @@ TOKEN_KEY = "authorization"
 WORKER_KEY = "x-keras-lrelu-worker"
 WORKER_ID = re.compile(r"[\w.\-]{1,64}")
 LOGGED_REFUSALS = 100  # then one line says the rest are counted, not printed
+READ_TIMEOUT = 10  # seconds a call may take to send its one message (ours send it at once)
+ENDED = ("COMPLETED", "INVALID", "FAILED")  # what a worker may end a trial as
+
+
+def objective_names(oracle):
+    """The metric names the oracle's objective (one or several) scores by."""
+    objective = oracle.objective
+    return list(getattr(objective, "name_to_direction", None) or [objective.name])
 
 
 def client_metadata(token, worker_id):
@@ -42,8 +56,9 @@ class Guard(grpc.ServerInterceptor):
     """Checks every call to the chief's servicer (see the module's text);
     `outside_space(values)` names the values a search space does not hold."""
 
-    def __init__(self, oracle, token, trial_timeout, outside_space, log=print):
+    def __init__(self, oracle, token, trial_timeout, outside_space, log=print, read_timeout=READ_TIMEOUT):
         self.oracle = oracle
+        self.read_timeout = read_timeout
         self._expected = f"Bearer {token}".encode()
         self.trial_timeout = trial_timeout
         self.outside_space = outside_space
@@ -56,19 +71,52 @@ class Guard(grpc.ServerInterceptor):
         self._late = set()  # (trial id, worker): told once
         self._lock = threading.Lock()
 
-    # grpc.ServerInterceptor: the secret, before any servicer method runs.
+    # grpc.ServerInterceptor: the secret, before any servicer method runs. A unary
+    # handler would have gRPC read the request inside the call's thread first, so a
+    # caller that opens a call and never sends its message would hold that thread:
+    # every call is served as a stream here, refused without reading anything when
+    # it lacks the secret, and otherwise cut off if its message is not in within
+    # `read_timeout` seconds.
     def intercept_service(self, continuation, details):
         metadata = dict(details.invocation_metadata or ())
         given = str(metadata.get(TOKEN_KEY, "")).encode()
-        if hmac.compare_digest(given, self._expected):
-            return continuation(details)
         method = details.method.rsplit("/", 1)[-1]
+        if not hmac.compare_digest(given, self._expected):
 
-        def refuse(request, context):
-            self._log_refusal(f"chief: refused {method} from {context.peer()}: no valid search token")
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, "this call does not carry the search's token")
+            def refuse(requests, context):
+                self._log_refusal(f"chief: refused {method} from {context.peer()}: no valid search token")
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, "this call does not carry the search's token")
 
-        return grpc.unary_unary_rpc_method_handler(refuse)
+            return grpc.stream_unary_rpc_method_handler(refuse)
+        handler = continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+
+        def within_time(requests, context):
+            request = self._first(requests, context, method)
+            return handler.unary_unary(request, context)
+
+        return grpc.stream_unary_rpc_method_handler(
+            within_time,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _first(self, requests, context, method):
+        """The call's one message, read in a thread of its own for at most
+        `read_timeout` seconds; a call that sends none in time is cut off
+        with one line (the reading thread ends with its connection)."""
+        got = []
+        reader = threading.Thread(target=lambda: got.extend(itertools.islice(requests, 1)), daemon=True)
+        reader.start()
+        reader.join(self.read_timeout)
+        if not got:
+            self._refuse(
+                context,
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"cut off {method} from {context.peer()}: no message within {self.read_timeout:g} s",
+            )
+        return got[0]
 
     def caller(self, context):
         """The worker a call comes from (its metadata), heard from now."""
@@ -124,18 +172,37 @@ class Guard(grpc.ServerInterceptor):
             f"{worker} reported on trial {str(trial_id)[:40]!r}, which it does not hold",
         )
 
-    def check_end(self, context, trial):
-        """Refuses the end of a trial with hyperparameters other than those
-        handed out or outside the search space; else the trial is released."""
+    def check_end(self, context, trial, space):
+        """Refuses the end of a trial whose hyperparameters leave out or
+        change one the chief handed out, lie outside the search space, or
+        come with a space that adds to the chief's; else the trial is
+        released. Returns the hyperparameters to end it with: the chief's."""
         worker = self.check_holder(context, trial.trial_id)
-        handed = self.oracle.trials[trial.trial_id].hyperparameters.values
+        if trial.status not in ENDED:
+            self._refuse(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"refused the end of trial {trial.trial_id} from {worker}: status {trial.status[:40]!r} "
+                f"(one of {', '.join(ENDED)})",
+            )
+        self.check_space(context, trial.hyperparameters, space, worker)
+        handed = self.oracle.trials[trial.trial_id].hyperparameters
         values = trial.hyperparameters.values
         changed = [
-            f"{name}={values[name]!r}" for name in handed if name in values and values[name] != handed[name]
+            f"{name}={values[name]!r}"
+            for name in handed.values
+            if name in values and values[name] != handed.values[name]
         ]
+        left_out = [name for name in handed.values if name not in values]
         outside = self.outside_space(values)
-        if changed or outside:
-            what = f"changed hyperparameters {', '.join(changed)}" if changed else outside
+        if changed or left_out or outside:
+            what = (
+                f"changed hyperparameters {', '.join(changed)}"
+                if changed
+                else f"left out hyperparameters {', '.join(left_out)}"
+                if left_out
+                else outside
+            )
             self._refuse(
                 context,
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -143,11 +210,37 @@ class Guard(grpc.ServerInterceptor):
             )
         with self._lock:
             self._holders.pop(trial.trial_id, None)
-        return worker
+        return handed.copy()
 
-    def check_space(self, context, hyperparameters, space):
-        """Refuses an UpdateSpace that adds or changes a hyperparameter."""
-        worker = self.caller(context)
+    def check_update(self, context, trial_id, metrics):
+        """Refuses an update of a trial its caller does not hold, or one
+        without the search's objective (KerasTuner would raise holding its lock)."""
+        worker = self.check_holder(context, trial_id)
+        missing = [name for name in objective_names(self.oracle) if name not in metrics]
+        if missing:
+            self._refuse(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"refused {worker}'s update of trial {trial_id}: it does not report {', '.join(missing)}",
+            )
+
+    def run(self, context, call):
+        """`call()` (a KerasTuner oracle method); should it raise, the
+        oracle's lock is let go and the call refused in one line."""
+        try:
+            return call()
+        except Exception as error:  # KerasTuner's, on content it was not meant to see
+            compat.release_oracle_lock(self.oracle)
+            said = f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]}"
+        self._refuse(
+            context, grpc.StatusCode.INVALID_ARGUMENT, f"refused a call the oracle could not take ({said})"
+        )
+
+    def check_space(self, context, hyperparameters, space, worker=None):
+        """Refuses hyperparameters (an UpdateSpace's, or an EndTrial's space)
+        that add or change one: the search space is the chief's alone,
+        whatever conditions would keep a new one inactive."""
+        worker = self.caller(context) if worker is None else worker
         known = {hp.name: hp.get_config() for hp in space.space}
         new = [hp.name for hp in hyperparameters.space if known.get(hp.name) != hp.get_config()]
         if new:
@@ -224,20 +317,21 @@ def guarded_servicer(servicer_class, oracle, guard, space):
 
         def UpdateSpace(self, request, context):
             guard.check_space(context, kt.HyperParameters.from_proto(request.hyperparameters), space())
-            return super().UpdateSpace(request, context)
+            return guard.run(context, lambda: super(GuardedServicer, self).UpdateSpace(request, context))
 
         def CreateTrial(self, request, context):
             worker = guard.check_create(context, request.tuner_id)
-            response = super().CreateTrial(request, context)
+            response = guard.run(context, lambda: super(GuardedServicer, self).CreateTrial(request, context))
             guard.on_created(worker)
             return response
 
         def UpdateTrial(self, request, context):
-            guard.check_holder(context, request.trial_id)
-            return super().UpdateTrial(request, context)
+            guard.check_update(context, request.trial_id, request.metrics)
+            return guard.run(context, lambda: super(GuardedServicer, self).UpdateTrial(request, context))
 
         def EndTrial(self, request, context):
-            guard.check_end(context, kt.engine.trial.Trial.from_proto(request.trial))
-            return super().EndTrial(request, context)
+            kept = guard.check_end(context, kt.engine.trial.Trial.from_proto(request.trial), space())
+            request.trial.hyperparameters.CopyFrom(kept.to_proto())  # the values it was handed
+            return guard.run(context, lambda: super(GuardedServicer, self).EndTrial(request, context))
 
     return GuardedServicer(oracle)
