@@ -102,6 +102,39 @@ def test_what_is_not_a_lock_file_is_refused_and_left_as_it_was(tmp_path):
     assert sorted(os.listdir(tmp_path)) == [".fifo.lock", ".link.lock", ".p.lock", "target"]
 
 
+def test_a_hard_link_or_another_user_s_file_is_refused_and_a_forged_record_printed_escaped(
+    tmp_path, monkeypatch
+):
+    # A hard link: the holder's record would overwrite the file's other name.
+    (tmp_path / "notes").write_text("kept\n")
+    os.link(tmp_path / "notes", tmp_path / ".linked.lock")
+    with pytest.raises(UsageError, match=r"\.linked\.lock has another name \(a hard link\): not a lock file"):
+        locks.acquire(str(tmp_path / ".linked.lock"), "project p", "wait")
+    assert (tmp_path / "notes").read_text() == "kept\n"
+    # A lock file of another user's (as in a folder shared with them): refused, left as it was.
+    record = {"pid": 1, "host": "h", "started": "2026-01-01 00:00:00 UTC", "command": "x"}
+    (tmp_path / ".theirs.lock").write_text(json.dumps(record))
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "getuid", lambda: os.stat(tmp_path).st_uid + 1)
+        with pytest.raises(UsageError, match=r"\.theirs\.lock belongs to another user: not a lock file"):
+            locks.acquire(str(tmp_path / ".theirs.lock"), "project p", "wait")
+    assert json.loads((tmp_path / ".theirs.lock").read_text()) == record
+    # A held lock whose record was forged with escape sequences: printed as escapes, not run.
+    path = tmp_path / ".p.lock"
+    holder = _holder(path)
+    try:
+        forged = dict(record, pid=holder.pid, host="\x1b[2J\x1b[Hhost", started="now\r\x07")
+        path.write_text(json.dumps(forged))
+        with pytest.raises(UsageError) as raised:
+            locks.acquire(str(path), "project p", "wait")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert str(raised.value) == (
+        f"project p is in use by pid {holder.pid} on \\x1b[2J\\x1b[Hhost (since now\\r\\x07); wait"
+    )
+
+
 def test_a_lock_file_is_its_owner_s_only(tmp_path):
     lock = locks.acquire(str(tmp_path / ".p.lock"), "project p", "wait")
     assert oct((tmp_path / ".p.lock").stat().st_mode & 0o777) == "0o600"  # else another user could hold it

@@ -112,6 +112,12 @@ def _open(path, folder):
     except OSError as error:
         raise UsageError(f"cannot open the lock file {path}: {error.strerror}") from None
     info = os.fstat(descriptor)
+    # A second name (hard link) would have the holder's record overwrite another file; a file
+    # of another user's, in a folder shared with them, is one they could hold or rewrite.
+    if info.st_uid != os.getuid() or info.st_nlink != 1:
+        os.close(descriptor)
+        whose = "has another name (a hard link)" if info.st_uid == os.getuid() else "belongs to another user"
+        raise UsageError(f"{path} {whose}: not a lock file of this suite; move it away (nothing was changed)")
     foreign = not stat.S_ISREG(info.st_mode)
     for _ in range(3 if info.st_size and not foreign else 0):  # a holder may be writing its record
         foreign = _holder(descriptor) is None
@@ -161,8 +167,14 @@ def _holder(descriptor):
     if it holds none (being written this instant, or not a lock file)."""
     try:
         record = json.loads(os.pread(descriptor, MAX_BYTES, 0).decode())
-        return (
-            f"pid {int(record['pid'])} on {str(record['host'])[:100]} (since {str(record['started'])[:40]})"
-        )
+        host, started = (_printable(str(record[key])) for key in ("host", "started"))
+        return f"pid {int(record['pid'])} on {host[:100]} (since {started[:40]})"
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _printable(text):
+    """`text` with every character a terminal would act on (escape
+    sequences, control characters) shown as its escape instead: a lock's
+    record is anyone's who could write the file."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
