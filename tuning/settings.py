@@ -25,6 +25,9 @@ from tuning.verdict import MARGIN_POINTS
 # Set in a search process that replaced an earlier one: "<wall-clock start>
 # <trials ended before it>" of the command's run, which progress counts from.
 STARTED_ENV = "KERAS_LRELU_SEARCH_STARTED"
+# The user's command, which `--workers N` hands its chief: what results.csv, verdict.json and
+# the card record, and what reruns the search (not the chief's own --role chief command).
+COMMAND_ENV = "KERAS_LRELU_SEARCH_COMMAND"
 # Keras and TensorFlow keep 12-15 MB per trained model that no clean-up frees.
 TRIALS_PER_PROCESS = 1
 
@@ -162,6 +165,8 @@ def from_args(args, argv, command, backend, from_command_line=True):
         for rank in range(1, args.export_top + 1):
             paths.check_export_target(paths.export_folder(os.path.join(args.export_dir, project), rank))
     continued = os.environ.get(STARTED_ENV) or None
+    if args.role == "chief" and os.environ.get(COMMAND_ENV):
+        command = os.environ[COMMAND_ENV]
     given = {
         field.name: getattr(args, field.name)
         for field in dataclasses.fields(SearchSettings)

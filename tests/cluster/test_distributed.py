@@ -1,8 +1,10 @@
 """KerasTuner's chief/worker mode through our command, as real processes on 127.0.0.1."""
 
 import contextlib
+import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -103,8 +105,15 @@ def test_workers_share_a_search_and_the_chief_exports(tmp_path, capsys):
         "--prune",
         "median",
     ]
-    stdout = ok(cli([*args, "--workers", "2", "--trials-per-process", "1", "--confirm", "2"], tmp_path))
+    user = [*args, "--workers", "2", "--trials-per-process", "1", "--confirm", "2"]
+    stdout = ok(cli(user, tmp_path))
     table = _table(tmp_path)
+    # What reruns the search is the user's command, not the chief's own (--role chief on a port).
+    command = shlex.join(["python", "-m", "tuning", *user])
+    assert (table["command"] == command).all()
+    assert json.loads((tmp_path / "runs" / "alpha-digits" / "verdict.json").read_text())["command"] == command
+    card = tmp_path / "saved_models" / "alpha-digits" / "best" / "model_card.json"
+    assert json.loads(card.read_text())["command"] == command
     # The chief confirms the best leaky configuration and ReLU (seed 0 draws channelwise, ReLU,
     # channelwise) once the workers are done.
     confirmed = table[["confirm_val_accuracy_1", "confirm_val_accuracy_2"]].notna().all(axis=1)
@@ -206,9 +215,18 @@ def test_a_stopped_worker_is_forgotten_its_trial_retrained_and_the_search_ends(t
     assert len(table) == 3 and (table["status"] == "COMPLETED").all()
     # Trained again from its first epoch by whoever took it next, not by the stopped process.
     assert (tmp_path / "saved_models" / "alpha-digits" / "best" / "saved_model.pb").exists()
+    # Each process's TensorBoard events in a folder of its own: the stopped one's and the rerun's
+    # curves of that trial are two runs, not one folder written twice.
+    # (An event file's name ends in its writer's host, pid and a count.)
+    events = list((tmp_path / "runs" / "alpha-digits" / "tensorboard").glob(f"*/{stopped}/**/events.out.*"))
+    writers = {}
+    for path in events:
+        writers.setdefault(path.parent, set()).add(path.name.split(".")[-3])
+    assert {str(pid)} in writers.values(), events  # the stopped process wrote its epochs
+    assert all(len(pids) == 1 for pids in writers.values()), writers
 
 
-def test_workers_stop_soon_after_the_chief_dies(tmp_path):
+def test_workers_stop_soon_after_the_chief_dies_and_its_token_file_goes_with_it(tmp_path):
     port = _free_port()
     address = f"127.0.0.1:{port}"
     common = [*SEARCH, "--max-trials", "3", "--epochs", "10"]
@@ -232,12 +250,16 @@ def test_workers_stop_soon_after_the_chief_dies(tmp_path):
         tmp_path,
     )
     _wait_for_line(worker, r"trial \d+ \(of 3\)")
-    os.killpg(chief.pid, signal.SIGKILL)
+    token_file = tmp_path / "runs" / "alpha-digits" / "chief.token"
+    assert token_file.exists()
+    # kill's default signal: the chief ends as Ctrl-C ends it, and its secret's file goes too.
+    os.kill(chief.pid, signal.SIGTERM)
     start = time.monotonic()
     assert worker.wait(timeout=120) == 2
     assert time.monotonic() - start < 60  # its trial, then 5 s of waiting
     assert "error: no answer from the chief at " + address in worker.stdout.read()
-    chief.wait(timeout=30)
+    assert chief.wait(timeout=30) == 128 + signal.SIGTERM
+    assert not token_file.exists()
     assert (
         f"warning: --insecure: the chief serves the oracle at 0.0.0.0:{port} without TLS; anyone"
         in chief.stdout.read()
@@ -727,6 +749,7 @@ def test_only_the_search_s_workers_drive_its_chief_and_a_silent_one_is_forgotten
     - it then goes silent holding trial 0: after --trial-timeout the chief
       hands trial 0 back to the queue, a real worker trains it, a late
       report is refused with one line, and the search ends with its export."""
+    import grpc
     import keras_tuner as kt
 
     from tuning.cluster import guard
@@ -783,14 +806,31 @@ def test_only_the_search_s_workers_drive_its_chief_and_a_silent_one_is_forgotten
         forged = kt.engine.trial.Trial.from_proto(own)
         forged.status = "COMPLETED"
         forged.hyperparameters.values["filters"] = 33  # the grid does not hold it
-        assert (
+        # The space widened under a condition inactive for the trial, an update without the
+        # objective, and three calls that never send their message: each refused, none holding
+        # the chief (a relabelled trial, and each of these in detail: the in-process tests below).
+        widened = kt.engine.trial.Trial.from_proto(own)
+        widened.status = "COMPLETED"
+        with widened.hyperparameters.conditional_scope("mode", ["no such mode"]):
+            widened.hyperparameters.Choice("evil", ["../../x"])
+        stalled = grpc.insecure_channel(address).stream_unary("/keras_tuner.Oracle/GetSpace", bytes, bytes)
+        release = threading.Event()
+        never = lambda: iter(lambda: release.wait() and None, None)  # noqa: E731
+        stalls = [stalled.future(never()) for _ in range(3)]
+        assert [
             _code(
-                lambda: stub.EndTrial(
-                    service.EndTrialRequest(trial=forged.to_proto()), metadata=holder, timeout=10
+                lambda t=trial: stub.EndTrial(
+                    service.EndTrialRequest(trial=t.to_proto()), metadata=holder, timeout=10
                 )
             )
-            == "INVALID_ARGUMENT"
+            for trial in (forged, widened)
+        ] == ["INVALID_ARGUMENT"] * 2
+        no_objective = service.UpdateTrialRequest(trial_id=own.trial_id, metrics={"loss": 0.1})
+        assert (
+            _code(lambda: stub.UpdateTrial(no_objective, metadata=holder, timeout=10)) == "INVALID_ARGUMENT"
         )
+        assert [call.exception(timeout=10).code().name for call in stalls] == ["UNAUTHENTICATED"] * 3
+        release.set()
         stub.UpdateTrial(
             service.UpdateTrialRequest(trial_id=own.trial_id, metrics={"val_accuracy": 1.0}),
             metadata=holder,
@@ -814,7 +854,7 @@ def test_only_the_search_s_workers_drive_its_chief_and_a_silent_one_is_forgotten
     text = output.text()
     refused = re.findall(r"chief: refused (\w+) from ipv4:127\.0\.0\.1:\d+: no valid search token", text)
     assert sorted(refused) == sorted(
-        2 * ["GetSpace", "CreateTrial", "UpdateTrial", "EndTrial", "UpdateSpace"]
+        2 * ["GetSpace", "CreateTrial", "UpdateTrial", "EndTrial", "UpdateSpace"] + 3 * ["GetSpace"]
     )
     assert "chief: intruder asked for a trial as 'rogue'; a worker takes trials for itself only" in text
     assert "chief: refused intruder's new hyperparameters evil: the search space is the chief's" in text
@@ -823,7 +863,9 @@ def test_only_the_search_s_workers_drive_its_chief_and_a_silent_one_is_forgotten
         in text
     )
     assert f"chief: ignored a late result for trial {own.trial_id} from holder: it was handed back" in text
-    assert "chief: refused 15 call(s) in all" in text
+    assert "chief: refused holder's new hyperparameters evil: the search space is the chief's" in text
+    assert f"chief: refused holder's update of trial {own.trial_id}: it does not report val_accuracy" in text
+    assert "chief: refused 20 call(s) in all" in text
     table = _table(tmp_path)
     assert len(table) == 3 and (table["status"] == "COMPLETED").all() and set(table["worker"]) == {"a"}
     assert (table["val_accuracy"] < 1.0).all() and (table["repeats"] == 1).all()

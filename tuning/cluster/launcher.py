@@ -12,6 +12,7 @@ from tuning.cluster import secret
 from tuning.cluster.engine import free_port
 from tuning.errors import SearchStopped
 from tuning.names import ROUND_WORKERS_ENV
+from tuning.settings import COMMAND_ENV
 
 RESTARTS = 3
 STOP_SECONDS = 10  # how long a stopped chief gets before SIGKILL
@@ -40,7 +41,9 @@ def launch(settings, lock=None):
     # threads would score a trial differently. Ops run one at a time.
     env = relaunch.environment(dict(os.environ, TF_NUM_INTEROP_THREADS="1", **token))
     # The chief trains a race's later rounds (tuning/search/race.py) in as many processes.
-    chief_env = relaunch.environment(dict(os.environ, **{ROUND_WORKERS_ENV: str(settings.workers)}, **token))
+    chief_env = relaunch.environment(
+        dict(os.environ, **{ROUND_WORKERS_ENV: str(settings.workers), COMMAND_ENV: settings.command}, **token)
+    )
     shared = ()
     if lock is not None:
         chief_env.update(lock.share(owner=False))

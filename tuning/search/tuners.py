@@ -8,6 +8,8 @@ import glob
 import io
 import json
 import os
+import signal
+import threading
 import time
 
 import keras
@@ -242,6 +244,10 @@ def run_trials(tuner, dataset):
         compat.connect_client(tuner.oracle, guard.client_metadata(token, settings.worker_id), credentials)
         engine.accept_numeric_trial_ids(tuner.oracle)
     logdir = os.path.join(tuner.project_dir, "tensorboard")
+    if engine.role() == "worker":
+        # A folder of this process's own: a worker stopped and woken after its trial was handed
+        # back writes on, and must not mix its events into the rerun's (one curve each).
+        logdir = os.path.join(logdir, f"{tuner.tuner_id}-{os.getpid()}")
     compat.hide_failed_trial_tracebacks()  # on_trial_end prints one line instead
     tuner.search(
         dataset.x_train,
@@ -280,11 +286,22 @@ def _serve_until_done(tuner):
                 flush=True,
             )
 
+    # SIGTERM (kill's default) would end the chief without its finally clauses: ended as
+    # Ctrl-C ends it, the token file goes with it. SIGKILL leaves the file, a dead secret
+    # (the next chief makes a new one and replaces it).
+    main = threading.current_thread() is threading.main_thread()  # where signals can be caught
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if main else None
     try:
         engine.serve(tuner, tick, token, settings.trial_timeout, settings.tls)
     finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
         if token_path:
             secret.remove(token_path, token)  # it opens nothing once the chief is gone
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 def clock(seconds):
