@@ -13,3 +13,6 @@ TUNER_NAMES = ("bayesian", "random", "hyperband", "grid")
 CARD_NAME = "model_card.json"
 # Set by `--workers N` for its chief: how many processes train each round of a race.
 ROUND_WORKERS_ENV = "KERAS_LRELU_ROUND_WORKERS"
+# The user's command, which `--workers N` hands its chief: what results.csv, verdict.json and
+# the card record, and what reruns the search (not the chief's own --role chief command).
+COMMAND_ENV = "KERAS_LRELU_SEARCH_COMMAND"

@@ -18,6 +18,7 @@ from tuning.cluster import secret
 from tuning.cluster import tls as tls_files
 from tuning.errors import UsageError
 from tuning.export import formats
+from tuning.names import COMMAND_ENV
 from tuning.names import MODES
 from tuning.names import ROUND_WORKERS_ENV
 from tuning.verdict import MARGIN_POINTS
@@ -25,9 +26,6 @@ from tuning.verdict import MARGIN_POINTS
 # Set in a search process that replaced an earlier one: "<wall-clock start>
 # <trials ended before it>" of the command's run, which progress counts from.
 STARTED_ENV = "KERAS_LRELU_SEARCH_STARTED"
-# The user's command, which `--workers N` hands its chief: what results.csv, verdict.json and
-# the card record, and what reruns the search (not the chief's own --role chief command).
-COMMAND_ENV = "KERAS_LRELU_SEARCH_COMMAND"
 # Keras and TensorFlow keep 12-15 MB per trained model that no clean-up frees.
 TRIALS_PER_PROCESS = 1
 

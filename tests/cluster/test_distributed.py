@@ -956,6 +956,7 @@ def _guarded_chief(tmp_path, **options):
 
     from keras_lrelu import _compat as compat
     from tuning.cluster import guard
+    from tuning.cluster.servicer import guarded_servicer
     from tuning.search.hypermodel import LeakyCNN
 
     hypermodel = LeakyCNN((8, 8, 1), 10)
@@ -971,7 +972,7 @@ def _guarded_chief(tmp_path, **options):
     checks = guard.Guard(oracle, "t" * 64, 60, hypermodel.outside_space, log=log, **options)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), interceptors=[checks])
     compat.add_oracle_service(
-        guard.guarded_servicer(compat.oracle_servicer_class(), oracle, checks, oracle.get_space), server
+        guarded_servicer(compat.oracle_servicer_class(), oracle, checks, oracle.get_space), server
     )
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()

@@ -101,6 +101,7 @@ def serve(tuner, on_tick, token, trial_timeout, tls=None, poll_seconds=0.5):
 
     from keras_lrelu import _compat as compat
     from tuning.cluster import guard
+    from tuning.cluster.servicer import guarded_servicer
 
     oracle = tuner.oracle
     create_trial = oracle.create_trial
@@ -121,7 +122,7 @@ def serve(tuner, on_tick, token, trial_timeout, tls=None, poll_seconds=0.5):
     checks = guard.Guard(oracle, token, trial_timeout, tuner.hypermodel.outside_space)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), interceptors=[checks])
     servicer = compat.add_oracle_service(
-        guard.guarded_servicer(compat.oracle_servicer_class(), oracle, checks, oracle.get_space), server
+        guarded_servicer(compat.oracle_servicer_class(), oracle, checks, oracle.get_space), server
     )
     host, port = os.environ["KERASTUNER_ORACLE_IP"], os.environ["KERASTUNER_ORACLE_PORT"]
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

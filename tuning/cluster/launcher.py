@@ -11,8 +11,8 @@ from tuning import relaunch
 from tuning.cluster import secret
 from tuning.cluster.engine import free_port
 from tuning.errors import SearchStopped
+from tuning.names import COMMAND_ENV
 from tuning.names import ROUND_WORKERS_ENV
-from tuning.settings import COMMAND_ENV
 
 RESTARTS = 3
 STOP_SECONDS = 10  # how long a stopped chief gets before SIGKILL
