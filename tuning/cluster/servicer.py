@@ -12,15 +12,15 @@ def guarded_servicer(servicer_class, oracle, guard, space):
     class GuardedServicer(servicer_class):
         def GetSpace(self, request, context):
             guard.caller(context)
-            return super().GetSpace(request, context)
+            return guard.run(context, lambda: super(GuardedServicer, self).GetSpace(request, context))
 
         def GetTrial(self, request, context):  # a worker's heartbeat, after every epoch
             guard.check_holder(context, request.trial_id)
-            return super().GetTrial(request, context)
+            return guard.run(context, lambda: super(GuardedServicer, self).GetTrial(request, context))
 
         def GetBestTrials(self, request, context):
             guard.caller(context)
-            return super().GetBestTrials(request, context)
+            return guard.run(context, lambda: super(GuardedServicer, self).GetBestTrials(request, context))
 
         def UpdateSpace(self, request, context):
             guard.check_space(context, kt.HyperParameters.from_proto(request.hyperparameters), space())
