@@ -16,3 +16,5 @@ ROUND_WORKERS_ENV = "KERAS_LRELU_ROUND_WORKERS"
 # The user's command, which `--workers N` hands its chief: what results.csv, verdict.json and
 # the card record, and what reruns the search (not the chief's own --role chief command).
 COMMAND_ENV = "KERAS_LRELU_SEARCH_COMMAND"
+# Set by `--workers N` for its chief and workers: the launcher's pid, which they end with.
+LAUNCHER_PID_ENV = "KERAS_LRELU_LAUNCHER_PID"

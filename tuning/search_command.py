@@ -20,6 +20,10 @@ def run_search(settings):
     a chief and workers; then confirms, tabulates and exports."""
     # Before TensorFlow starts, and inherited by every fresh process and worker.
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(settings.intra_op_threads)
+    if settings.role:
+        from tuning.cluster import launcher
+
+        launcher.follow_launcher()  # a chief or worker of --workers N ends with its launcher
     if settings.workers:
         from tuning.cluster import launcher
 

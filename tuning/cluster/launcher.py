@@ -3,7 +3,9 @@ host, restarting a worker that dies under the same id (KerasTuner hands
 that id its unfinished trial back)."""
 
 import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -12,6 +14,7 @@ from tuning.cluster import secret
 from tuning.cluster.engine import free_port
 from tuning.errors import SearchStopped
 from tuning.names import COMMAND_ENV
+from tuning.names import LAUNCHER_PID_ENV
 from tuning.names import ROUND_WORKERS_ENV
 
 RESTARTS = 3
@@ -35,7 +38,7 @@ def launch(settings, lock=None):
     address = f"127.0.0.1:{port}"
     # The search's secret, in the environment of its own processes only: a command line is
     # anyone's to read (ps), another user's process cannot read this one's environment.
-    token = {secret.ENV: secret.new()}
+    token = {secret.ENV: secret.new(), LAUNCHER_PID_ENV: str(os.getpid())}
     # Every worker inherits the search's TF_NUM_INTRAOP_THREADS (--threads):
     # TensorFlow's CPU kernels split their sums by it, so a worker with fewer
     # threads would score a trial differently. Ops run one at a time.
@@ -82,6 +85,25 @@ def launch(settings, lock=None):
                 process.kill()
         _stop(chief)  # Ctrl-C or an error here must not leave it serving
     return chief.wait()
+
+
+def follow_launcher():
+    """In a chief or worker that `--workers N` started: ends this process
+    with SIGTERM as soon as its launcher dies, even by SIGKILL (Linux's
+    parent-death signal, kept across the execve of a fresh process). A
+    worker then dies at once, before it could report its trial as failed,
+    and the chief ends as Ctrl-C ends it, its trials still RUNNING: the
+    same command resumes and reruns them. Elsewhere the launcher's own
+    `finally` stops them, which a SIGKILL skips."""
+    launcher = os.environ.get(LAUNCHER_PID_ENV, "")
+    if not launcher.isdigit() or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    if os.getppid() != int(launcher):  # it died before that took hold
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _end_without_workers(chief, crews):
