@@ -177,8 +177,9 @@ def _add_search(commands):
     scale.add_argument("--chief-timeout", type=float, default=DEFAULTS.chief_timeout, metavar="SECONDS",
                        help=f"how long a worker waits for an unreachable chief; default: {DEFAULTS.chief_timeout:g}")
     scale.add_argument("--trial-timeout", type=float, default=DEFAULTS.trial_timeout, metavar="SECONDS",
-                       help="chief: a worker that sends nothing for this long (it reports every epoch) is "
-                       "forgotten and its trial handed to the next worker; default: "
+                       help="a worker whose epochs stop ending for this long is taken for hung: the chief "
+                       "forgets it and hands its trial to the next worker (one silent for a minute, "
+                       "sooner); give workers the chief's value; default: "
                        f"{DEFAULTS.trial_timeout:g} (longer than any epoch here takes)")
     scale.add_argument("--token-file", metavar="PATH",
                        help="the search's secret, which every call to the chief must carry: the chief writes "

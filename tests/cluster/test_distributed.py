@@ -150,8 +150,9 @@ def test_workers_share_a_search_and_the_chief_exports(tmp_path, capsys):
 def test_a_killed_worker_is_restarted_and_a_search_killed_whole_resumes(tmp_path):
     """One search, two kills: worker1 a second into its first trial (the
     launcher restarts it, and it takes a trial again), then, once a trial
-    has ended, the launcher with everything it started. The same command
-    then finishes the search without retraining what had finished."""
+    has ended, the launcher alone (its chief and workers end with it). The
+    same command then finishes the search, training again what was
+    interrupted and not what had finished."""
     args = [*SEARCH, "--max-trials", "3", "--epochs", "3", "--workers", "2"]
     launcher = _start(args, tmp_path)
     pid = int(_wait_for_line(launcher, r"\[launcher\] worker1 started, pid (\d+)").group(1))
@@ -167,12 +168,21 @@ def test_a_killed_worker_is_restarted_and_a_search_killed_whole_resumes(tmp_path
         if restarted_trial and ended:
             break
     assert restarted_trial and ended, "the restarted worker never took a trial, or no trial ended"
-    os.killpg(launcher.pid, signal.SIGKILL)
+    # The launcher alone, as `kill -9 PID` does: its chief and workers go with it, the
+    # trials they were training left RUNNING (not FAILED), for the rerun to train again.
+    os.kill(launcher.pid, signal.SIGKILL)
     launcher.wait(timeout=60)
     _wait_until_unlocked(tmp_path / "runs" / ".alpha-digits.lock")
+    deadline = time.monotonic() + 30
+    with contextlib.suppress(ProcessLookupError):
+        while time.monotonic() < deadline:
+            os.killpg(launcher.pid, 0)  # raises once no process it started is left
+            time.sleep(0.2)
+        raise AssertionError("the launcher's chief or a worker outlived it")
     before = _table(tmp_path)
     finished = before[before["status"] == "COMPLETED"]
     assert 1 <= len(finished) < 3, "the restarted worker's trial was still running"
+    assert set(before["status"]) <= {"COMPLETED", "RUNNING"}, before["status"]
     ok(cli(args, tmp_path))
     after = _table(tmp_path)
     assert len(after) == 3 and (after["status"] == "COMPLETED").all()
@@ -185,15 +195,50 @@ def test_a_stopped_worker_is_forgotten_its_trial_retrained_and_the_search_ends(t
     """A worker SIGSTOPped in its first trial (a host that vanished, a hung
     process) sends nothing: after --trial-timeout the chief hands its trial
     to the other worker and forgets it. Woken up, its late report is refused
-    with one line; it stops, and the launcher restarts it."""
+    with one line; it stops, and the launcher restarts it.
+    Meanwhile a process of the same user, which reads the secret in the
+    chief's environment, ends worker2's trial as worker2 with `alpha` left
+    out (refused: the table keeps the slope worker2 trained), and opens a
+    call that never sends its message (cut off after 10 s); the search
+    still ends with exit 0 and its export."""
+    import grpc
+    import keras_tuner as kt
+
+    from tuning.cluster import guard
+    from tuning.cluster import secret
+
     args = [*SEARCH, "--max-trials", "3", "--epochs", "20", "--workers", "2", "--trial-timeout", "20"]
     launcher = _start(args, tmp_path)
     try:
         output = _Lines(launcher)
+        chief = int(output.wait_for(r"\[launcher\] chief started, pid (\d+)").group(1))
         pid = int(output.wait_for(r"\[launcher\] worker1 started, pid (\d+)").group(1))
         trial = output.wait_for(r"\[worker1\] trial (\d+) \(of 3\)").group(1)
         os.kill(pid, signal.SIGSTOP)
         stopped = int(trial) - 1
+        address = output.wait_for(r"\[chief\] chief: serving the oracle at (\S+)").group(1)
+        environ = dict(
+            entry.split("=", 1) for entry in open(f"/proc/{chief}/environ").read().split("\0") if "=" in entry
+        )
+        as_worker2 = guard.client_metadata(environ[secret.ENV], "worker2")
+        target = str(int(output.wait_for(r"\[worker2\] trial (\d+) \(of 3\)").group(1)) - 1)
+        stub, service = _stub(address)
+        stalled = grpc.insecure_channel(address).stream_unary("/keras_tuner.Oracle/GetSpace", bytes, bytes)
+        release = threading.Event()
+        stall = stalled.future(iter(lambda: release.wait() and None, None), metadata=as_worker2)
+        handed = kt.engine.trial.Trial.from_proto(
+            stub.GetTrial(service.GetTrialRequest(trial_id=target), metadata=as_worker2, timeout=30).trial
+        )
+        alpha = handed.hyperparameters.values["alpha"]
+        relabelled = kt.engine.trial.Trial.from_proto(handed.to_proto())
+        relabelled.status = "COMPLETED"
+        del relabelled.hyperparameters.values["alpha"]
+        relabel = lambda: stub.EndTrial(  # noqa: E731
+            service.EndTrialRequest(trial=relabelled.to_proto()), metadata=as_worker2, timeout=30
+        )
+        assert _code(relabel) == "INVALID_ARGUMENT"
+        assert stall.exception(timeout=30).code().name == "DEADLINE_EXCEEDED"
+        release.set()
         output.wait_for(
             rf"\[chief\] chief: worker1 sent nothing for 20 s \(--trial-timeout\); trial {stopped} goes back "
             "to the queue and worker1 is forgotten"
@@ -211,8 +256,14 @@ def test_a_stopped_worker_is_forgotten_its_trial_retrained_and_the_search_ends(t
         r"\[worker1\] error: the chief at 127\.0\.0\.1:\d+ refused a call \(FAILED_PRECONDITION\)", text
     )
     assert "[launcher] worker1 exited with 2; restarting it (1/3)" in text
+    assert (
+        f"[chief] chief: refused the end of trial {target} from worker2: left out hyperparameters alpha"
+        in text
+    )
+    assert re.search(r"\[chief\] chief: cut off GetSpace from \S+: no message within 10 s", text)
     table = _table(tmp_path)
     assert len(table) == 3 and (table["status"] == "COMPLETED").all()
+    assert table.set_index("trial_id").loc[int(target), "alpha"] == alpha  # the slope it was trained at
     # Trained again from its first epoch by whoever took it next, not by the stopped process.
     assert (tmp_path / "saved_models" / "alpha-digits" / "best" / "saved_model.pb").exists()
     # Each process's TensorBoard events in a folder of its own: the stopped one's and the rerun's
@@ -948,7 +999,7 @@ def test_a_race_under_workers_trains_its_rounds_in_processes_and_scores_as_one_p
 def _guarded_chief(tmp_path, **options):
     """The chief's guarded servicer over a real oracle of the CNN's space,
     served on loopback in this process as the chief serves it (one
-    thread); yields (oracle, address, the chief's lines)."""
+    thread); yields (oracle, address, the chief's lines, its guard)."""
     from concurrent import futures
 
     import grpc
@@ -969,7 +1020,8 @@ def _guarded_chief(tmp_path, **options):
     oracle.update_space(space)
     lines = []
     log = lambda line, flush: lines.append(line)  # noqa: E731
-    checks = guard.Guard(oracle, "t" * 64, 60, hypermodel.outside_space, log=log, **options)
+    options = {"trial_timeout": 60, **options}
+    checks = guard.Guard(oracle, "t" * 64, outside_space=hypermodel.outside_space, log=log, **options)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), interceptors=[checks])
     compat.add_oracle_service(
         guarded_servicer(compat.oracle_servicer_class(), oracle, checks, oracle.get_space), server
@@ -977,7 +1029,7 @@ def _guarded_chief(tmp_path, **options):
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
-        yield oracle, f"127.0.0.1:{port}", lines
+        yield oracle, f"127.0.0.1:{port}", lines, checks
     finally:
         server.stop(grace=None)
 
@@ -997,7 +1049,7 @@ def test_a_call_that_never_sends_its_message_holds_nothing(tmp_path):
         release.wait()
         yield from ()
 
-    with _guarded_chief(tmp_path, read_timeout=1) as (oracle, address, lines):
+    with _guarded_chief(tmp_path, read_timeout=1) as (oracle, address, lines, _):
         channel = grpc.insecure_channel(address)
         stalled = channel.stream_unary("/keras_tuner.Oracle/GetSpace", lambda x: x, lambda x: x)
         stranger = [stalled.future(never()) for _ in range(3)]
@@ -1037,7 +1089,7 @@ def test_a_secret_holder_cannot_relabel_widen_or_lock_the_chief(tmp_path):
     from keras_lrelu import _compat as compat
     from tuning.cluster import guard
 
-    with _guarded_chief(tmp_path) as (oracle, address, lines):
+    with _guarded_chief(tmp_path) as (oracle, address, lines, _):
         stub, service = _stub(address)
         oracle_module = compat._keras_tuner("engine.oracle")
         holder = guard.client_metadata("t" * 64, "holder")
@@ -1101,4 +1153,44 @@ def test_a_secret_holder_cannot_relabel_widen_or_lock_the_chief(tmp_path):
         f"chief: refused the end of trial {own.trial_id} from holder: status 'RUNNING' "
         "(one of COMPLETED, INVALID, FAILED)",
         f"chief: refused holder's update of trial {own.trial_id}: it does not report val_accuracy",
+    ]
+
+
+def test_a_holder_that_sends_nothing_about_its_trial_is_forgotten_within_a_minute(tmp_path):
+    """A secret holder takes a trial and then only asks for trials or the
+    space again, however often: after HOLDER_SILENCE (60 s, not the hour of
+    --trial-timeout) its trial goes back to the queue, while a worker that
+    asks about the trial it holds, and an idle one, are kept; the idle one
+    takes the trial, and the squatter's next call about it is refused."""
+    from tuning.cluster import guard
+
+    with _guarded_chief(tmp_path, trial_timeout=3600) as (oracle, address, lines, checks):
+        stub, service = _stub(address)
+        calls = {name: guard.client_metadata("t" * 64, name) for name in ("squatter", "worker", "idle")}
+
+        def create(name):
+            return stub.CreateTrial(
+                service.CreateTrialRequest(tuner_id=name), metadata=calls[name], timeout=10
+            ).trial
+
+        squatted, held = create("squatter"), create("worker")
+        start = time.monotonic()
+        time.sleep(1.0)
+        create("squatter")  # its own trial again: keeps nothing
+        stub.GetSpace(service.GetSpaceRequest(), metadata=calls["squatter"], timeout=10)
+        stub.GetTrial(service.GetTrialRequest(trial_id=held.trial_id), metadata=calls["worker"], timeout=10)
+        stub.GetSpace(service.GetSpaceRequest(), metadata=calls["idle"], timeout=10)
+        assert checks.forget_silent(now=start + guard.HOLDER_SILENCE - 0.5) == []
+        assert checks.forget_silent(now=start + guard.HOLDER_SILENCE + 0.5) == [squatted.trial_id]
+        assert create("idle").trial_id == squatted.trial_id
+        late = lambda: stub.GetTrial(  # noqa: E731
+            service.GetTrialRequest(trial_id=squatted.trial_id), metadata=calls["squatter"], timeout=10
+        )
+        assert _code(late) == "FAILED_PRECONDITION"
+    assert "squatter" not in oracle.tuner_ids and {"worker", "idle"} <= oracle.tuner_ids
+    assert lines == [
+        f"chief: squatter sent nothing for 60 s (about the trial it holds); trial {squatted.trial_id} goes "
+        "back to the queue and squatter is forgotten",
+        f"chief: ignored a late result for trial {squatted.trial_id} from squatter: it was handed back "
+        "when squatter went silent",
     ]

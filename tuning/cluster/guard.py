@@ -13,13 +13,16 @@ KerasTuner's OracleServicer believes every caller. Here:
   without the objective, an EndTrial with an unknown status), and should
   KerasTuner still raise, its lock is let go and the call refused in one
   line: no call can leave the oracle locked;
-- a worker that sends nothing for `trial_timeout` seconds (ours ask for
-  their trial after every epoch: tuning/search/tuners.py) is forgotten: its
-  trial goes back to the queue for the next worker, so the chief (which
-  KerasTuner has wait for every worker it has seen) ends; its next call
-  about that trial is refused with one line, which stops it. While a trial
-  runs, a worker with nothing to do waits (IDLE) instead of ending, so as
-  to take the trial if it comes back.
+- a worker that holds a trial and sends nothing about it for
+  HOLDER_SILENCE seconds (or `trial_timeout`, if shorter) is forgotten, as
+  is any other worker silent for `trial_timeout`: its trial goes back to the
+  queue for the next worker, so the chief (which KerasTuner has wait for
+  every worker it has seen) ends; its next call about that trial is refused
+  with one line, which stops it. Only a call about the trial it holds keeps
+  a holder: ours ask for it every few seconds while training progresses
+  (tuning/cluster/heartbeat.py), and one that asks again for a trial, or
+  for the space, keeps nothing. While a trial runs, a worker with nothing to
+  do waits (IDLE) instead of ending, so as to take the trial if it comes back.
 """
 
 import hmac
@@ -37,6 +40,7 @@ WORKER_KEY = "x-keras-lrelu-worker"
 WORKER_ID = re.compile(r"[\w.\-]{1,64}")
 LOGGED_REFUSALS = 100  # then one line says the rest are counted, not printed
 READ_TIMEOUT = 10  # seconds a call may take to send its one message (ours send it at once)
+HOLDER_SILENCE = 60  # seconds a trial's holder may send nothing about it (ours: every 10 s at most)
 ENDED = ("COMPLETED", "INVALID", "FAILED")  # what a worker may end a trial as
 
 
@@ -60,6 +64,7 @@ class Guard(grpc.ServerInterceptor):
         self.read_timeout = read_timeout
         self._expected = f"Bearer {token}".encode()
         self.trial_timeout = trial_timeout
+        self.holder_silence = min(trial_timeout, HOLDER_SILENCE)
         self.outside_space = outside_space
         self.log = log
         self.refused = 0
@@ -117,15 +122,18 @@ class Guard(grpc.ServerInterceptor):
             )
         return got[0]
 
-    def caller(self, context):
-        """The worker a call comes from (its metadata), heard from now."""
+    def caller(self, context, about=None):
+        """The worker a call comes from (its metadata), heard from now unless
+        it holds a trial and the call is not `about` that trial."""
         worker = dict(context.invocation_metadata()).get(WORKER_KEY, "")
         if not WORKER_ID.fullmatch(worker):
             self._refuse(
                 context, grpc.StatusCode.INVALID_ARGUMENT, f"a call names no worker ({worker[:64]!r})"
             )
         with self._lock:
-            self._heard[worker] = time.monotonic()
+            held = [trial for trial, holder in self._holders.items() if holder == worker]
+            if not held or about in held:
+                self._heard[worker] = time.monotonic()
         return worker
 
     def check_create(self, context, tuner_id):
@@ -148,7 +156,7 @@ class Guard(grpc.ServerInterceptor):
 
     def check_holder(self, context, trial_id):
         """Refuses a call about a trial its caller does not hold."""
-        worker = self.caller(context)
+        worker = self.caller(context, about=trial_id)
         with self._lock:
             holder = self._holders.get(trial_id)
             forgotten = worker in self._forgotten.get(trial_id, ())
@@ -161,8 +169,8 @@ class Guard(grpc.ServerInterceptor):
             self._refuse(
                 context,
                 grpc.StatusCode.FAILED_PRECONDITION,
-                f"ignored a late result for trial {trial_id} from {worker}: it was handed back after "
-                f"{self.trial_timeout:g} s without a word from {worker}",
+                f"ignored a late result for trial {trial_id} from {worker}: it was handed back when "
+                f"{worker} went silent",
                 log=first,
             )
         self._refuse(
@@ -251,30 +259,35 @@ class Guard(grpc.ServerInterceptor):
             )
 
     def forget_silent(self, now=None):
-        """Forgets every worker silent for over `trial_timeout` seconds,
-        handing its trial back to the queue; returns the ids of those trials."""
+        """Forgets every worker silent for longer than it may be (see the
+        module's text), handing its trial back to the queue; returns the
+        ids of those trials."""
         now = time.monotonic() if now is None else now
         handed_back = []
         with self._lock:
-            silent = [w for w, heard in self._heard.items() if now - heard > self.trial_timeout]
+            holders = set(self._holders.values())
+            silent = {
+                worker: self.holder_silence if worker in holders else self.trial_timeout
+                for worker, heard in self._heard.items()
+                if now - heard > (self.holder_silence if worker in holders else self.trial_timeout)
+            }
             for worker in silent:
                 del self._heard[worker]
-        for worker in silent:
+        for worker, limit in silent.items():
+            why = "--trial-timeout" if limit == self.trial_timeout else "about the trial it holds"
             known = worker in self.oracle.tuner_ids
             self.forgot_any = self.forgot_any or known
             trial = compat.forget_tuner(self.oracle, worker)
             if trial is None:
                 if known:
-                    self.log(
-                        f"chief: {worker} sent nothing for {self.trial_timeout:g} s; forgotten", flush=True
-                    )
+                    self.log(f"chief: {worker} sent nothing for {limit:g} s; forgotten", flush=True)
                 continue
             with self._lock:
                 self._holders.pop(trial.trial_id, None)
                 self._forgotten.setdefault(trial.trial_id, set()).add(worker)
             handed_back.append(trial.trial_id)
             self.log(
-                f"chief: {worker} sent nothing for {self.trial_timeout:g} s (--trial-timeout); trial "
+                f"chief: {worker} sent nothing for {limit:g} s ({why}); trial "
                 f"{trial.trial_id} goes back to the queue and {worker} is forgotten",
                 flush=True,
             )

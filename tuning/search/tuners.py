@@ -19,6 +19,7 @@ from keras_lrelu import _compat as compat
 from tuning.cluster import assignments
 from tuning.cluster import engine
 from tuning.cluster import guard
+from tuning.cluster import heartbeat
 from tuning.cluster import secret
 from tuning.errors import UsageError
 from tuning.names import TUNER_NAMES
@@ -52,6 +53,7 @@ class SearchReporting:
         self._search_start = None
         self._ended_before = 0  # trials this run of the command did not run
         self._trials_here = 0
+        self._heartbeat = None  # a worker's, while it trains a trial
 
     def write_results(self, plot=True):
         """Rewrites results.csv, verdict.json and (with `plot`) results.png; returns (frame, verdict)."""
@@ -81,12 +83,20 @@ class SearchReporting:
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
+        if engine.role() == "worker":
+            timeout = self.settings.trial_timeout
+            self._heartbeat = heartbeat.Heartbeat(
+                self.oracle, trial.trial_id, heartbeat.interval(timeout), timeout
+            ).start()
         if engine.role() is None:  # the chief records its workers' trials
             assignments.record(self.project_dir, trial.trial_id, self.tuner_id)
         if not self.settings.quiet:
             print(self._progress_line(trial), flush=True)
 
     def on_trial_end(self, trial):
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
         super().on_trial_end(trial)
         self._trials_here += 1
         if trial.status != "COMPLETED":
@@ -102,8 +112,10 @@ class SearchReporting:
     def on_epoch_end(self, trial, model, epoch, logs=None):
         super().on_epoch_end(trial, model, epoch, logs)
         if engine.role() == "worker":
-            # KerasTuner's workers tell the chief nothing until a trial ends; this tells it that
-            # the worker is alive (--trial-timeout), and stops one whose trial was handed back.
+            # KerasTuner's workers tell the chief nothing until a trial ends; this tells the
+            # heartbeat that training is not hung (--trial-timeout), and stops a worker whose
+            # trial was handed back.
+            self._heartbeat.progressed()
             self.oracle.get_trial(trial.trial_id)
 
     def _progress_line(self, trial):
