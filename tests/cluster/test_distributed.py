@@ -196,11 +196,13 @@ def test_a_stopped_worker_is_forgotten_its_trial_retrained_and_the_search_ends(t
     process) sends nothing: after --trial-timeout the chief hands its trial
     to the other worker and forgets it. Woken up, its late report is refused
     with one line; it stops, and the launcher restarts it.
-    Meanwhile a process of the same user, which reads the secret in the
-    chief's environment, ends worker2's trial as worker2 with `alpha` left
-    out (refused: the table keeps the slope worker2 trained), and opens a
-    call that never sends its message (cut off after 10 s); the search
-    still ends with exit 0 and its export."""
+    Meanwhile a stranger opens a call that never sends its message
+    (refused unread), and a process of the same user, which reads the
+    secret in the chief's environment, as worker2: ends worker2's trial with
+    `alpha` left out (refused: the table keeps the slope worker2 trained),
+    or with a space that adds `evil`, updates it without the objective (each
+    refused), and opens a call that never sends its message (cut off after
+    10 s). The search still ends with exit 0 and its export."""
     import grpc
     import keras_tuner as kt
 
@@ -225,7 +227,9 @@ def test_a_stopped_worker_is_forgotten_its_trial_retrained_and_the_search_ends(t
         stub, service = _stub(address)
         stalled = grpc.insecure_channel(address).stream_unary("/keras_tuner.Oracle/GetSpace", bytes, bytes)
         release = threading.Event()
-        stall = stalled.future(iter(lambda: release.wait() and None, None), metadata=as_worker2)
+        never = lambda: iter(lambda: release.wait() and None, None)  # noqa: E731
+        stall = stalled.future(never(), metadata=as_worker2)
+        stranger = stalled.future(never())  # no token: refused at once, unread
         handed = kt.engine.trial.Trial.from_proto(
             stub.GetTrial(service.GetTrialRequest(trial_id=target), metadata=as_worker2, timeout=30).trial
         )
@@ -233,10 +237,20 @@ def test_a_stopped_worker_is_forgotten_its_trial_retrained_and_the_search_ends(t
         relabelled = kt.engine.trial.Trial.from_proto(handed.to_proto())
         relabelled.status = "COMPLETED"
         del relabelled.hyperparameters.values["alpha"]
-        relabel = lambda: stub.EndTrial(  # noqa: E731
-            service.EndTrialRequest(trial=relabelled.to_proto()), metadata=as_worker2, timeout=30
-        )
-        assert _code(relabel) == "INVALID_ARGUMENT"
+        widened = kt.engine.trial.Trial.from_proto(handed.to_proto())
+        widened.status = "COMPLETED"
+        with widened.hyperparameters.conditional_scope("mode", ["no such mode"]):
+            widened.hyperparameters.Choice("evil", ["../../x"])
+        no_objective = service.UpdateTrialRequest(trial_id=target, metrics={"loss": 0.1})
+        forgeries = [
+            lambda t=trial: stub.EndTrial(
+                service.EndTrialRequest(trial=t.to_proto()), metadata=as_worker2, timeout=30
+            )
+            for trial in (relabelled, widened)
+        ]
+        forgeries.append(lambda: stub.UpdateTrial(no_objective, metadata=as_worker2, timeout=30))
+        assert [_code(call) for call in forgeries] == ["INVALID_ARGUMENT"] * 3
+        assert stranger.exception(timeout=30).code().name == "UNAUTHENTICATED"
         assert stall.exception(timeout=30).code().name == "DEADLINE_EXCEEDED"
         release.set()
         output.wait_for(
@@ -261,6 +275,13 @@ def test_a_stopped_worker_is_forgotten_its_trial_retrained_and_the_search_ends(t
         in text
     )
     assert re.search(r"\[chief\] chief: cut off GetSpace from \S+: no message within 10 s", text)
+    assert (
+        "[chief] chief: refused worker2's new hyperparameters evil: the search space is the chief's" in text
+    )
+    assert (
+        f"[chief] chief: refused worker2's update of trial {target}: it does not report val_accuracy" in text
+    )
+    assert re.search(r"\[chief\] chief: refused GetSpace from \S+: no valid search token", text)
     table = _table(tmp_path)
     assert len(table) == 3 and (table["status"] == "COMPLETED").all()
     assert table.set_index("trial_id").loc[int(target), "alpha"] == alpha  # the slope it was trained at
