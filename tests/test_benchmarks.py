@@ -222,14 +222,14 @@ def test_search_backends_times_the_demo_grid_on_each_backend(tmp_path, run_here)
 
 def test_time_to_decision_runs_each_way_on_each_grid_from_the_same_seeds(tmp_path, run_here):
     args = ["--grids", "differing", "--ways", "fast,race", "--dataset", "digits", "--epochs", "1"]
-    stdout = run_here("time_to_decision.py", [*args, "--max-trials", "4", "--ceiling", "5"])
+    stdout = run_here("time_to_decision.py", [*args, "--max-trials", "4", "--ceiling", "3"])
     table = pd.read_csv(tmp_path / "time_to_decision.csv").set_index("way")
     assert table.index.tolist() == ["fast", "race"] and set(table["grid"]) == {"differing"}
-    assert table.loc["fast", "options"] == "--repeats 1 --confirm auto:5"
-    assert table.loc["race", "options"] == "--prune race --repeats 3 --confirm auto:5"
+    assert table.loc["fast", "options"] == "--repeats 1 --confirm auto:3"
+    assert table.loc["race", "options"] == "--prune race --repeats 3 --confirm auto:3"
     assert set(table["source"]) == {"this tree"}
-    # Four configurations, one run each, then the best leaky one and ReLU five rounds (one look, at 5).
-    assert table.loc["fast", "runs"] == 4 + 2 * 5 and table.loc["fast", "pairs"] == 5
+    # Four configurations, one run each, then the best leaky one and ReLU three rounds (one look, at 3).
+    assert table.loc["fast", "runs"] == 4 + 2 * 3 and table.loc["fast", "pairs"] == 3
     assert table.loc["fast", "dropped"] == "0"  # no race
     assert table.loc["race", "time_vs_first"] == pytest.approx(
         table.loc["race", "wall_s"] / table.loc["fast", "wall_s"]
