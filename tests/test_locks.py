@@ -160,7 +160,7 @@ def test_a_second_search_on_a_running_project_is_one_error_line(tmp_path, capsys
     host) and trains and writes nothing, also once the first runs in a
     fresh process (the same pid, the lock kept across execve); the first
     ends as it would have."""
-    args = ["search", "--dataset", "digits", "--tuner", "random", "--max-trials", "2", "--epochs", "15"]
+    args = ["search", "--dataset", "digits", "--tuner", "random", "--max-trials", "2", "--epochs", "8"]
     args += ["--export-formats", "saved_model", "--trials-per-process", "1"]
     first = subprocess.Popen(
         [sys.executable, "-m", "tuning", *args],

@@ -235,7 +235,7 @@ def test_a_declared_size_past_the_cap_is_refused_before_keras_reads_the_file(tmp
 
 
 @pytest.mark.slow
-def test_model_searches_a_residual_network_decides_exports_every_format_and_resumes(tmp_path):
+def test_model_searches_a_residual_network_decides_exports_every_format_and_resumes(tmp_path, capsys):
     model_path = _saved(tmp_path, residual_network(), "resnet.keras")
     args = [
         "search", "--dataset", "digits", "--model", "resnet.keras", "--tuner", "grid",
@@ -248,7 +248,9 @@ def test_model_searches_a_residual_network_decides_exports_every_format_and_resu
     frame = pd.read_csv(project / "results.csv", dtype={"trial_id": str})
     assert len(frame) == 3 and (frame["repeats"] == 3).all() and set(frame["mode"]) == {"relu", "fixed"}
     verdict = json.loads((project / "verdict.json").read_text())
-    recomputed = ok(cli(["verdict", str(project / "results.csv"), "--json", "v.json"], tmp_path))
+    recomputed = ok(
+        cli_in_process(["verdict", str(project / "results.csv"), "--json", "v.json"], tmp_path, capsys)
+    )
     assert (
         verdict["text"] in recomputed
         and json.loads((tmp_path / "v.json").read_text())["decision"] == verdict["decision"]
@@ -269,11 +271,12 @@ def test_model_searches_a_residual_network_decides_exports_every_format_and_resu
     kinds = {type(layer).__name__ for layer in exported.layers}
     assert ("LeakyReLU" in kinds) == (card["hyperparameters"]["mode"] == "fixed")
     assert "BatchNormalization" in kinds and "Add" in kinds
-    # Rerun: resumed, nothing trained again; another model file is refused by name.
-    again = ok(cli(args, tmp_path))
+    # Rerun (here, in this process): resumed, nothing trained again; another model file is
+    # refused by name.
+    again = ok(cli_in_process([*args, "--export-formats", "saved_model"], tmp_path, capsys))
     assert "trial " not in again.split("Best:")[0].replace("trial_id", "")
     _saved(tmp_path, residual_network(classes=10, compiled=False), "other.keras")
-    other = cli([a if a != "resnet.keras" else "other.keras" for a in args], tmp_path)
+    other = cli_in_process([a if a != "resnet.keras" else "other.keras" for a in args], tmp_path, capsys)
     assert_one_error_line(
         other,
         rf"error: cannot resume runs/alpha-digits with --model {tmp_path}/other\.keras \(init fresh\): it was "
