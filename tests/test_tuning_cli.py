@@ -663,7 +663,7 @@ def test_a_kill_during_export_leaves_the_previous_export_whole(default_search, t
         p.name for p in best.iterdir()
     }
     assert (best / "model_card.json").read_text() == card_before
-    ok(cli_in_process(["search", *SMOKE], tmp_path, capsys))
+    ok(cli_in_process(["search", *SMOKE, "--export-formats", "saved_model"], tmp_path, capsys))
     assert [p.name for p in best.parent.iterdir()] == ["best"], "the rerun clears what the kill left"
     assert (
         json.loads((best / "model_card.json").read_text())["trial_id"] == json.loads(card_before)["trial_id"]
