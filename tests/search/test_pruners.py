@@ -1,6 +1,8 @@
 """tuning/search/pruners: a pruner is one class with one decision, offered by
 --prune from the registry and applied by PruningCallback."""
 
+import pytest
+
 from tuning.__main__ import build_parser
 from tuning.search import pruners
 from tuning.search.callbacks import CurveRecorder
@@ -53,3 +55,33 @@ def test_no_pruner_reads_nothing_and_stops_nothing():
     assert _run(pruners.make("none", 0.01), [0.1, 0.1, 0.1]) == ({"1": 0.1, "2": 0.1, "3": 0.1}, None)
     assert pruners.MedianPruner(0.01).prune([{"1": 0.1}], finished, 1) is None, "warm-up: not read"
     assert tuple(pruners.PRUNERS) == ("none", "median", "race")
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: pruners.NopPruner(margin=-0.01), r"^`margin` is a fraction .* Received: margin=-0\.01$"),
+        (lambda: pruners.MedianPruner(margin=2.5), r"Received: margin=2\.5$"),
+        (lambda: pruners.RacePruner(margin="1"), r"Received: margin='1'$"),
+        (
+            lambda: pruners.RacePruner(rounds=0),
+            r"^`rounds` is a positive integer or None\. Received: rounds=0$",
+        ),
+        (lambda: pruners.RacePruner(rounds=2.5), r"Received: rounds=2\.5$"),
+        (lambda: pruners.RacePruner(validation_size=True), r"Received: validation_size=True$"),
+        (
+            lambda: pruners.MedianPruner(startup=-1),
+            r"^`startup` is a whole number, 0 or more\. Received: startup=-1$",
+        ),
+        (lambda: pruners.MedianPruner(warmup_epochs=1.5), r"Received: warmup_epochs=1\.5$"),
+    ],
+)
+def test_a_pruner_refuses_an_argument_out_of_range_naming_it(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_a_pruner_keeps_the_arguments_it_was_given():
+    pruner = pruners.MedianPruner(margin=1.0, rounds=3, validation_size=288, startup=0, warmup_epochs=0)
+    assert (pruner.margin, pruner.rounds, pruner.validation_size) == (1.0, 3, 288)
+    assert (pruner.startup, pruner.warmup_epochs) == (0, 0)

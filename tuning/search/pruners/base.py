@@ -4,20 +4,59 @@
 class BasePruner:
     """Decides, after an epoch of a repeat, whether its configuration stops.
 
-    `prune(curves, finished, epoch)` gets this configuration's validation
-    accuracy curves so far (`{"1": value, ...}`, one per repeat that ran,
-    the running one last), a zero-argument function that returns the same
-    repeats' curves of every finished configuration (read only when called),
-    and the 1-based epoch just ended. It returns why the configuration
-    stops, one line for the table and the progress, or None to go on.
     Where to stop (at the end of the last repeat, never) is the caller's,
     and so is never asking about the verdict's reference (`may_prune`).
+
+    Args:
+        margin: how far below the others a configuration may trail before
+            it stops, as a fraction of accuracy (0.01 is one point), in
+            [0, 1].
+        rounds: the most repeats a configuration gets (`--repeats`), a
+            positive integer, or None where unknown.
+        validation_size: the validation images each accuracy counts, a
+            positive integer, or None where unknown.
+
+    Raises:
+        ValueError: an argument out of its range, naming it and the value
+            received.
     """
 
     def __init__(self, margin=0.0, rounds=None, validation_size=None):
-        self.margin = margin  # a fraction: 0.01 is one point of accuracy
-        self.rounds = rounds  # the most repeats a configuration gets (--repeats)
-        self.validation_size = validation_size  # the images each accuracy counts, if known
+        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin <= 1:
+            raise ValueError(
+                f"`margin` is a fraction of accuracy in [0, 1] (0.01 is one point). Received: margin={margin!r}"
+            )
+        for name, value in (("rounds", rounds), ("validation_size", validation_size)):
+            if value is not None and not _positive_integer(value):
+                raise ValueError(f"`{name}` is a positive integer or None. Received: {name}={value!r}")
+        self.margin = margin
+        self.rounds = rounds
+        self.validation_size = validation_size
 
     def prune(self, curves, finished, epoch):
+        """Whether the configuration stops after `epoch`.
+
+        Args:
+            curves: this configuration's validation accuracy curves so far,
+                one per repeat that ran, the running one last; each maps the
+                1-based epoch, as a string, to its value (`{"1": 0.91, ...}`).
+            finished: a function of no argument that returns the same
+                repeats' curves of every other configuration to compare with
+                (read only when called).
+            epoch: the 1-based epoch that just ended.
+
+        Returns:
+            Why the configuration stops, one line for the table and the
+            progress, or None to go on.
+        """
         raise NotImplementedError
+
+
+def _positive_integer(value):
+    return not isinstance(value, bool) and isinstance(value, int) and value >= 1
+
+
+def check_count(name, value):
+    """Raises ValueError unless `value` is a whole number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"`{name}` is a whole number, 0 or more. Received: {name}={value!r}")

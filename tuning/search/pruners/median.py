@@ -6,6 +6,7 @@ simulates searches with this very class."""
 import numpy as np
 
 from tuning.search.pruners.base import BasePruner
+from tuning.search.pruners.base import check_count
 
 # The median is of something only once this many configurations finished.
 STARTUP_CONFIGURATIONS = 3
@@ -20,7 +21,19 @@ class MedianPruner(BasePruner):
     fraction), strictly. Repeat j shares its seed across configurations, so
     this compares like with like, and averaging the repeats that ran keeps
     one unlucky repeat, a validation image or two, from pruning a good
-    configuration."""
+    configuration.
+
+    Args:
+        margin, rounds, validation_size: as for `BasePruner`.
+        startup: how many finished configurations the median needs before
+            it stops anything (Optuna's `n_startup_trials`), 0 or more.
+        warmup_epochs: the epochs after which nothing stops yet (Optuna's
+            `n_warmup_steps`), 0 or more.
+
+    Raises:
+        ValueError: an argument out of its range, naming it and the value
+            received.
+    """
 
     def __init__(
         self,
@@ -31,6 +44,8 @@ class MedianPruner(BasePruner):
         warmup_epochs=WARMUP_EPOCHS,
     ):
         super().__init__(margin, rounds, validation_size)
+        check_count("startup", startup)
+        check_count("warmup_epochs", warmup_epochs)
         self.startup, self.warmup_epochs = startup, warmup_epochs
 
     def prune(self, curves, finished, epoch):

@@ -38,10 +38,22 @@ ROUNDING_VARIANCE_IMAGES = 1 / 12
 
 
 class RacePruner(BasePruner):
-    """`prune(curves, finished, epoch)`: `finished()` gives, for every other
-    configuration in the race, its curves of the same repeats; `rounds` is
-    the most rounds the race runs (--repeats), `validation_size` the
-    images each accuracy counts (for the variance floor)."""
+    """Drops a racing configuration that trails the leader beyond Tukey's
+    range (see the module's text). In `prune(curves, finished, epoch)`,
+    `finished()` gives the curves of the same repeats of every other
+    configuration still racing.
+
+    Args:
+        margin: as for `BasePruner` (the race does not use it: it drops on
+            evidence of any difference).
+        rounds: the most rounds the race runs (`--repeats`); with fewer
+            than MIN_REPEATS, or None, nothing is dropped.
+        validation_size: the images each accuracy counts, for the floor
+            under the variance; None leaves it out.
+
+    Raises:
+        ValueError: as for `BasePruner`.
+    """
 
     def prune(self, curves, finished, epoch):
         if len(curves) < MIN_REPEATS or self.rounds is None or self.rounds < MIN_REPEATS:
