@@ -85,3 +85,18 @@ def test_a_fresh_process_and_the_cluster_are_started_from_the_settings(tmp_path,
     monkeypatch.setenv(settings.STARTED_ENV, "12.5 3")
     continued = _settings("--dataset", "digits", "--overwrite")
     assert continued.continued == "12.5 3" and not continued.overwrite and not continued.checks_resume
+
+
+def test_python_objects_join_the_settings_and_leave_the_parsed_options_as_they_were(tmp_path, monkeypatch):
+    """tuning.api.search's model= and data= objects stand for --model and
+    --dataset in the settings; the parsed namespace is not written to."""
+    monkeypatch.chdir(tmp_path)
+    args = build_parser().parse_args(["search"])
+    before = dict(vars(args))
+    model, arrays = object(), ([0], [0])
+    found = settings.from_args(
+        args, [], "tuning.api.search(...)", "tensorflow", False, model=model, dataset=arrays
+    )
+    assert found.model is model and found.dataset is arrays and found.project == "alpha-arrays"
+    assert vars(args) == before
+    assert settings.from_args(args, [], "c", "tensorflow", False).dataset == "mnist5k"

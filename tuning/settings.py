@@ -115,12 +115,16 @@ class SearchSettings:
         return relaunch.command("search", *argv)
 
 
-def from_args(args, argv, command, backend, from_command_line=True):
+def from_args(args, argv, command, backend, from_command_line=True, model=None, dataset=None):
     """The settings of a parsed `search` command (`args`, its numbers already
     checked by tuning/limits.py), refusing bad ones before anything is
     loaded or written. `argv` is the search's own arguments (after
     "search"), `backend` the one keras_backend.select chose; only a real
-    command line (`from_command_line`) may replace its process with a fresh one."""
+    command line (`from_command_line`) may replace its process with a fresh
+    one. `model` and `dataset`, given, are Python objects that stand for
+    --model and --dataset (tuning.api.search's); `args` is left as parsed."""
+    model = args.model if model is None else model
+    dataset = args.dataset if dataset is None else dataset
     _check_backend(args, backend)
     if args.role and not args.oracle_address:
         raise UsageError(f"--role {args.role} needs --oracle-address HOST:PORT")
@@ -146,14 +150,14 @@ def from_args(args, argv, command, backend, from_command_line=True):
             "hyperband (--confirm K still retests the winner on fresh repeats), or another tuner"
         )
     repeats_auto, confirm_auto, prune = _sequential(args)
-    _check_model(args)
+    _check_model(args, model, dataset)
     if not args.alpha_min < args.alpha_max:
         raise UsageError(f"need --alpha-min < --alpha-max, got {args.alpha_min} and {args.alpha_max}")
     modes = _modes(args.modes)
     export_formats = tuple(formats.parse(args.export_formats))
     project = args.project
     if project is None:  # tuning.api.search's data= may be arrays
-        project = limits.default_project(args.dataset if isinstance(args.dataset, str) else "arrays")
+        project = limits.default_project(dataset if isinstance(dataset, str) else "arrays")
     limits.check_plain_name(project)
     if args.worker_id is not None:
         limits.check_plain_name(args.worker_id, "--worker-id")
@@ -173,6 +177,8 @@ def from_args(args, argv, command, backend, from_command_line=True):
     return SearchSettings(
         **dict(
             given,
+            model=model,
+            dataset=dataset,
             image_size=tuple(args.image_size) if args.image_size else None,
             init=args.init or "fresh",
             repeats=int(args.repeats),
@@ -197,27 +203,27 @@ def from_args(args, argv, command, backend, from_command_line=True):
     )
 
 
-def _check_model(args):
+def _check_model(args, model, dataset):
     """What can be told of `--model` and `--init` before anything loads."""
-    for name, value in (("model", args.model), ("data", args.dataset)):
+    for name, value in (("model", model), ("data", dataset)):
         if value is not None and not isinstance(value, str) and (args.workers or args.role):
             raise UsageError(
                 f"{name}= given as a Python object lives in this process only: workers need "
                 f"{name}= as a path (or a dataset's name), which each worker loads"
             )
-    if args.model is None:
+    if model is None:
         if args.init:
             raise UsageError(
                 f"--init {args.init} is for --model FILE.keras; the suite's CNN always starts fresh"
             )
         return
-    if not isinstance(args.model, str):  # tuning.api.search's model= object
+    if not isinstance(model, str):  # tuning.api.search's model= object
         return
-    if not os.path.isfile(args.model):
-        what = "no such file" if not os.path.exists(args.model) else "not a file"
-        raise UsageError(f"--model {args.model}: {what}")
-    if not args.model.endswith(".keras"):
-        raise UsageError(f"--model {args.model}: not a .keras file (save one with model.save('model.keras'))")
+    if not os.path.isfile(model):
+        what = "no such file" if not os.path.exists(model) else "not a file"
+        raise UsageError(f"--model {model}: {what}")
+    if not model.endswith(".keras"):
+        raise UsageError(f"--model {model}: not a .keras file (save one with model.save('model.keras'))")
 
 
 def _round_workers(role):

@@ -63,12 +63,14 @@ def search(model=None, data="mnist5k", **options):
     if isinstance(data, (str, os.PathLike)):
         argv += ["--dataset", os.fspath(data)]
     args = command_line.parse_search(argv)
-    if model is not None and not isinstance(model, (str, os.PathLike)):
-        args.model = model
-    if not isinstance(data, (str, os.PathLike)):
-        args.dataset = data
+    objects = {
+        "model": None if model is None or isinstance(model, (str, os.PathLike)) else model,
+        "dataset": None if isinstance(data, (str, os.PathLike)) else data,
+    }  # Python objects: they stand for --model and --dataset, beside the parsed options
     backend = keras_backend.select(args.backend)
-    settings = search_settings.from_args(args, argv, _call_text(model, data, options), backend, False)
+    settings = search_settings.from_args(
+        args, argv, _call_text(model, data, options), backend, False, **objects
+    )
     run_search(settings)
     return load_result(settings.directory, settings.project, settings.export_dir, settings.command)
 
