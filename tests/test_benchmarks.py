@@ -197,10 +197,26 @@ def test_search_memory_samples_every_trial_of_both_searches(tmp_path, run_here):
     table = pd.read_csv(tmp_path / "search_memory.csv")
     assert table["search"].tolist() == ["keras ReLU only", "keras_lrelu modes"]
     assert (table["trial_1_MB"] > 100).all(), "a TensorFlow process's memory, read from /proc"
-    pd.testing.assert_series_equal(
-        table["growth_MB"], table["last_trial_MB"] - table["trial_2_MB"], check_names=False
-    )
+    curve = pd.read_csv(tmp_path / "search_memory_curve.csv")
+    assert curve.groupby("search")["trial"].apply(list).to_dict() == dict.fromkeys(table["search"], [1, 2])
+    assert curve["network"].str.fullmatch(r"\w+ \d+").all()  # mode and width, from the progress line
+    peaks = curve.set_index(["search", "trial"])["peak_MB"]
+    assert table["trial_2_MB"].tolist() == [peaks[name, 2] for name in table["search"]]
+    assert (table["spread_MB"] == 0).all()  # one trial after the first
     assert "| search | trials_per_process |" in stdout
+
+
+def test_search_memory_growth_compares_trials_of_one_network(monkeypatch):
+    monkeypatch.syspath_prepend(BENCHMARKS)
+    from search_memory import growth_per_trial
+
+    # A wider network peaks higher: that is not growth. Each network against itself:
+    # fixed 16 from 1000 to 1030 over 4 trials (7.5 a trial), relu 48 from 1200 to 1220 over 2 (10).
+    peaks = {1: 900, 2: 1000, 3: 1200, 4: 1010, 5: 1220, 6: 1030, 7: 1500}
+    networks = {1: "fixed 16", 2: "fixed 16", 3: "relu 48", 4: "fixed 16", 5: "relu 48", 6: "fixed 16"}
+    networks[7] = "channelwise 32"  # drawn once: no growth to read from it
+    assert growth_per_trial(peaks, networks) == pytest.approx((7.5 + 10) / 2)
+    assert growth_per_trial({1: 900, 2: 1000}, {1: "fixed 16", 2: "fixed 16"}) == 0.0  # trial 1 left out
 
 
 def test_search_backends_times_the_demo_grid_on_each_backend(tmp_path, run_here):
