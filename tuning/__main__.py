@@ -8,6 +8,7 @@ import sys
 from tuning import keras_backend
 from tuning import limits
 from tuning import settings as search_settings
+from tuning.data import sources
 from tuning.errors import SearchStopped
 from tuning.errors import UsageError
 from tuning.export import formats
@@ -18,8 +19,8 @@ from tuning.names import MODES
 from tuning.names import TUNER_NAMES
 from tuning.quiet import import_tensorflow_quietly
 from tuning.quiet import native_stderr_silenced
+from tuning.search import pruners
 from tuning.search.pruners import PRUNERS
-from tuning.search.pruners.median import STARTUP_CONFIGURATIONS
 from tuning.verdict import CONFIRMED_LEAKY
 from tuning.verdict import MARGIN_POINTS
 from tuning.verdict import stats
@@ -93,10 +94,7 @@ def _add_search(commands):
         "and width of a small CNN, or over the rectifier of your own model (--model). Rerunning the "
         "same command resumes the search.",
     )
-    search.add_argument("--dataset", default=DEFAULTS.dataset, metavar="NAME|PATH",
-                        help="mnist5k (default, bundled), digits (bundled), mnist, fashion_mnist, "
-                        "cifar10, cifar100 (downloaded), a .npz with x_train/y_train[/x_test/y_test], "
-                        "or a folder with one subfolder of images per class")
+    search.add_argument("--dataset", default=DEFAULTS.dataset, metavar="NAME|PATH", help=sources.help_text())
     search.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"),
                         help="resize a folder's images to H x W (default: the first image's size)")
     search.add_argument("--model", metavar="FILE.keras",
@@ -137,12 +135,7 @@ def _add_search(commands):
                         help="accuracy points within which two configurations count as equivalent, and by which "
                         f"a pruned one must trail the median; default: {MARGIN_POINTS:g}")
     search.add_argument("--prune", default=DEFAULTS.prune, choices=tuple(PRUNERS),
-                        help="median: stop a configuration after an epoch where its mean val_accuracy over "
-                        "its repeats so far is below the median of the finished configurations' by more than "
-                        f"--margin (from the 2nd epoch, once {STARTUP_CONFIGURATIONS} finished); race: train "
-                        "in rounds (repeat j of every configuration still racing before repeat j+1 of any) and "
-                        "drop one that is worse than the leader beyond noise (docs/search.md); pruned "
-                        "ones are never tested or exported; default: none")
+                        help=pruners.help_text(DEFAULTS.prune))
     search.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, metavar="N",
                         help=f"default: {DEFAULTS.batch_size}")
     search.add_argument("--directory", default=DEFAULTS.directory,

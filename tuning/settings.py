@@ -16,6 +16,7 @@ from tuning import limits
 from tuning import paths
 from tuning.cluster import secret
 from tuning.cluster import tls as tls_files
+from tuning.data import sources
 from tuning.errors import UsageError
 from tuning.export import formats
 from tuning.names import COMMAND_ENV
@@ -39,7 +40,7 @@ class SearchSettings:
     (STARTED_ENV's value in a fresh process that continues a search),
     `tls` (the certificates read) and `intra_op_threads`."""
 
-    dataset: str = "mnist5k"  # tuning.api.search: arrays too
+    dataset: str = sources.DEFAULT  # tuning.api.search: arrays too
     # None: the suite's CNN; a .keras path (tuning.api.search: a keras.Model or a build function).
     model: object = None
     init: str = "fresh"
@@ -63,7 +64,7 @@ class SearchSettings:
     project: str = None
     export_dir: str = "saved_models"
     export_top: int = 1
-    export_formats: tuple = tuple(formats.FORMATS)
+    export_formats: tuple = dataclasses.field(default_factory=formats.default_names)
     overwrite: bool = False
     quiet: bool = False
     # None: every trial in this process (a caller of main(), or a test).

@@ -138,3 +138,37 @@ def test_an_image_folder_is_decoded_one_image_at_a_time(tmp_path, monkeypatch):
     with pytest.raises(UsageError, match=r"10 images of 8x8x3 decode to more than 1,919 values"):
         data.load(str(tmp_path / "imgs"), image_size=(8, 8))
     assert len(events) == 10  # refused from the headers, before decoding any
+
+
+def test_a_registered_source_is_offered_read_and_scaled_as_it_declares(monkeypatch):
+    """A source is an entry in tuning/data/sources.py: --dataset's help and
+    the unknown-dataset error list it, and its declared pixel scale is the
+    dataset's, however dim its brightest image (an 8-bit source whose
+    images reach 200 is still on a 0-255 scale)."""
+    from tuning.__main__ import build_parser
+    from tuning.data import sources
+
+    def read(name, image_size=None):
+        rng = np.random.default_rng(0)
+        return rng.integers(0, 200, (60, 4, 4)), np.arange(60) % 3, None, None, ["a", "b", "c"]
+
+    entry = sources.Source("made up, 8-bit", read, 255.0, names=("synthetic",))
+    monkeypatch.setattr(sources, "SOURCES", (*sources.SOURCES, entry))
+    dataset = data.load("synthetic", seed=0)
+    assert (
+        dataset.pixel_max == 255.0 and dataset.x_train.max() < 200 and dataset.class_names == ["a", "b", "c"]
+    )
+    assert "synthetic (made up, 8-bit)" in sources.help_text()
+    search = build_parser()._subparsers._group_actions[0].choices["search"]
+    assert "synthetic (made up, 8-bit)" in " ".join(search.format_help().split())
+    with pytest.raises(UsageError, match=r"^unknown dataset 'nope': use one of .*\bdigits\b.*\bsynthetic\b"):
+        data.load("nope")
+    # Without a declared scale, the data's own: its training set's brightest value.
+    monkeypatch.setattr(
+        sources, "SOURCES", (*sources.SOURCES[:-1], sources.Source("own scale", read, names=("own",)))
+    )
+    assert data.load("own", seed=0).pixel_max == float(data.load("own", seed=0).x_train.max())
+
+
+def test_the_bundled_sources_declare_their_scales():
+    assert data.load("digits", seed=0).pixel_max == 16.0 and data.load("mnist5k", seed=0).pixel_max == 255.0

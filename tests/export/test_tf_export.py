@@ -41,7 +41,7 @@ SEARCH = [
     "--project",
     "p",
 ]
-FILES = ["model.keras", "saved_model", "model.tflite", "model_int8.tflite", "model.onnx"]
+FILES = ["model.keras", *map(formats.file_name, formats.default_names())]  # model.keras, then the formats
 # On JAX's lane two trials: the second runs, as by default, in a fresh process, which resumes
 # the search from the files the first left. The resume is the same code on every backend.
 TRIALS = 2 if BACKEND == "jax" else 1

@@ -1,24 +1,17 @@
 """Datasets as arrays: raw pixels, class names, input shape and seeded splits.
 
-A dataset source is a module here with a `read(...)` that returns
-(x_train, y_train, x_test or None, y_test or None, class names or None);
-`_read` picks the source by the name given to --dataset.
+A dataset source is a module here with a `read(name, image_size)` that
+returns (x_train, y_train, x_test or None, y_test or None, class names or
+None), and an entry in the registry tuning/data/sources.py, which picks the
+source by the name given to --dataset and says its pixel scale.
 """
 
 import dataclasses
-import os
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
-from tuning.data import bundled
-from tuning.data import downloads
-from tuning.data import folders
-from tuning.data import npz
 from tuning.errors import UsageError
 
-KERAS_DATASETS = downloads.NAMES
-BUNDLED_DATASETS = bundled.NAMES
 # The name of a dataset given as arrays in Python (tuning.api.search's data=).
 ARRAYS_NAME = "arrays"
 
@@ -58,13 +51,17 @@ def load(name, image_size=None, seed=0, val_fraction=0.2, test_fraction=0.2):
         UsageError: for an unknown name, an unreadable file or folder, or
             data that cannot make a classification task.
     """
+    from tuning.data import sources
+
     x_val = y_val = None
-    folder = isinstance(name, str) and os.path.isdir(name)
+    scale = None  # arrays given in Python: their own
     if isinstance(name, (tuple, list)):
         x_train, y_train, x_val, y_val, x_test, y_test, class_names = _arrays(name)
         name = ARRAYS_NAME
     else:
-        x_train, y_train, x_test, y_test, class_names = _read(name, image_size)
+        source = sources.source_for(name)
+        x_train, y_train, x_test, y_test, class_names = source.read(name, image_size)
+        scale = source.scale(name)
     x_train, y_train = _as_images(x_train, "x_train"), _as_labels(y_train, x_train, "y_train")
     if x_test is None:
         x_train, x_test, y_train, y_test = _split(x_train, y_train, test_fraction, seed)
@@ -85,10 +82,9 @@ def load(name, image_size=None, seed=0, val_fraction=0.2, test_fraction=0.2):
         class_names = [str(i) for i in range(num_classes)]
     if len(class_names) < num_classes:
         raise UsageError(f"{name}: {len(class_names)} class names for {num_classes} classes")
-    if name in ("mnist5k",) + KERAS_DATASETS or folder:
-        pixel_max = 255.0  # 8-bit images, however bright the brightest one seen
-    else:  # digits (0-16) and a .npz's arrays: their own scale
-        pixel_max = float(max(x_train.max(), 1.0))
+    # The source's declared scale (8-bit images: 255, however bright the brightest one seen),
+    # else the data's own.
+    pixel_max = float(scale) if scale is not None else float(max(x_train.max(), 1.0))
     return Dataset(name, list(class_names), x_train, y_train, x_val, y_val, x_test, y_test, pixel_max)
 
 
@@ -109,22 +105,6 @@ def _checked_split(name, x, y, key, x_train):
     if x.shape[1:] != x_train.shape[1:]:
         raise UsageError(f"{name}: {key} images are {x.shape[1:]}, x_train images {x_train.shape[1:]}")
     return x, y
-
-
-def _read(name, image_size):
-    """The source that reads `name`: one module per kind of source."""
-    if name in BUNDLED_DATASETS:
-        return bundled.read(name)
-    if name in KERAS_DATASETS:
-        return downloads.read(name)
-    if name.endswith(".npz") or os.path.isfile(name):
-        return npz.read(name)
-    if os.path.isdir(name):
-        return folders.read(name, image_size)
-    raise UsageError(
-        f"unknown dataset {name!r}: use one of {', '.join(BUNDLED_DATASETS + KERAS_DATASETS)}, "
-        "a .npz file or a folder of images with one subfolder per class"
-    )
 
 
 def _as_images(x, key):
@@ -153,6 +133,8 @@ def _as_labels(y, x, key):
 
 
 def _split(x, y, fraction, seed):
+    from sklearn.model_selection import train_test_split  # here: the registry's imports stay light
+
     try:
         x_keep, x_out, y_keep, y_out = train_test_split(
             x, y, test_size=fraction, random_state=seed, stratify=y

@@ -1,9 +1,11 @@
 """The datasets inside installed wheels, which load offline."""
 
 NAMES = ("mnist5k", "digits")
+# The largest value each one's raw pixels can take: MNIST's are 8-bit, sklearn's digits count 0-16.
+PIXEL_MAX = {"mnist5k": 255.0, "digits": 16.0}
 
 
-def read(name):
+def read(name, image_size=None):
     """(x, y, None, None, None) of a bundled dataset."""
     if name == "mnist5k":
         x, y = _mnist5k()

@@ -49,7 +49,7 @@ class _HeldFirstLine:
         return getattr(self.stream, name)
 
 
-def read(name):
+def read(name, image_size=None):
     import keras
 
     try:

@@ -13,7 +13,7 @@ KEYS = ("x_train", "y_train", "x_test", "y_test", "class_names")
 MAX_NPZ_MEMBER_BYTES = 1 << 32
 
 
-def read(path):
+def read(path, image_size=None):
     """(x_train, y_train, x_test or None, y_test or None, class names or None)."""
     if not os.path.isfile(path):
         raise UsageError(f"no such file: {path}")

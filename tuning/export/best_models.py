@@ -29,17 +29,17 @@ from tuning.verdict import margin_text
 from tuning.verdict import stats
 
 
-def export_best(
-    tuner, dataset, export_root, frame, verdict, top_k=1, command="", format_names=tuple(formats.FORMATS)
-):
+def export_best(tuner, dataset, export_root, frame, verdict, top_k=1, command="", format_names=None):
     """Exports the `top_k` best finished configurations of the results
     `frame` (by mean val_accuracy; pruned ones never) to `export_root/best`,
     `export_root/rank-2`, ... Each model is its configuration's best repeat
     restored from that repeat's best-epoch checkpoint (not retrained) and
-    written as model.keras plus `format_names`; the card holds the
+    written as model.keras plus `format_names` (default: the registry's
+    default set, tuning/export/formats.py); the card holds the
     configuration's statistics and the search's `verdict`. A REFUSED
     trial (hyperparameters outside the search space) is never rebuilt.
     Returns the folders written."""
+    format_names = formats.default_names() if format_names is None else format_names
     folders = []
     table = results.ranked(frame)
     # A trial of an older release has no record of repeats to export from.

@@ -49,11 +49,12 @@ def read(model_path):
     return card
 
 
-def verify_files(model_path, card):
-    """UsageError unless every file loading `model_path` reads has the
-    sha256 the card lists for it."""
+def verify_files(model_path, card, names):
+    """UsageError unless each of `names` (every file loading `model_path`
+    reads, relative to its export folder: tuning.export.formats.files_read)
+    has the sha256 the card lists for it."""
     folder = folder_of(model_path)
-    for name in files.model_files(model_path):
+    for name in names:
         if not os.path.isfile(os.path.join(folder, name)):  # a FIFO would hang the hash
             raise UsageError(f"{os.path.join(folder, name)} is not a regular file; not loading it")
         listed = card["sha256"].get(name)

@@ -3,8 +3,10 @@ folder may hold besides model.keras and the card.
 
 A new format is one module beside this one (a `write` on the TensorFlow
 backend and a `load` in the file's own runtime, returning a `Served`) and
-one entry in FORMATS; `--export-formats`, its help and its errors, the
-export, the card's measurements and `predict` all read the entries.
+one entry in FORMATS, which names every file its `load` reads and whether
+a plain export writes it; `--export-formats`, its help, default and
+errors, the export, the card's measurements and sha256 checks, and
+`predict` all read the entries.
 
 Each loader runs its file the way a user serving it would: TensorFlow for
 the SavedModel, Keras (with keras_lrelu) for model.keras, the LiteRT
@@ -20,6 +22,7 @@ import os
 import numpy as np
 
 from tuning.errors import UsageError
+from tuning.export import files
 from tuning.export import keras_file
 from tuning.export import litert
 from tuning.export import onnx
@@ -35,7 +38,10 @@ class Format:
     """`name` (for --export-formats) adds `file` to an export folder (the
     folder itself for a SavedModel); it needs the packages `needs` beyond
     TensorFlow, is written by `write(model, path, calibration_images)` on
-    the TensorFlow backend and read by `load(path, threads)`."""
+    the TensorFlow backend and read by `load(path, threads)`, which reads
+    the folder's files `reads` too (each checked against the card's sha256
+    before loading, as `file` is). `default`: whether an export without
+    --export-formats writes it."""
 
     name: str
     file: str
@@ -43,6 +49,8 @@ class Format:
     write: object
     load: object
     what: str  # for --help
+    reads: tuple = ()
+    default: bool = True
 
     @property
     def in_folder(self):
@@ -70,6 +78,11 @@ FORMATS = {
 }
 
 
+def default_names():
+    """The formats an export writes without --export-formats: the entries marked `default`."""
+    return tuple(name for name, entry in FORMATS.items() if entry.default)
+
+
 def loaders():
     """{suffix: load} of the model files `predict` and the export read by name."""
     files = {os.path.splitext(f.file)[1]: f.load for f in FORMATS.values() if not f.in_folder}
@@ -81,10 +94,21 @@ def file_name(name):
     return name if FORMATS[name].in_folder else FORMATS[name].file
 
 
+def files_read(path):
+    """The files that loading `path` (a SavedModel folder, or a model file
+    in an export folder) reads, relative to that folder: its own and those
+    its format's entry `reads`."""
+    if os.path.isdir(path):
+        return files.model_files(path)
+    suffix = os.path.splitext(path)[1]
+    reads = next((f.reads for f in FORMATS.values() if not f.in_folder and f.file.endswith(suffix)), ())
+    return list(dict.fromkeys([os.path.basename(path), *reads]))
+
+
 def help_text():
     """The --export-formats help, from the entries."""
     listed = ", ".join(f"{f.name} ({f.file or f.what})" for f in FORMATS.values())
-    return f"besides model.keras: {listed}; default: {','.join(FORMATS)}"
+    return f"besides model.keras: {listed}; default: {','.join(default_names())}"
 
 
 def parse(text):

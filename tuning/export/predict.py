@@ -35,7 +35,7 @@ def predict(model_path, image_paths, batch_size=BATCH_SIZE):
     if not os.path.exists(model_path):
         raise UsageError(f"no such file or folder: {model_path}")
     card = cards.read(model_path)
-    cards.verify_files(model_path, card)
+    cards.verify_files(model_path, card, formats.files_read(model_path))
     for path in image_paths:  # headers only: a typo fails before the model loads
         open_image(path).close()
     served = formats.load(model_path)

@@ -9,7 +9,22 @@ from tuning.verdict import BASELINE_MODE
 
 PRUNERS = {"none": NopPruner, "median": MedianPruner, "race": RacePruner}
 
-__all__ = ["BasePruner", "MedianPruner", "NopPruner", "PRUNERS", "RacePruner", "make", "may_prune"]
+__all__ = [
+    "BasePruner",
+    "MedianPruner",
+    "NopPruner",
+    "PRUNERS",
+    "RacePruner",
+    "help_text",
+    "make",
+    "may_prune",
+]
+
+
+def help_text(default):
+    """--prune's help, from the entries."""
+    listed = "; ".join(f"{name}: {pruner.help}" for name, pruner in PRUNERS.items())
+    return f"{listed}; pruned ones are never tested or exported; default: {default}"
 
 
 def make(name, margin, rounds=None, validation_size=None):

@@ -21,6 +21,8 @@ class BasePruner:
             received.
     """
 
+    help = ""  # what `--prune NAME` does, one clause for --help (tuning.search.pruners.help_text)
+
     def __init__(self, margin=0.0, rounds=None, validation_size=None):
         if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin <= 1:
             raise ValueError(

@@ -35,6 +35,12 @@ class MedianPruner(BasePruner):
             received.
     """
 
+    help = (
+        "stop a configuration after an epoch where its mean val_accuracy over its repeats so far is "
+        "below the median of the finished configurations' by more than --margin (from the 2nd epoch, "
+        f"once {STARTUP_CONFIGURATIONS} finished)"
+    )
+
     def __init__(
         self,
         margin=0.0,

@@ -4,5 +4,7 @@ from tuning.search.pruners.base import BasePruner
 
 
 class NopPruner(BasePruner):
+    help = "every configuration runs every repeat to its end"
+
     def prune(self, curves, finished, epoch):
         return None

@@ -55,6 +55,11 @@ class RacePruner(BasePruner):
         ValueError: as for `BasePruner`.
     """
 
+    help = (
+        "train in rounds (repeat j of every configuration still racing before repeat j+1 of any) and "
+        "drop one that is worse than the leader beyond noise (docs/search.md)"
+    )
+
     def prune(self, curves, finished, epoch):
         if len(curves) < MIN_REPEATS or self.rounds is None or self.rounds < MIN_REPEATS:
             return None
