@@ -152,16 +152,16 @@ def test_a_registered_source_is_offered_read_and_scaled_as_it_declares(monkeypat
         rng = np.random.default_rng(0)
         return rng.integers(0, 200, (60, 4, 4)), np.arange(60) % 3, None, None, ["a", "b", "c"]
 
-    entry = sources.Source("made up, 8-bit", read, 255.0, names=("synthetic",))
+    entry = sources.Source("made up, 8-bit", read, 255.0, names=("made-up",))
     monkeypatch.setattr(sources, "SOURCES", (*sources.SOURCES, entry))
-    dataset = data.load("synthetic", seed=0)
+    dataset = data.load("made-up", seed=0)
     assert (
         dataset.pixel_max == 255.0 and dataset.x_train.max() < 200 and dataset.class_names == ["a", "b", "c"]
     )
-    assert "synthetic (made up, 8-bit)" in sources.help_text()
+    assert "made-up (made up, 8-bit)" in sources.help_text()
     search = build_parser()._subparsers._group_actions[0].choices["search"]
-    assert "synthetic (made up, 8-bit)" in " ".join(search.format_help().split())
-    with pytest.raises(UsageError, match=r"^unknown dataset 'nope': use one of .*\bdigits\b.*\bsynthetic\b"):
+    assert "made-up (made up, 8-bit)" in " ".join(search.format_help().split())
+    with pytest.raises(UsageError, match=r"^unknown dataset 'nope': use one of .*\bdigits\b.*\bmade-up\b"):
         data.load("nope")
     # Without a declared scale, the data's own: its training set's brightest value.
     monkeypatch.setattr(
