@@ -4,6 +4,7 @@ import collections
 
 import keras
 import numpy as np
+from numpy.typing import ArrayLike
 
 from keras_lrelu import _compat as compat
 from keras_lrelu.convert import get_alphas
@@ -41,7 +42,9 @@ class DeadUnitMonitor(keras.callbacks.Callback):
         batch_size: Int. Batch size for the probe. Defaults to 256.
     """
 
-    def __init__(self, probe_inputs, key="inactive_fraction", batch_size=256):
+    def __init__(
+        self, probe_inputs: ArrayLike, key: str = "inactive_fraction", batch_size: int = 256
+    ) -> None:
         super().__init__()
         self.probe_inputs = probe_inputs
         self.key = key
@@ -149,7 +152,7 @@ class AlphaHistory(keras.callbacks.Callback):
             `<key>/<layer name>`. Defaults to `"alpha"`.
     """
 
-    def __init__(self, key="alpha"):
+    def __init__(self, key: str = "alpha") -> None:
         super().__init__()
         self.key = key
         self.history = collections.defaultdict(list)

@@ -48,7 +48,7 @@ class AlphaBounds(keras.constraints.Constraint):
         high: Float, the largest slope allowed, `>= low`.
     """
 
-    def __init__(self, low=0.0, high=1.0):
+    def __init__(self, low: float = 0.0, high: float = 1.0) -> None:
         self.low, self.high = check_bounds((low, high))
 
     def __call__(self, w):

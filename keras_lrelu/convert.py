@@ -1,6 +1,7 @@
 """Reading and rewriting the rectifiers of an existing model."""
 
 import warnings
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -37,7 +38,7 @@ def iter_layers(model):
         yield from iter_layers(layer)
 
 
-def get_alphas(model):
+def get_alphas(model: keras.Model) -> dict[str, np.ndarray]:
     """Returns the learned slopes of every learned-slope layer in `model`.
 
     Example:
@@ -112,7 +113,14 @@ def is_rectifier(layer):
     )
 
 
-def convert(model, alpha=0.01, trainable_alpha=False, channelwise=False, rectifier=None, **kwargs):
+def convert(
+    model: keras.Model,
+    alpha: float = 0.01,
+    trainable_alpha: bool = False,
+    channelwise: bool = False,
+    rectifier: Callable[[], keras.layers.Layer] | None = None,
+    **kwargs,
+) -> keras.Model:
     """Returns a copy of `model` with every plain ReLU made a keras_lrelu
     `LeakyReLU` (or the layer `rectifier` makes), all weights kept.
 

@@ -63,15 +63,15 @@ class LeakyReLU(keras.layers.Layer):
 
     def __init__(
         self,
-        alpha=_UNSET,
-        trainable_alpha=False,
-        channelwise=False,
-        axis=None,
-        alpha_bounds=(0.0, 1.0),
-        alpha_regularizer=None,
-        negative_slope=_UNSET,
+        alpha: float = _UNSET,
+        trainable_alpha: bool = False,
+        channelwise: bool = False,
+        axis: int | None = None,
+        alpha_bounds: tuple[float, float] | None = (0.0, 1.0),
+        alpha_regularizer: str | keras.regularizers.Regularizer | None = None,
+        negative_slope: float = _UNSET,
         **kwargs,
-    ):
+    ) -> None:
         super().__init__(**kwargs)
         if alpha is not _UNSET and negative_slope is not _UNSET:
             raise ValueError(

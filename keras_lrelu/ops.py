@@ -7,6 +7,7 @@ import numbers
 import keras
 import numpy as np
 from keras import ops
+from numpy.typing import ArrayLike
 
 
 def check_slope(name, value):
@@ -24,7 +25,7 @@ def check_slope(name, value):
     return float(value)
 
 
-def leaky_relu(x, alpha=0.3):
+def leaky_relu(x: ArrayLike, alpha: float | ArrayLike = 0.3) -> ArrayLike:
     """Leaky rectifier: `x` where `x > 0`, `alpha * x` elsewhere.
 
     Formula:

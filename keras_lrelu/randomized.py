@@ -36,7 +36,7 @@ class RandomizedLeakyReLU(keras.layers.Layer):
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
     """
 
-    def __init__(self, lower=1 / 8, upper=1 / 3, seed=None, **kwargs):
+    def __init__(self, lower: float = 1 / 8, upper: float = 1 / 3, seed: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.lower = check_slope("lower", lower)
         self.upper = check_slope("upper", upper)

@@ -17,11 +17,19 @@ UsageError (a ValueError) with the text the command would print after
 `error:`. Progress prints as the command's does.
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tuning.api.result import SearchResult
 from tuning.api.result import load_result
 from tuning.errors import UsageError
+
+if TYPE_CHECKING:  # for the annotations only: importing Keras starts a backend
+    import keras
+    import numpy as np
 
 __all__ = ["SearchResult", "UsageError", "load_result", "search"]
 
@@ -29,7 +37,15 @@ __all__ = ["SearchResult", "UsageError", "load_result", "search"]
 _COMMA_LISTS = ("modes", "export_formats")
 
 
-def search(model=None, data="mnist5k", **options):
+def search(
+    model: str
+    | os.PathLike
+    | keras.Model
+    | Callable[[Callable[[], keras.layers.Layer]], keras.Model]
+    | None = None,
+    data: str | os.PathLike | tuple[np.ndarray, ...] = "mnist5k",
+    **options,
+) -> SearchResult:
     """Runs (or resumes) an alpha search and exports its best model;
     returns its SearchResult.
 

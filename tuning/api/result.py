@@ -1,13 +1,20 @@
 """What a search leaves, as one object: its table, verdict, exports and plot."""
 
+from __future__ import annotations
+
 import json
 import os
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from tuning import paths
 from tuning.names import CARD_NAME
 from tuning.search.results import VERDICT_NAME
+
+if TYPE_CHECKING:  # for the annotations only: importing Keras or matplotlib starts a backend
+    import keras
+    from matplotlib.figure import Figure
 
 # A search exports at most this many ranks (tuning/limits.py --export-top).
 EXPORT_RANKS_MAX = 100
@@ -23,23 +30,25 @@ class SearchResult:
         project_dir: the folder of the search's trials.
     """
 
-    def __init__(self, project_dir, table, verdict, exported):
+    def __init__(
+        self, project_dir: str, table: pd.DataFrame, verdict: dict | None, exported: dict[str, list[str]]
+    ) -> None:
         self.project_dir = project_dir
         self.table = table
         self.verdict = verdict
         self.exported = exported
 
     @property
-    def decision(self):
+    def decision(self) -> str | None:
         """ "better", "worse", "equivalent", "undecided", or None."""
         return (self.verdict or {}).get("decision")
 
     @property
-    def text(self):
+    def text(self) -> str:
         """The verdict as the search printed it."""
         return (self.verdict or {}).get("text", "")
 
-    def best_model(self):
+    def best_model(self) -> keras.Model:
         """The exported best model (its model.keras), loaded in Keras's safe mode."""
         import keras
 
@@ -49,14 +58,14 @@ class SearchResult:
             raise FileNotFoundError(f"{self.project_dir}: the search exported no model")
         return keras.saving.load_model(os.path.join(next(iter(self.exported)), "model.keras"))
 
-    def plot(self):
+    def plot(self) -> Figure:
         """Validation accuracy against alpha per mode, as a matplotlib
         Figure (results.png's), made without changing pyplot's backend."""
         from tuning.search.results import results_figure
 
         return results_figure(self.table)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         finished = int((self.table["status"] == "COMPLETED").sum())
         return (
             f"<SearchResult {self.project_dir}: {len(self.table)} trials ({finished} completed), "
@@ -64,7 +73,9 @@ class SearchResult:
         )
 
 
-def load_result(directory, project, export_dir="saved_models", command=None):
+def load_result(
+    directory: str, project: str, export_dir: str = "saved_models", command: str | None = None
+) -> SearchResult:
     """The SearchResult of project `project` in `directory`, with its
     exports in `export_dir/project` (those made by `command`, if given)."""
     project_dir = os.path.join(directory, project)

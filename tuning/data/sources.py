@@ -10,6 +10,7 @@ the scale of its raw pixels; --dataset's help, the unknown-dataset error and
 
 import dataclasses
 import os
+from collections.abc import Callable
 
 from tuning.data import bundled
 from tuning.data import downloads
@@ -30,15 +31,15 @@ class Source:
     training set's largest value), for arrays of any scale."""
 
     kind: str
-    read: object
-    pixel_max: object = None
-    names: tuple = ()
-    claims: object = None
+    read: Callable[[str, tuple[int, int] | None], tuple]
+    pixel_max: float | dict[str, float] | None = None
+    names: tuple[str, ...] = ()
+    claims: Callable[[str], bool] | None = None
 
-    def serves(self, name):
+    def serves(self, name: str) -> bool:
         return name in self.names or (self.claims is not None and self.claims(name))
 
-    def scale(self, name):
+    def scale(self, name: str) -> float | None:
         """The largest raw pixel value of dataset `name`, or None (its own)."""
         return self.pixel_max.get(name) if isinstance(self.pixel_max, dict) else self.pixel_max
 
@@ -55,7 +56,7 @@ SOURCES = (
 )
 
 
-def source_for(name):
+def source_for(name: str) -> Source:
     """The first entry of SOURCES that serves `name`, or UsageError naming what does."""
     for source in SOURCES:
         if source.serves(name):
@@ -65,7 +66,7 @@ def source_for(name):
     raise UsageError(f"unknown dataset {name!r}: use one of {', '.join(named)}, {' or '.join(paths)}")
 
 
-def help_text():
+def help_text() -> str:
     """--dataset's help, from the entries."""
     parts = [
         f"{', '.join(source.names)} ({source.kind})" if source.names else source.kind for source in SOURCES

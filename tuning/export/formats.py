@@ -18,6 +18,7 @@ probabilities, so an export measures every file it wrote.
 import dataclasses
 import importlib.util
 import os
+from collections.abc import Callable
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from tuning.export import keras_file
 from tuning.export import litert
 from tuning.export import onnx
 from tuning.export import saved_model
-from tuning.export.served import Served  # noqa: F401  (the type every `load` returns)
+from tuning.export.served import Served  # the type every `load` returns
 
 KERAS_FILE = keras_file.FILE
 CALIBRATION_IMAGES = litert.CALIBRATION_IMAGES
@@ -45,11 +46,11 @@ class Format:
 
     name: str
     file: str
-    needs: tuple
-    write: object
-    load: object
+    needs: tuple[str, ...]
+    write: Callable[[object, str, np.ndarray], None]  # (a Keras model on TensorFlow, path, images)
+    load: Callable[[str, int | None], Served]
     what: str  # for --help
-    reads: tuple = ()
+    reads: tuple[str, ...] = ()
     default: bool = True
 
     @property
@@ -78,7 +79,7 @@ FORMATS = {
 }
 
 
-def default_names():
+def default_names() -> tuple[str, ...]:
     """The formats an export writes without --export-formats: the entries marked `default`."""
     return tuple(name for name, entry in FORMATS.items() if entry.default)
 
@@ -94,7 +95,7 @@ def file_name(name):
     return name if FORMATS[name].in_folder else FORMATS[name].file
 
 
-def files_read(path):
+def files_read(path: str) -> list[str]:
     """The files that loading `path` (a SavedModel folder, or a model file
     in an export folder) reads, relative to that folder: its own and those
     its format's entry `reads`."""
@@ -111,7 +112,7 @@ def help_text():
     return f"besides model.keras: {listed}; default: {','.join(default_names())}"
 
 
-def parse(text):
+def parse(text: str) -> list[str]:
     """`saved_model,onnx` as a list of format names, or UsageError."""
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in FORMATS]
@@ -142,7 +143,7 @@ def write_converted(model, folder, names, calibration_images):
     return [KERAS_FILE] + [file_name(name) for name in FORMATS if name in names]
 
 
-def load(path, threads=None):
+def load(path: str, threads: int | None = None) -> Served:
     """`path` (an export folder's SavedModel, or a model file of a known
     suffix) loaded in its own runtime, as a `Served`.
 

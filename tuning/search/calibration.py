@@ -22,6 +22,7 @@ import pandas as pd
 
 from tuning import verdict
 from tuning.search import results
+from tuning.search.pruners import margin_fraction
 from tuning.search.pruners import may_prune
 from tuning.search.pruners.median import MedianPruner
 from tuning.search.pruners.race import RacePruner
@@ -57,7 +58,7 @@ def search_table(
     modes[baseline_at] = verdict.BASELINE_MODE
     statuses = ["COMPLETED"] * len(truths)
     if prune:
-        statuses, counts = _pruned(counts, k, size, margin / 100, modes)
+        statuses, counts = _pruned(counts, k, size, margin_fraction(margin), modes)
     frame = pd.DataFrame(
         {
             "trial_id": [f"{i:02d}" for i in range(len(truths))],

@@ -33,7 +33,7 @@ def run_rounds(tuner, dataset):
         for t in sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
         if t.status == "COMPLETED"
     ]
-    pruner = pruners.make("race", settings.margin / 100, settings.repeats, len(dataset.y_val))
+    pruner = pruners.from_settings(settings, "race", len(dataset.y_val))
     start, trained = time.time(), 0
     _, verdict = tuner.write_results()
     for repeat in range(1, settings.repeats):

@@ -26,6 +26,10 @@ class RepeatedTrials:
     `settings.repeats` times and returns the means over its runs, the
     objective KerasTuner ranks by."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pruners = {}  # by --prune name, each built once from the settings
+
     def run_trial(self, trial, *args, **kwargs):
         """Trains the repeats a stopped run of this trial did not record,
         and none once a repeat is pruned; the trial's checkpoint is the best
@@ -54,8 +58,10 @@ class RepeatedTrials:
     def _run_repeat(self, trial, repeat, earlier, callbacks, args, kwargs):
         recorder = CurveRecorder()
         name = self.settings.prune if pruners.may_prune(trial.hyperparameters.values.get("mode")) else "none"
+        if name not in self._pruners:  # one of each for the whole search: a pruner keeps no state
+            self._pruners[name] = pruners.from_settings(self.settings, name)
         pruning = PruningCallback(
-            pruners.make(name, self.settings.margin / 100, self.settings.repeats),
+            self._pruners[name],
             recorder,
             self.project_dir,
             trial.trial_id,

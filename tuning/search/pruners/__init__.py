@@ -15,25 +15,41 @@ __all__ = [
     "NopPruner",
     "PRUNERS",
     "RacePruner",
+    "from_settings",
     "help_text",
     "make",
+    "margin_fraction",
     "may_prune",
 ]
 
 
-def help_text(default):
+def help_text(default: str) -> str:
     """--prune's help, from the entries."""
     listed = "; ".join(f"{name}: {pruner.help}" for name, pruner in PRUNERS.items())
     return f"{listed}; pruned ones are never tested or exported; default: {default}"
 
 
-def make(name, margin, rounds=None, validation_size=None):
+def make(
+    name: str, margin: float, rounds: int | None = None, validation_size: int | None = None
+) -> BasePruner:
     """The pruner `--prune NAME` names, with the margin (a fraction), the
     most repeats (`rounds`) and the validation images, where it takes them."""
     return PRUNERS[name](margin=margin, rounds=rounds, validation_size=validation_size)
 
 
-def may_prune(mode):
+def margin_fraction(margin_points: float) -> float:
+    """--margin, in accuracy points, as the fraction of accuracy pruners
+    compare with: the one place the search converts it."""
+    return margin_points / 100
+
+
+def from_settings(settings, name: str | None = None, validation_size: int | None = None) -> BasePruner:
+    """The pruner of a search's `settings` (tuning/settings.py): `name`
+    (default: its --prune), with its --margin and its --repeats."""
+    return make(name or settings.prune, margin_fraction(settings.margin), settings.repeats, validation_size)
+
+
+def may_prune(mode: str) -> bool:
     """Whether a configuration of `mode` may be pruned or dropped: never
     ReLU, the reference every decision of the verdict is made against."""
     return mode != BASELINE_MODE

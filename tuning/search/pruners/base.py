@@ -1,5 +1,7 @@
 """What a pruner is: one decision, as Optuna's `BasePruner.prune(study, trial)`."""
 
+from collections.abc import Callable
+
 
 class BasePruner:
     """Decides, after an epoch of a repeat, whether its configuration stops.
@@ -23,7 +25,9 @@ class BasePruner:
 
     help = ""  # what `--prune NAME` does, one clause for --help (tuning.search.pruners.help_text)
 
-    def __init__(self, margin=0.0, rounds=None, validation_size=None):
+    def __init__(
+        self, margin: float = 0.0, rounds: int | None = None, validation_size: int | None = None
+    ) -> None:
         if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin <= 1:
             raise ValueError(
                 f"`margin` is a fraction of accuracy in [0, 1] (0.01 is one point). Received: margin={margin!r}"
@@ -35,7 +39,9 @@ class BasePruner:
         self.rounds = rounds
         self.validation_size = validation_size
 
-    def prune(self, curves, finished, epoch):
+    def prune(
+        self, curves: list[dict[str, float]], finished: Callable[[], list[list[dict[str, float]]]], epoch: int
+    ) -> str | None:
         """Whether the configuration stops after `epoch`.
 
         Args:
