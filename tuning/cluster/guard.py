@@ -13,16 +13,14 @@ KerasTuner's OracleServicer believes every caller. Here:
   without the objective, an EndTrial with an unknown status), and should
   KerasTuner still raise, its lock is let go and the call refused in one
   line: no call can leave the oracle locked;
-- a worker that holds a trial and sends nothing about it for
-  HOLDER_SILENCE seconds (or `trial_timeout`, if shorter) is forgotten, as
-  is any other worker silent for `trial_timeout`: its trial goes back to the
-  queue for the next worker, so the chief (which KerasTuner has wait for
-  every worker it has seen) ends; its next call about that trial is refused
-  with one line, which stops it. Only a call about the trial it holds keeps
-  a holder: ours ask for it every few seconds while training progresses
-  (tuning/cluster/heartbeat.py), and one that asks again for a trial, or
-  for the space, keeps nothing. While a trial runs, a worker with nothing to
-  do waits (IDLE) instead of ending, so as to take the trial if it comes back.
+- a trial's holder that sends nothing about that trial for HOLDER_SILENCE
+  seconds (or `trial_timeout`, if shorter; ours ask every few seconds while
+  they train: tuning/cluster/heartbeat.py), or any other worker silent for
+  `trial_timeout`, is forgotten: its trial goes back to the queue, so the
+  chief (which KerasTuner has wait for every worker it has seen) ends; its
+  next call about that trial is refused with one line, which stops it.
+  While a trial runs, a worker with nothing to do waits (IDLE) instead of
+  ending, so as to take the trial if it comes back.
 """
 
 import hmac
@@ -266,11 +264,8 @@ class Guard(grpc.ServerInterceptor):
         handed_back = []
         with self._lock:
             holders = set(self._holders.values())
-            silent = {
-                worker: self.holder_silence if worker in holders else self.trial_timeout
-                for worker, heard in self._heard.items()
-                if now - heard > (self.holder_silence if worker in holders else self.trial_timeout)
-            }
+            limits = {w: self.holder_silence if w in holders else self.trial_timeout for w in self._heard}
+            silent = {w: limits[w] for w, heard in self._heard.items() if now - heard > limits[w]}
             for worker in silent:
                 del self._heard[worker]
         for worker, limit in silent.items():
