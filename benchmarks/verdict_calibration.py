@@ -110,7 +110,7 @@ def edges_table(n):
     row("median pruning, ReLU sixth", "no comparison against ReLU", float(np.mean([not s for s in found])))
     for k, leaky in ((6, 1), (10, 6)):
         found = calibration.decisions(
-            np.random.default_rng(k), [0.75] * leaky, k, n, size=288, run_points=0.05, margin=0.75
+            np.random.default_rng(k), [0.75] * leaky, k, n, size=288, run_points=0.05, margin_points=0.75
         )
         row(
             f"margin 0.75 points of 288 images, K = {k}, {leaky} leaky",

@@ -131,7 +131,7 @@ def _add_search(commands):
                         f"{stats.fewest_pairs(CONFIRMED_LEAKY)} to decide anything); auto:K: round by round until "
                         "the verdict is decided, at most K; default: 0 (the verdict is then computed "
                         "on the repeats that chose the best, and says so)")
-    search.add_argument("--margin", type=float, default=DEFAULTS.margin, metavar="POINTS",
+    search.add_argument("--margin", type=float, default=DEFAULTS.margin_points, metavar="POINTS",
                         help="accuracy points within which two configurations count as equivalent, and by which "
                         f"a pruned one must trail the median; default: {MARGIN_POINTS:g}")
     search.add_argument("--prune", default=DEFAULTS.prune, choices=tuple(PRUNERS),

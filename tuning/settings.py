@@ -57,7 +57,7 @@ class SearchSettings:
     # auto:K: rounds stop once the verdict is decided; `repeats`/`confirm` is then K.
     repeats_auto: bool = False
     confirm_auto: bool = False
-    margin: float = MARGIN_POINTS
+    margin_points: float = MARGIN_POINTS  # --margin
     prune: str = "none"
     batch_size: int = 64
     directory: str = "runs"
@@ -183,6 +183,7 @@ def from_args(args, argv, command, backend, from_command_line=True, model=None, 
             image_size=tuple(args.image_size) if args.image_size else None,
             init=args.init or "fresh",
             repeats=int(args.repeats),
+            margin_points=args.margin,
             confirm=int(args.confirm),
             repeats_auto=repeats_auto,
             confirm_auto=confirm_auto,

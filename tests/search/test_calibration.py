@@ -64,7 +64,7 @@ def test_a_margin_of_a_fraction_of_an_image_is_rarely_met_by_a_gap_of_the_margin
     # 0.75 points of 288 images is 2.16 images; runs 0.05 points apart differ by 2 or 3 images.
     # Before: "equivalent" in 28.4% (K = 6) and 34.6% (K = 10) of these searches.
     found = calibration.decisions(
-        np.random.default_rng(k), [0.75] * leaky, k, SEARCHES, size=288, run_points=0.05, margin=0.75
+        np.random.default_rng(k), [0.75] * leaky, k, SEARCHES, size=288, run_points=0.05, margin_points=0.75
     )
     assert calibration.rate(found, {"equivalent"}) <= BOUND
 

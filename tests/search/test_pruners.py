@@ -42,7 +42,7 @@ def test_a_registered_pruner_is_offered_and_stops_training(monkeypatch):
     assert build_parser().parse_args(["search", "--prune", "after-epoch"]).prune == "after-epoch"
     assert "; after-epoch: stop after epoch 2; " in pruners.help_text("none")
     pruner = pruners.make("after-epoch", 0.01)
-    assert isinstance(pruner, _AfterEpoch) and pruner.margin == 0.01
+    assert isinstance(pruner, _AfterEpoch) and pruner.margin_fraction == 0.01
     curve, message = _run(pruner, [0.5, 0.6, 0.7])
     assert curve == {"1": 0.5, "2": 0.6}, "the curve is recorded up to the epoch that stopped it"
     assert message == "pruned in repeat 1, epoch 2: mean val_accuracy 0.60 after epoch 2"
@@ -64,14 +64,17 @@ def test_no_pruner_reads_nothing_and_stops_nothing():
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda: pruners.NopPruner(margin=-0.01), r"^`margin` is a fraction .* Received: margin=-0\.01$"),
-        (lambda: pruners.MedianPruner(margin=2.5), r"Received: margin=2\.5$"),
-        (lambda: pruners.RacePruner(margin="1"), r"Received: margin='1'$"),
         (
-            lambda: pruners.RacePruner(rounds=0),
-            r"^`rounds` is a positive integer or None\. Received: rounds=0$",
+            lambda: pruners.NopPruner(margin_fraction=-0.01),
+            r"^`margin_fraction` is a fraction .* Received: margin_fraction=-0\.01$",
         ),
-        (lambda: pruners.RacePruner(rounds=2.5), r"Received: rounds=2\.5$"),
+        (lambda: pruners.MedianPruner(margin_fraction=2.5), r"Received: margin_fraction=2\.5$"),
+        (lambda: pruners.RacePruner(margin_fraction="1"), r"Received: margin_fraction='1'$"),
+        (
+            lambda: pruners.RacePruner(repeats=0),
+            r"^`repeats` is a positive integer or None\. Received: repeats=0$",
+        ),
+        (lambda: pruners.RacePruner(repeats=2.5), r"Received: repeats=2\.5$"),
         (lambda: pruners.RacePruner(validation_size=True), r"Received: validation_size=True$"),
         (
             lambda: pruners.MedianPruner(startup=-1),
@@ -86,6 +89,8 @@ def test_a_pruner_refuses_an_argument_out_of_range_naming_it(make, message):
 
 
 def test_a_pruner_keeps_the_arguments_it_was_given():
-    pruner = pruners.MedianPruner(margin=1.0, rounds=3, validation_size=288, startup=0, warmup_epochs=0)
-    assert (pruner.margin, pruner.rounds, pruner.validation_size) == (1.0, 3, 288)
+    pruner = pruners.MedianPruner(
+        margin_fraction=1.0, repeats=3, validation_size=288, startup=0, warmup_epochs=0
+    )
+    assert (pruner.margin_fraction, pruner.repeats, pruner.validation_size) == (1.0, 3, 288)
     assert (pruner.startup, pruner.warmup_epochs) == (0, 0)

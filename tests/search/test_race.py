@@ -99,14 +99,14 @@ def test_a_configuration_three_points_worse_leaves_by_round_three():
 
 def test_three_differences_of_one_image_drop_nothing():
     # Before: no spread, p = 0, dropped. The pooled variance never goes under the rounding's.
-    pruner = RacePruner(rounds=5, validation_size=288)
+    pruner = RacePruner(repeats=5, validation_size=288)
     ours, leader = [250, 251, 249], [251, 252, 250]
     assert pruner.prune(_curves(ours, 288), lambda: [_curves(leader, 288)], 3) is None
-    assert RacePruner(rounds=5).prune(_curves(ours, 288), lambda: [_curves(leader, 288)], 3)  # no floor
+    assert RacePruner(repeats=5).prune(_curves(ours, 288), lambda: [_curves(leader, 288)], 3)  # no floor
 
 
 def test_the_race_drops_a_clearly_worse_configuration_once_it_may():
-    pruner = RacePruner(rounds=10, validation_size=800)
+    pruner = RacePruner(repeats=10, validation_size=800)
     worse, leader = [700, 702, 698], [770, 771, 769]
     assert (
         pruner.prune(_curves(worse[:2]), lambda: [_curves(leader[:2])], 3) is None

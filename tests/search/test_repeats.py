@@ -42,9 +42,11 @@ class _Monitor:
     """A repeat's two callbacks as the search lists them, the recorder
     before the pruning check, driven as Keras drives them."""
 
-    def __init__(self, project_dir, trial_id, repeat, earlier=(), prune=False, last=True, margin=0.0):
+    def __init__(
+        self, project_dir, trial_id, repeat, earlier=(), prune=False, last=True, margin_fraction=0.0
+    ):
         self.recorder = CurveRecorder()
-        pruner = pruners.make("median" if prune else "none", margin)
+        pruner = pruners.make("median" if prune else "none", margin_fraction)
         self.pruning = PruningCallback(pruner, self.recorder, project_dir, trial_id, repeat, earlier, last)
         self.model = None
 
@@ -95,10 +97,10 @@ def test_a_first_repeat_below_the_median_is_pruned_after_the_warm_up(project):
 
 def test_a_gap_within_the_margin_prunes_nothing(project):
     # One repeat's luck is a validation image or two: pruning waits for a gap beyond the margin.
-    within = _Monitor(str(project), "9", repeat=0, prune=True, margin=0.01)
+    within = _Monitor(str(project), "9", repeat=0, prune=True, margin_fraction=0.01)
     _epoch(within, 0, 0.10)
     assert not _epoch(within, 1, 0.591), "0.591 is within 1 point of the median 0.6"
-    beyond = _Monitor(str(project), "9", repeat=0, prune=True, margin=0.01)
+    beyond = _Monitor(str(project), "9", repeat=0, prune=True, margin_fraction=0.01)
     _epoch(beyond, 0, 0.10)
     assert _epoch(beyond, 1, 0.585) and beyond.pruned_message == (
         "pruned in repeat 1, epoch 2: mean val_accuracy 0.5850 below the median 0.6000 of 3 finished "

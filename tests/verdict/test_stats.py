@@ -56,13 +56,13 @@ def test_sign_flip_p_by_hand_and_by_enumeration():
 def test_no_spread_is_a_defined_test_not_a_certainty():
     # One validation image better in every repeat: the 781/761/791 against 780/760/790.
     ours, theirs = np.array([781, 761, 791]), np.array([780, 760, 790])
-    result = stats.sign_flip(ours - theirs, margin=8)
+    result = stats.sign_flip(ours - theirs, margin_images=8)
     assert result["p"] == pytest.approx(0.25) and result["decision"] == "undecided"
     assert result["low"] == -math.inf and result["high"] == math.inf  # 3 pairs bound nothing at 5%
     six = stats.sign_flip([1] * 6)
     assert six["p"] == pytest.approx(2 / 64) and (six["low"], six["high"]) == (1, 1)
     assert six["decision"] == "better"
-    assert stats.sign_flip([1] * 6, margin=8)["decision"] == "equivalent"  # within 8 images
+    assert stats.sign_flip([1] * 6, margin_images=8)["decision"] == "equivalent"  # within 8 images
     assert stats.sign_flip([0] * 6)["p"] == 1.0
 
 
@@ -91,11 +91,11 @@ def test_the_interval_is_the_set_of_shifts_the_test_does_not_reject():
 
 
 def test_decisions_follow_the_interval_equivalence_first():
-    assert stats.sign_flip([20, 22, 25, 19, 30, 24, 21], margin=8)["decision"] == "better"
-    assert stats.sign_flip([-20, -22, -25, -19, -30, -24, -21], margin=8)["decision"] == "worse"
-    near = stats.sign_flip([1, 2, 1, 3, 2, 1, 2], margin=8)
+    assert stats.sign_flip([20, 22, 25, 19, 30, 24, 21], margin_images=8)["decision"] == "better"
+    assert stats.sign_flip([-20, -22, -25, -19, -30, -24, -21], margin_images=8)["decision"] == "worse"
+    near = stats.sign_flip([1, 2, 1, 3, 2, 1, 2], margin_images=8)
     assert near["decision"] == "equivalent" and near["low"] > 0  # above 0, but by less than the margin
-    assert stats.sign_flip([10, -12, 8, -9, 11, -7, 9], margin=8)["decision"] == "undecided"
+    assert stats.sign_flip([10, -12, 8, -9, 11, -7, 9], margin_images=8)["decision"] == "undecided"
     adjusted = stats.sign_flip([1, 2, 1, 3, 2, 1, 2], tests=3)
     assert adjusted["p_adjusted"] == pytest.approx(min(1, 3 * adjusted["p"]))
 
@@ -125,10 +125,10 @@ def test_every_planned_look_can_decide_a_unanimous_gap_or_a_unanimous_tie(ceilin
 
     looks = sequential.plan(ceiling, tests)
     for look, level in looks["difference"].items():
-        result = stats.sign_flip([5] * look, tests=tests, level=level, margin=2, equivalence_level=0)
+        result = stats.sign_flip([5] * look, tests=tests, level=level, margin_images=2, equivalence_level=0)
         assert result["decision"] == "better", (look, level)
     for look, level in looks["equivalence"].items():
-        result = stats.sign_flip([1] * look, tests=tests, level=0, margin=2, equivalence_level=level)
+        result = stats.sign_flip([1] * look, tests=tests, level=0, margin_images=2, equivalence_level=level)
         assert result["decision"] == "equivalent", (look, level)
 
 
@@ -142,7 +142,7 @@ def test_the_interval_says_its_own_exact_level():
 
 def test_equivalence_and_a_difference_spend_budgets_of_their_own():
     d = [3, 1, 4, 1, 5, 9, 2]
-    result = stats.sign_flip(d, margin=8)
+    result = stats.sign_flip(d, margin_images=8)
     # Better or worse at 2.5% a side (3 of 128); equivalent by two one-sided tests at 5% each (6 of 128).
     assert result["confidence"] == 1 - 6 / 128 and result["equivalence_confidence"] == 1 - 12 / 128
     means, _ = stats.subset_means(d)
@@ -150,10 +150,12 @@ def test_equivalence_and_a_difference_spend_budgets_of_their_own():
     assert result["decision"] == "equivalent"
     # Two one-sided tests at 5% each put this inside 8 images; each at 2.5% (the former rule) did not.
     edge = [8, 7, 0, 4, 9, 6, 0]
-    assert stats.sign_flip(edge, margin=8)["equivalence_high"] == pytest.approx(23 / 3)
-    assert stats.sign_flip(edge, margin=8)["decision"] == "equivalent"
-    assert stats.sign_flip(edge, margin=8, equivalence_level=0.025)["decision"] == "undecided"
-    assert stats.sign_flip(d, margin=8, equivalence_level=0)["decision"] == "better"  # no equivalence look
+    assert stats.sign_flip(edge, margin_images=8)["equivalence_high"] == pytest.approx(23 / 3)
+    assert stats.sign_flip(edge, margin_images=8)["decision"] == "equivalent"
+    assert stats.sign_flip(edge, margin_images=8, equivalence_level=0.025)["decision"] == "undecided"
+    assert (
+        stats.sign_flip(d, margin_images=8, equivalence_level=0)["decision"] == "better"
+    )  # no equivalence look
 
 
 def test_a_margin_in_images_counts_whole_images():
@@ -163,17 +165,17 @@ def test_a_margin_in_images_counts_whole_images():
         and stats.whole_margin(8.0) == 8
         and stats.whole_margin(7.9999999999) == 8
     )
-    assert stats.sign_flip([2, 2, 2, 3, 2, 2, 2, 2], margin=2.16)["decision"] == "better"
-    assert stats.sign_flip([1, 2, 1, 1, 0, 1, 1, 1], margin=2.16)["decision"] == "equivalent"
-    assert stats.sign_flip([0] * 8, margin=0.9)["decision"] == "undecided"  # under one image: never
+    assert stats.sign_flip([2, 2, 2, 3, 2, 2, 2, 2], margin_images=2.16)["decision"] == "better"
+    assert stats.sign_flip([1, 2, 1, 1, 0, 1, 1, 1], margin_images=2.16)["decision"] == "equivalent"
+    assert stats.sign_flip([0] * 8, margin_images=0.9)["decision"] == "undecided"  # under one image: never
 
 
 def test_pairs_to_settle_by_the_normal_approximation():
     d = np.array([2.0, -1.0, 3.0, 0.0, 1.0, 1.0])
     z = scipy_stats.norm.ppf(1 - 0.05 / 2) + scipy_stats.norm.ppf(0.8)
     by_hand = math.ceil((z * d.std(ddof=1) / (8 - d.mean())) ** 2)
-    assert stats.pairs_to_settle(d, margin=8) == max(by_hand, 7)  # more than the 6 it has
-    assert stats.pairs_to_settle([1, 1, 1], margin=8) is None  # no spread to go on
+    assert stats.pairs_to_settle(d, margin_images=8) == max(by_hand, 7)  # more than the 6 it has
+    assert stats.pairs_to_settle([1, 1, 1], margin_images=8) is None  # no spread to go on
 
 
 def test_wilson_interval_by_hand():

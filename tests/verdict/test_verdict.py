@@ -59,7 +59,7 @@ def test_a_clear_difference_is_better_with_its_bonferroni_interval():
     relu = found["against_relu"]
     assert relu["on"] == "search" and relu["tests"] == 2
     first, second = relu["comparisons"]
-    expected = stats.sign_flip(CLEAR["1"][2] - BASE, tests=2, margin=8)
+    expected = stats.sign_flip(CLEAR["1"][2] - BASE, tests=2, margin_images=8)
     assert first["trial_id"] == "1" and first["decision"] == "better" == found["decision"]
     assert first["p"] == pytest.approx(expected["p"]) and first["p_adjusted"] == pytest.approx(
         2 * expected["p"]
@@ -96,7 +96,7 @@ def test_a_small_difference_is_equivalent_within_the_margin_and_says_it_clears_z
         "is within ±1 point of ReLU here."
     )
     assert (
-        verdict.decide(_frame(runs), 7, margin=0.2)["decision"] == "better"
+        verdict.decide(_frame(runs), 7, margin_points=0.2)["decision"] == "better"
     )  # 1.6 images: outside 0.2 points
 
 
@@ -229,7 +229,7 @@ def test_the_verdict_command_recomputes_from_results_csv_without_tensorflow_or_k
     (tmp_path / "first.json").unlink()
     seconds = time.perf_counter() - start
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == verdict.decide(_frame(CLEAR), 7, margin=0.5)["text"]
+    assert done.stdout.strip() == verdict.decide(_frame(CLEAR), 7, margin_points=0.5)["text"]
     assert done.stderr.strip().splitlines()[-1] == "imported: none"
     assert [p.name for p in tmp_path.iterdir()] == ["results.csv"]  # wrote nothing
     assert seconds < 10  # the measured time is in the closing note; this only catches a TensorFlow import

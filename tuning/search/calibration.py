@@ -40,7 +40,7 @@ def search_table(
     size=800,
     prune=False,
     confirm=0,
-    margin=verdict.MARGIN_POINTS,
+    margin_points=verdict.MARGIN_POINTS,
     run_points=RUN_POINTS,
     baseline_at=0,
     skew=None,
@@ -58,7 +58,7 @@ def search_table(
     modes[baseline_at] = verdict.BASELINE_MODE
     statuses = ["COMPLETED"] * len(truths)
     if prune:
-        statuses, counts = _pruned(counts, k, size, margin_fraction(margin), modes)
+        statuses, counts = _pruned(counts, k, size, margin_fraction(margin_points), modes)
     frame = pd.DataFrame(
         {
             "trial_id": [f"{i:02d}" for i in range(len(truths))],
@@ -85,9 +85,10 @@ def search_table(
 def decisions(rng, gaps, k, searches, **options):
     """The decisions against ReLU of `searches` simulated searches: a list,
     per search, of the decisions of every comparison in ReLU's family."""
-    found, margin, confirm = [], options.get("margin", verdict.MARGIN_POINTS), options.get("confirm", 0)
+    margin_points, confirm = options.get("margin_points", verdict.MARGIN_POINTS), options.get("confirm", 0)
+    found = []
     for _ in range(searches):
-        result = verdict.decide(search_table(rng, gaps, k, **options), k, margin, confirm)
+        result = verdict.decide(search_table(rng, gaps, k, **options), k, margin_points, confirm)
         comparisons = (result or {}).get("against_relu", {}).get("comparisons", [None])
         found.append([c["decision"] for c in comparisons if c])
     return found
@@ -110,12 +111,12 @@ def _runs(rng, truths, k, size, run_points, skew=None, baseline_at=0):
     return counts
 
 
-def _pruned(counts, k, size, margin, modes):
+def _pruned(counts, k, size, margin_as_fraction, modes):
     """Configurations in order; one stops after repeat j (not the last)
     when the search's MedianPruner says so against those finished before
     it, on each repeat's final accuracy (a one-epoch curve); ReLU is never
     asked, as in the search."""
-    pruner, statuses, kept = MedianPruner(margin, warmup_epochs=0), [], counts.astype(float)
+    pruner, statuses, kept = MedianPruner(margin_as_fraction, warmup_epochs=0), [], counts.astype(float)
     for c in range(len(counts)):
         status = "COMPLETED"
         finished = [i for i, s in enumerate(statuses) if s == "COMPLETED"]
@@ -137,7 +138,7 @@ def sequential_decisions(rng, gaps, ceiling, searches, **options):
 
 
 def sequential_searches(
-    rng, gaps, ceiling, searches, on="confirm", k=3, margin=verdict.MARGIN_POINTS, **options
+    rng, gaps, ceiling, searches, on="confirm", k=3, margin_points=verdict.MARGIN_POINTS, **options
 ):
     """`searches` simulated sequential searches that stop at the first
     decided look: `on="confirm"` is `--repeats k --confirm auto:ceiling`,
@@ -153,14 +154,14 @@ def sequential_searches(
         confirm=ceiling if on == "confirm" else 0,
         repeats_auto=on == "race",
         confirm_auto=on == "confirm",
-        margin=margin,
+        margin_points=margin_points,
     )
     found = []
     for _ in range(searches):
         if on == "confirm":
-            table = search_table(rng, gaps, k, confirm=ceiling, margin=margin, **options)
+            table = search_table(rng, gaps, k, confirm=ceiling, margin_points=margin_points, **options)
         else:
-            table = search_table(rng, gaps, ceiling, margin=margin, **options)
+            table = search_table(rng, gaps, ceiling, margin_points=margin_points, **options)
         decisions, n = [], 0
         for n in range(1, ceiling + 1):
             if on == "confirm":
@@ -171,7 +172,7 @@ def sequential_searches(
             inputs = results.decided_on(frame, settings)
             if not any(inputs[2]):  # not a planned look: nothing can be decided on it
                 continue
-            found_now = verdict.recompute(frame.assign(**recorded.columns(*inputs, settings.margin)))
+            found_now = verdict.recompute(frame.assign(**recorded.columns(*inputs, settings.margin_points)))
             comparisons = (found_now or {}).get("against_relu", {}).get("comparisons", [None])
             decisions = [c["decision"] for c in comparisons if c]
             if verdict.is_decided(found_now):
@@ -189,7 +190,7 @@ def race_table(table, rounds, ceiling):
     frame[columns[rounds:]] = np.nan
     values = frame[columns[:rounds]].to_numpy()
     size = int(frame["validation_size"].iloc[0])
-    pruner, racing = RacePruner(rounds=ceiling, validation_size=size), set(range(len(frame)))
+    pruner, racing = RacePruner(repeats=ceiling, validation_size=size), set(range(len(frame)))
     leaky = {i for i, mode in enumerate(frame["mode"]) if may_prune(mode)}
     for n in range(1, rounds + 1):
         curves = {i: [{"1": value} for value in values[i, :n]] for i in racing}

@@ -45,7 +45,7 @@ def from_settings(settings, dataset, hypermodel):
         "batch_size": settings.batch_size,
         "threads": None if settings.backend == "jax" else settings.intra_op_threads,
         "prune": settings.prune,
-        "margin": settings.margin,
+        "margin": settings.margin_points,
         "repeats": settings.repeats,
         "backend": settings.backend,
         "model": hypermodel.describe(),

@@ -176,7 +176,7 @@ def write_results(project_dir, trials, settings, outside_space=None, validation_
         validation_size,
     )
     k, confirm, levels, looks = decided_on(frame, settings)
-    frame = frame.assign(**recorded.columns(k, confirm, levels, looks, settings.margin))
+    frame = frame.assign(**recorded.columns(k, confirm, levels, looks, settings.margin_points))
     verdict = recompute(frame)
     frame = frame.assign(**recorded.family(verdict))
     csv_path = os.path.join(project_dir, "results.csv")

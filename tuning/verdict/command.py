@@ -12,15 +12,15 @@ MAX_TABLE_BYTES = 64 << 20  # a results.csv of 10,000 trials is ~10 MB
 REQUIRED = ("trial_id", "status", "mode", "alpha", verdict.SIZE_COLUMN, f"{verdict.SEARCH}_1")
 
 
-def run(path, margin=None, json_path=None):
+def run(path, margin_points=None, json_path=None):
     """Prints the verdict of the table at `path`, decided on what the table
-    records (tuning/verdict/recorded.py); `margin` (points) is a what-if
+    records (tuning/verdict/recorded.py); `margin_points` is a what-if
     in place of the recorded margin. With `json_path`, writes its numbers
     there too. Returns the exit code."""
     if json_path:
         check_json_target(json_path)
     frame = read(path)
-    found = verdict.recompute(frame, margin)
+    found = verdict.recompute(frame, margin_points)
     if found is None:
         raise UsageError(f"no configuration in {path} finished its repeats; there is nothing to decide")
     print(found["text"])

@@ -79,11 +79,18 @@ def search_family(frame):
 
 
 def decide(
-    frame, k, margin=MARGIN_POINTS, confirm=0, level=None, looks=None, family=None, equivalence_level=None
+    frame,
+    k,
+    margin_points=MARGIN_POINTS,
+    confirm=0,
+    level=None,
+    looks=None,
+    family=None,
+    equivalence_level=None,
 ):
     """The verdict over a results frame (tuning/search/results.py) with `k` search
     repeats and `confirm` confirmation repeats per configuration, at
-    `margin` points, at family-wise `level` for better or worse and
+    `margin_points` accuracy points, at family-wise `level` for better or worse and
     `equivalence_level` for equivalent (default 5% each; stats.sign_flip);
     `looks`, the rounds of each claim in a sequential plan
     (`{"difference": [...], "equivalence": [...]}`,
@@ -106,7 +113,7 @@ def decide(
     level = Fraction(str(stats.LEVEL if level is None else level))
     equivalence_level = level if equivalence_level is None else Fraction(str(equivalence_level))
     size = validation_size(done)
-    margin_images = margin / 100 * size
+    margin_images = margin_points / 100 * size
     rows = {row["trial_id"]: row for row in done.to_dict("records")}
     runs = {trial_id: images(row, repeat_columns(k), size) for trial_id, row in rows.items()}
     best = done.iloc[0]
@@ -121,7 +128,7 @@ def decide(
         "equivalence_level": float(equivalence_level),
         "looks": {claim: sorted(looks[claim]) for claim in looks} if looks else None,
         "look": (confirm or k) if looks else None,
-        "margin_points": margin,
+        "margin_points": margin_points,
         "margin_images": stats.whole_margin(margin_images),
         "validation_size": size,
         "configurations": len(done),

@@ -30,7 +30,7 @@ from tuning.verdict.terms import SEARCH
 from tuning.verdict.wording import verdict_text
 
 
-def columns(k, confirm, levels, looks, margin):
+def columns(k, confirm, levels, looks, margin_points):
     """The recorded inputs as {column: value}, for every row of the table:
     `levels` is (better-or-worse level, equivalence level), `looks` a
     sequential plan (tuning/verdict/sequential.py) or None (the family is
@@ -42,7 +42,7 @@ def columns(k, confirm, levels, looks, margin):
         EQUIVALENCE_LEVEL_COLUMN: float(levels[1]),
         LOOKS_COLUMN: _rounds_text(looks, "difference"),
         EQUIVALENCE_LOOKS_COLUMN: _rounds_text(looks, "equivalence"),
-        MARGIN_COLUMN: margin,
+        MARGIN_COLUMN: margin_points,
     }
 
 
@@ -56,9 +56,9 @@ def family(verdict):
     return {FAMILY_COLUMN: tests} if tests else {}
 
 
-def recompute(frame, margin=None):
-    """The verdict of a results frame from what it records; `margin` (in
-    points) overrides the recorded margin as a what-if, and the verdict
+def recompute(frame, margin_points=None):
+    """The verdict of a results frame from what it records; `margin_points`
+    overrides the recorded margin as a what-if, and the verdict
     then says so (`what_if`). None if no configuration finished.
 
     Raises:
@@ -83,10 +83,20 @@ def recompute(frame, margin=None):
     for name, value, prefix in ((REPEATS_COLUMN, k, SEARCH), (CONFIRM_COLUMN, confirm, CONFIRM)):
         if value > (limit := count(frame, prefix)):
             raise UsageError(f"the results table's {name} is {value}, but it has only {limit} such columns")
-    used = margin if margin is not None else recorded_margin if recorded_margin is not None else MARGIN_POINTS
+    used = (
+        margin_points
+        if margin_points is not None
+        else recorded_margin
+        if recorded_margin is not None
+        else MARGIN_POINTS
+    )
     verdict = decide(frame, k, used, confirm, level, looks, tests, equivalence_level)
-    if verdict is not None and None not in (margin, recorded_margin) and margin != recorded_margin:
-        verdict["what_if"] = {"margin_points": margin, "recorded_margin_points": recorded_margin}
+    if (
+        verdict is not None
+        and None not in (margin_points, recorded_margin)
+        and margin_points != recorded_margin
+    ):
+        verdict["what_if"] = {"margin_points": margin_points, "recorded_margin_points": recorded_margin}
         verdict["text"] = verdict_text(verdict)
     return verdict
 

@@ -83,7 +83,7 @@ def subset_means(differences, seed=0):
     return np.sort(sums / sizes), resolution(len(d))
 
 
-def sign_flip(differences, tests=1, level=LEVEL, margin=None, equivalence_level=None):
+def sign_flip(differences, tests=1, level=LEVEL, margin_images=None, equivalence_level=None):
     """The exact sign-flip test of the mean of paired `differences` (one per
     repeat, in whole validation images), as one of `tests` comparisons of a
     family, with two error budgets kept apart: `level` for calling a
@@ -108,8 +108,8 @@ def sign_flip(differences, tests=1, level=LEVEL, margin=None, equivalence_level=
     0 decides nothing of its kind (a sequential look that is not planned
     for it).
 
-    `margin` is in images, and differences are whole images: a run that is
-    2.16 images off is 2 or 3 images off, so a margin of 2.16 images is
+    `margin_images` is the margin in images, and differences are whole images: a run
+    that is 2.16 images off is 2 or 3 images off, so a margin of 2.16 images is
     taken as 2 (`whole_margin`) and equivalence needs the interval strictly
     inside (-2, +2). Otherwise nearly noise-free runs whose true gap is the
     margin would show differences of 2 and call it equivalent."""
@@ -122,7 +122,7 @@ def sign_flip(differences, tests=1, level=LEVEL, margin=None, equivalence_level=
     p_above = (1 + int(np.count_nonzero(means <= 0))) / patterns  # H0: mean <= 0
     p_below = (1 + int(np.count_nonzero(means >= 0))) / patterns  # H0: mean >= 0
     p = min(1.0, 2 * min(p_above, p_below))
-    whole = whole_margin(margin)
+    whole = whole_margin(margin_images)
     within = whole is not None and -whole < equivalence[0] and equivalence[1] < whole
     decision = "equivalent" if within else "better" if low > 0 else "worse" if high < 0 else "undecided"
     return {
@@ -151,10 +151,10 @@ def _interval(means, patterns, side):
     return float(means[rank]), float(means[-1 - rank]), 1 - 2 * (rank + 1) / patterns
 
 
-def whole_margin(margin):
+def whole_margin(margin_images):
     """A margin in images as the whole images equivalence is decided
     within: 8 stays 8, 2.16 becomes 2 (None stays None)."""
-    return None if margin is None else math.floor(margin + 1e-9)
+    return None if margin_images is None else math.floor(margin_images + 1e-9)
 
 
 def fewest_pairs(tests=1, level=LEVEL):
@@ -165,9 +165,9 @@ def fewest_pairs(tests=1, level=LEVEL):
     return next((k for k in range(1, EXACT_PAIRS_MAX + 1) if share * resolution(k) >= 1), None)
 
 
-def pairs_to_settle(differences, margin, tests=1, level=LEVEL, power=POWER):
+def pairs_to_settle(differences, margin_images, tests=1, level=LEVEL, power=POWER):
     """About how many pairs would settle the comparison (better, worse, or
-    equivalent within +-margin) with probability `power`, if the differences
+    equivalent within +-margin_images images) with probability `power`, if the differences
     keep their observed mean and spread (a normal approximation, at least
     `fewest_pairs` and more than there are). None if they have no spread
     to go on."""
@@ -177,7 +177,9 @@ def pairs_to_settle(differences, margin, tests=1, level=LEVEL, power=POWER):
     if not spread > 0 or floor is None:
         return None
     z = NormalDist().inv_cdf(1 - level / (2 * tests)) + NormalDist().inv_cdf(power)
-    distances = [abs(d.mean())] + ([margin - abs(d.mean())] if margin and abs(d.mean()) < margin else [])
+    distances = [abs(d.mean())] + (
+        [margin_images - abs(d.mean())] if margin_images and abs(d.mean()) < margin_images else []
+    )
     needed = min((z * spread / gap) ** 2 if gap > 0 else math.inf for gap in distances)
     return max(floor, len(d) + 1, math.ceil(needed)) if math.isfinite(needed) else None
 

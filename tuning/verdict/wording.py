@@ -169,9 +169,9 @@ def _too_few(c, verdict):
     )
 
 
-def margin_text(margin):
+def margin_text(margin_points):
     """`±1 point`, `±0.5 points`."""
-    return f"±{margin:g} point" + ("" if margin == 1 else "s")
+    return f"±{margin_points:g} point" + ("" if margin_points == 1 else "s")
 
 
 def _margin(verdict):

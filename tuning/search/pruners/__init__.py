@@ -30,11 +30,11 @@ def help_text(default: str) -> str:
 
 
 def make(
-    name: str, margin: float, rounds: int | None = None, validation_size: int | None = None
+    name: str, margin_fraction: float, repeats: int | None = None, validation_size: int | None = None
 ) -> BasePruner:
-    """The pruner `--prune NAME` names, with the margin (a fraction), the
-    most repeats (`rounds`) and the validation images, where it takes them."""
-    return PRUNERS[name](margin=margin, rounds=rounds, validation_size=validation_size)
+    """The pruner `--prune NAME` names, with the margin (a fraction of
+    accuracy), the most repeats and the validation images, where it takes them."""
+    return PRUNERS[name](margin_fraction=margin_fraction, repeats=repeats, validation_size=validation_size)
 
 
 def margin_fraction(margin_points: float) -> float:
@@ -46,7 +46,9 @@ def margin_fraction(margin_points: float) -> float:
 def from_settings(settings, name: str | None = None, validation_size: int | None = None) -> BasePruner:
     """The pruner of a search's `settings` (tuning/settings.py): `name`
     (default: its --prune), with its --margin and its --repeats."""
-    return make(name or settings.prune, margin_fraction(settings.margin), settings.repeats, validation_size)
+    return make(
+        name or settings.prune, margin_fraction(settings.margin_points), settings.repeats, validation_size
+    )
 
 
 def may_prune(mode: str) -> bool:

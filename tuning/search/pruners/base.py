@@ -10,10 +10,11 @@ class BasePruner:
     and so is never asking about the verdict's reference (`may_prune`).
 
     Args:
-        margin: how far below the others a configuration may trail before
-            it stops, as a fraction of accuracy (0.01 is one point), in
+        margin_fraction: how far below the others a configuration may
+            trail before it stops, as a fraction of accuracy (0.01 is one
+            point: `tuning.search.pruners.margin_fraction` of --margin), in
             [0, 1].
-        rounds: the most repeats a configuration gets (`--repeats`), a
+        repeats: the most repeats a configuration gets (`--repeats`), a
             positive integer, or None where unknown.
         validation_size: the validation images each accuracy counts, a
             positive integer, or None where unknown.
@@ -26,17 +27,22 @@ class BasePruner:
     help = ""  # what `--prune NAME` does, one clause for --help (tuning.search.pruners.help_text)
 
     def __init__(
-        self, margin: float = 0.0, rounds: int | None = None, validation_size: int | None = None
+        self, margin_fraction: float = 0.0, repeats: int | None = None, validation_size: int | None = None
     ) -> None:
-        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin <= 1:
+        if (
+            isinstance(margin_fraction, bool)
+            or not isinstance(margin_fraction, (int, float))
+            or not 0 <= margin_fraction <= 1
+        ):
             raise ValueError(
-                f"`margin` is a fraction of accuracy in [0, 1] (0.01 is one point). Received: margin={margin!r}"
+                "`margin_fraction` is a fraction of accuracy in [0, 1] (0.01 is one point). "
+                f"Received: margin_fraction={margin_fraction!r}"
             )
-        for name, value in (("rounds", rounds), ("validation_size", validation_size)):
+        for name, value in (("repeats", repeats), ("validation_size", validation_size)):
             if value is not None and not _positive_integer(value):
                 raise ValueError(f"`{name}` is a positive integer or None. Received: {name}={value!r}")
-        self.margin = margin
-        self.rounds = rounds
+        self.margin_fraction = margin_fraction
+        self.repeats = repeats
         self.validation_size = validation_size
 
     def prune(

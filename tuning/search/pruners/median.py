@@ -17,14 +17,14 @@ WARMUP_EPOCHS = 1
 class MedianPruner(BasePruner):
     """Stops a configuration after epoch e when its mean accuracy at e over
     its repeats so far is below the median of the same mean, over the same
-    repeats, of the finished configurations by more than `margin` (a
-    fraction), strictly. Repeat j shares its seed across configurations, so
+    repeats, of the finished configurations by more than `margin_fraction`,
+    strictly. Repeat j shares its seed across configurations, so
     this compares like with like, and averaging the repeats that ran keeps
     one unlucky repeat, a validation image or two, from pruning a good
     configuration.
 
     Args:
-        margin, rounds, validation_size: as for `BasePruner`.
+        margin_fraction, repeats, validation_size: as for `BasePruner`.
         startup: how many finished configurations the median needs before
             it stops anything (Optuna's `n_startup_trials`), 0 or more.
         warmup_epochs: the epochs after which nothing stops yet (Optuna's
@@ -43,13 +43,13 @@ class MedianPruner(BasePruner):
 
     def __init__(
         self,
-        margin=0.0,
-        rounds=None,
+        margin_fraction=0.0,
+        repeats=None,
         validation_size=None,
         startup=STARTUP_CONFIGURATIONS,
         warmup_epochs=WARMUP_EPOCHS,
     ):
-        super().__init__(margin, rounds, validation_size)
+        super().__init__(margin_fraction, repeats, validation_size)
         check_count("startup", startup)
         check_count("warmup_epochs", warmup_epochs)
         self.startup, self.warmup_epochs = startup, warmup_epochs
@@ -65,8 +65,12 @@ class MedianPruner(BasePruner):
         if len(others) < self.startup:
             return None
         median = float(np.median(others))
-        if ours < median - self.margin:
-            by = f" by more than the margin ({100 * self.margin:.3g} points)" if self.margin else ""
+        if ours < median - self.margin_fraction:
+            by = (
+                f" by more than the margin ({100 * self.margin_fraction:.3g} points)"
+                if self.margin_fraction
+                else ""
+            )
             return f"{ours:.4f} below the median {median:.4f} of {len(others)} finished configurations{by}"
         return None
 

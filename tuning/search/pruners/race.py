@@ -44,9 +44,9 @@ class RacePruner(BasePruner):
     configuration still racing.
 
     Args:
-        margin: as for `BasePruner` (the race does not use it: it drops on
-            evidence of any difference).
-        rounds: the most rounds the race runs (`--repeats`); with fewer
+        margin_fraction: as for `BasePruner` (the race does not use it: it
+            drops on evidence of any difference).
+        repeats: the most rounds the race runs (`--repeats`); with fewer
             than MIN_REPEATS, or None, nothing is dropped.
         validation_size: the images each accuracy counts, for the floor
             under the variance; None leaves it out.
@@ -61,7 +61,7 @@ class RacePruner(BasePruner):
     )
 
     def prune(self, curves, finished, epoch):
-        if len(curves) < MIN_REPEATS or self.rounds is None or self.rounds < MIN_REPEATS:
+        if len(curves) < MIN_REPEATS or self.repeats is None or self.repeats < MIN_REPEATS:
             return None
         ours = best_values(curves, epoch)
         field = [best_values(theirs, epoch) for theirs in finished()]
@@ -70,7 +70,7 @@ class RacePruner(BasePruner):
             return None
         means = table.mean(axis=1)
         leader, gap = float(means[1:].max()), float(means[1:].max() - means[0])
-        level = ALPHA / (self.rounds - MIN_REPEATS + 1)
+        level = ALPHA / (self.repeats - MIN_REPEATS + 1)
         cut = honest_difference(table, level, self.validation_size)
         if gap > cut:
             return (
