@@ -54,6 +54,8 @@ def test_an_entry_names_the_files_its_loader_reads_and_whether_it_is_in_the_defa
     assert "weights" not in formats.default_names() and "onnx" in formats.default_names()
     assert formats.parse("weights") == ["weights"]
     assert not formats.help_text().endswith("weights")
+    monkeypatch.setattr(formats, "FORMATS", {"weights": entry})
+    assert formats.files_read("export/weights") == ["weights"]  # no suffix: no format's file
 
 
 def test_a_format_whose_package_is_missing_is_refused_by_name(monkeypatch):

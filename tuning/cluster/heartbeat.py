@@ -8,14 +8,14 @@ it falls silent, and the chief hands the trial of a hung worker on too."""
 import threading
 import time
 
+from tuning.cluster.guard import HOLDER_SILENCE
+
 BEAT_SECONDS = 10.0  # at most; a sixth of the chief's silence limit at its default
 
 
 def interval(trial_timeout):
     """Seconds between beats: several within the chief's limit for a
     holder's silence, min(--trial-timeout, HOLDER_SILENCE)."""
-    from tuning.cluster.guard import HOLDER_SILENCE
-
     return min(BEAT_SECONDS, min(trial_timeout, HOLDER_SILENCE) / 4)
 
 

@@ -86,8 +86,12 @@ def default_names() -> tuple[str, ...]:
 
 def loaders():
     """{suffix: load} of the model files `predict` and the export read by name."""
-    files = {os.path.splitext(f.file)[1]: f.load for f in FORMATS.values() if not f.in_folder}
-    return {".keras": keras_file.load, **files}
+    return {".keras": keras_file.load, **{suffix: f.load for suffix, f in _by_suffix().items()}}
+
+
+def _by_suffix():
+    """{suffix: entry} of the formats that are one file in an export folder."""
+    return {os.path.splitext(f.file)[1]: f for f in FORMATS.values() if not f.in_folder}
 
 
 def file_name(name):
@@ -101,9 +105,8 @@ def files_read(path: str) -> list[str]:
     its format's entry `reads`."""
     if os.path.isdir(path):
         return files.model_files(path)
-    suffix = os.path.splitext(path)[1]
-    reads = next((f.reads for f in FORMATS.values() if not f.in_folder and f.file.endswith(suffix)), ())
-    return list(dict.fromkeys([os.path.basename(path), *reads]))
+    entry = _by_suffix().get(os.path.splitext(path)[1])
+    return list(dict.fromkeys([os.path.basename(path), *(entry.reads if entry else ())]))
 
 
 def help_text():
