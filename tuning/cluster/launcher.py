@@ -37,15 +37,20 @@ def launch(settings, lock=None):
     port = free_port()
     address = f"127.0.0.1:{port}"
     # The search's secret, in the environment of its own processes only: a command line is
-    # anyone's to read (ps), another user's process cannot read this one's environment.
-    token = {secret.ENV: secret.new(), LAUNCHER_PID_ENV: str(os.getpid())}
+    # anyone's to read (ps), another user's process cannot read this one's environment. Each
+    # also learns this process's pid, to end with it (follow_launcher).
+    inherited = {secret.ENV: secret.new(), LAUNCHER_PID_ENV: str(os.getpid())}
     # Every worker inherits the search's TF_NUM_INTRAOP_THREADS (--threads):
     # TensorFlow's CPU kernels split their sums by it, so a worker with fewer
     # threads would score a trial differently. Ops run one at a time.
-    env = relaunch.environment(dict(os.environ, TF_NUM_INTEROP_THREADS="1", **token))
+    env = relaunch.environment(dict(os.environ, TF_NUM_INTEROP_THREADS="1", **inherited))
     # The chief trains a race's later rounds (tuning/search/race.py) in as many processes.
     chief_env = relaunch.environment(
-        dict(os.environ, **{ROUND_WORKERS_ENV: str(settings.workers), COMMAND_ENV: settings.command}, **token)
+        dict(
+            os.environ,
+            **{ROUND_WORKERS_ENV: str(settings.workers), COMMAND_ENV: settings.command},
+            **inherited,
+        )
     )
     shared = ()
     if lock is not None:
