@@ -200,11 +200,11 @@ def decided_on(frame, settings):
     confirmation's, the fewest of the configurations it retrains."""
     k, confirm, looks = settings.repeats, settings.confirm, None
     levels = (Fraction(str(stats.LEVEL)),) * 2
-    racing = frame[frame["status"] == "COMPLETED"]
     if settings.prune == "race":
-        k = int(racing["repeats"].min()) if len(racing) else 1
+        racing = frame["repeats"].to_numpy()[(frame["status"] == "COMPLETED").to_numpy()]
+        k = int(racing.min()) if len(racing) else 1
     if settings.confirm_auto:
-        counts = frame[repeat_columns(settings.confirm, CONFIRM)].notna().sum(axis=1)
+        counts = frame[repeat_columns(settings.confirm, CONFIRM)].notna().to_numpy().sum(axis=1)
         confirm = int(counts[counts > 0].min()) if (counts > 0).any() else 0
         if confirm:
             looks = sequential.plan(settings.confirm, CONFIRMED_LEAKY)

@@ -21,6 +21,7 @@ leaves the ceiling too little to decide noisy ones. The plan depends on K
 and T alone, never on the data.
 """
 
+import functools
 from fractions import Fraction
 
 from tuning.verdict.stats import LEVEL
@@ -39,20 +40,22 @@ def plan(ceiling, tests, level=LEVEL):
     """`{claim: {round: level}}` for the looks at rounds 1..`ceiling`, each
     claim's levels exact fractions summing to `level` (empty if no round
     can decide that claim)."""
-    return {claim: _spend(ceiling, tests, claim, Fraction(str(level))) for claim in CLAIMS}
+    return {claim: dict(_spend(ceiling, tests, claim, str(level))) for claim in CLAIMS}
 
 
+@functools.lru_cache(maxsize=1024)  # the simulations ask for the same few plans at every look
 def _spend(ceiling, tests, claim, level):
+    level = Fraction(level)
     rounds = [n for n in range(1, ceiling + 1) if least_level(n, tests, claim) <= level]
     if not rounds:
-        return {}
+        return ()
     last, looks = rounds[-1], {}
     keep = max(LAST_LOOK_SHARE * level, least_level(last, tests, claim))
     early = next((n for n in rounds[:-1] if level - least_level(n, tests, claim) >= keep), None)
     if early is not None:
         looks[early] = least_level(early, tests, claim)
     looks[last] = level - sum(looks.values(), Fraction(0))
-    return looks
+    return tuple(looks.items())
 
 
 def levels_at(looks, pairs):

@@ -21,6 +21,7 @@ most runs, nine worse in a few) is judged by its typical run, not its mean
 The comparison study keeps the paired t-test across seeds, Holm-corrected.
 """
 
+import functools
 import math
 from fractions import Fraction
 from statistics import NormalDist
@@ -42,15 +43,22 @@ DECISIONS = ("better", "worse", "equivalent", "undecided")
 def interval(values, confidence=CONFIDENCE):
     """(mean, sample std, low, high) of `values` with a Student-t interval;
     std and the interval are NaN for fewer than two values."""
-    from scipy import stats
-
     values = np.asarray(values, dtype=float)
     mean = float(values.mean()) if len(values) else float("nan")
     if len(values) < 2:
         return mean, float("nan"), float("nan"), float("nan")
     std = float(values.std(ddof=1))
-    half = float(stats.t.ppf((1 + confidence) / 2, len(values) - 1)) * std / np.sqrt(len(values))
+    half = _t_quantile((1 + confidence) / 2, len(values) - 1) * std / np.sqrt(len(values))
     return mean, std, mean - half, mean + half
+
+
+@functools.lru_cache(maxsize=256)
+def _t_quantile(probability, freedom):
+    """Student's t quantile, kept: scipy's takes milliseconds, and the
+    calibration's simulations ask for the same few thousands of times."""
+    from scipy import stats
+
+    return float(stats.t.ppf(probability, freedom))
 
 
 def resolution(pairs):
