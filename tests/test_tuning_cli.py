@@ -85,9 +85,9 @@ def test_search_writes_table_plot_and_export(default_search):
     frame = pd.read_csv(project / "results.csv")
     assert len(frame) == 2 and (frame["status"] == "COMPLETED").all()
     # Grappler's remapper logged `E0000 ... remapper failed` for Conv2D + BiasAdd + LeakyRelu
-    # whose gradient read the BiasAdd it fused away (keras_lrelu/_tensorflow.py); seed 0's
-    # first trial is a fixed slope, trained in this process.
-    assert frame["mode"].iloc[0] == "fixed"
+    # whose gradient read the BiasAdd it fused away (keras_lrelu/_tensorflow.py); seed 0 draws
+    # a fixed slope.
+    assert "fixed" in set(frame["mode"])
     assert "E0000" not in result.stderr and "remapper" not in result.stderr
     assert {
         "trial_id",
