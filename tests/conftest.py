@@ -24,6 +24,9 @@ def _share_the_cores():
         os.environ.setdefault(name, threads)
     if os.environ.get("KERAS_BACKEND") != "jax":
         os.environ.setdefault("OMP_NUM_THREADS", threads)  # PyTorch's threads per op
+        # torch.compile's code generation: with more than one thread it starts a pool of
+        # processes, each importing PyTorch, for the few kernels a test compiles.
+        os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", threads)
 
 
 _share_the_cores()
