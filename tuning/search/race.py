@@ -35,7 +35,7 @@ def run_rounds(tuner, dataset):
     ]
     pruner = pruners.from_settings(settings, "race", len(dataset.y_val))
     start, trained = time.time(), 0
-    _, verdict = tuner.write_results()
+    _, verdict = tuner.write_progress()
     for repeat in range(1, settings.repeats):
         if settings.repeats_auto and is_decided(verdict):
             break
@@ -55,7 +55,7 @@ def run_rounds(tuner, dataset):
             record = records.load(tuner.project_dir, trial.trial_id)
             tuner.oracle.update_trial(trial.trial_id, records.means(record), step=STEP_BASE + repeat)
         dropped = _drop_losers(tuner, racing, pruner, repeat)
-        _, verdict = tuner.write_results()
+        _, verdict = tuner.write_progress()
         if not settings.quiet and (missing or dropped):  # a round a resumed race had whole is no news
             left = len(racing) - len(dropped)
             print(

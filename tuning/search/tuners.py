@@ -1,7 +1,7 @@
 """KerasTuner's tuners, each with repeated trials (tuning/search/trials.py)
-and the search's reporting: a line of progress per trial, results.csv and
-results.png rewritten after every trial, and a fresh process after
-`--trials-per-process` trials."""
+and the search's reporting: a line of progress per trial, results.csv
+rewritten after every trial (results.png when due), and a fresh process
+after `--trials-per-process` trials."""
 
 import contextlib
 import glob
@@ -31,6 +31,10 @@ from tuning.search.hypermodel import hyperparameter_text
 from tuning.search.trials import RepeatedTrials
 from tuning.search.user_model import UserModel
 
+# While a search runs, results.png is redrawn at most this often (drawing it costs about as
+# much as training a one-epoch trial on digits); results.csv is rewritten after every trial.
+PLOT_SECONDS = 30
+
 
 class FreshProcess(Exception):
     """Raised after a process has run its share of trials, so that the
@@ -54,9 +58,12 @@ class SearchReporting:
         self._ended_before = 0  # trials this run of the command did not run
         self._trials_here = 0
         self._heartbeat = None  # a worker's, while it trains a trial
+        self._plotted = time.monotonic()
 
     def write_results(self, plot=True):
         """Rewrites results.csv, verdict.json and (with `plot`) results.png; returns (frame, verdict)."""
+        if plot:
+            self._plotted = time.monotonic()
         return results.write_results(
             self.project_dir,
             self.oracle.trials,
@@ -65,6 +72,12 @@ class SearchReporting:
             self.validation_size,
             plot,
         )
+
+    def write_progress(self, last=False):
+        """`write_results` as the search goes: results.png is redrawn once
+        PLOT_SECONDS have passed since this process last drew it, or with
+        `last` (its last trial); the search's end draws it again."""
+        return self.write_results(plot=last or time.monotonic() - self._plotted >= PLOT_SECONDS)
 
     def on_search_begin(self):
         super().on_search_begin()
@@ -103,7 +116,8 @@ class SearchReporting:
             # One line instead of KerasTuner's traceback; results.csv keeps it.
             print(f"trial {trial.trial_id} {trial.status}: {results.last_line(trial.message)}", flush=True)
         if engine.role() is None:  # a worker's client has no trials to tabulate
-            self.write_results()
+            maximum = self.oracle.max_trials
+            self.write_progress(last=maximum is not None and len(self.oracle.trials) >= maximum)
         every = self.settings.trials_per_process
         if every and self._trials_here >= every:
             if engine.role() == "worker" or len(self.oracle.trials) < self.oracle.max_trials:
@@ -291,7 +305,7 @@ def _serve_until_done(tuner):
         ended = {tid for tid, t in tuner.oracle.trials.items() if t.status not in ("RUNNING", "IDLE")}
         if ended - reported:
             reported.update(ended)
-            tuner.write_results()
+            tuner.write_progress()
             total = tuner.oracle.max_trials or "?"
             print(
                 f"chief: {len(ended)}/{total} trials ended, elapsed {clock(time.monotonic() - start)}",
