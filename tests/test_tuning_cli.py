@@ -273,7 +273,22 @@ def test_predict_with_a_model_file_without_its_card_or_corrupt_is_one_error_line
     assert_one_error_line(predict("broken.onnx"), r"error: cannot load broken\.onnx: ")
     assert_one_error_line(predict("broken.tflite"), r"error: cannot load broken\.tflite: ")
     assert_one_error_line(predict("nothing.onnx"), r"error: no such file or folder: nothing\.onnx")
-    assert ok(cli(["predict", "model.onnx", "a.png"], tmp_path)).startswith("a.png\t")  # a real process
+    # A real process, in which TensorFlow and Keras cannot be imported: an ONNX or LiteRT file
+    # needs only its own runtime (and the command starts in a fraction of a second).
+    shutil.copy(best / "model.tflite", tmp_path / "model.tflite")
+    card["sha256"]["model.tflite"] = files.sha256(tmp_path / "model.tflite")
+    (tmp_path / "model_card.json").write_text(json.dumps(card))
+    for model in ("model.onnx", "model.tflite"):
+        printed = run_python(
+            f"""
+            import runpy, sys
+            sys.modules["tensorflow"] = sys.modules["keras"] = None
+            sys.argv = ["tuning", "predict", {model!r}, "a.png"]
+            runpy.run_module("tuning", run_name="__main__")
+            """,
+            tmp_path,
+        )
+        assert printed.startswith("a.png\t"), model
 
 
 def test_rerun_resumes_without_retraining_and_overwrite_restarts(default_search, tmp_path, capsys):

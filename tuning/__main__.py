@@ -269,10 +269,12 @@ def run_verdict(args, command):
 
 
 def run_predict(args, command):
+    from tuning.export.formats import loads_with_tensorflow
     from tuning.export.predict import predict
     from tuning.export.predict import printable
 
-    import_tensorflow_quietly()
+    if loads_with_tensorflow(args.model):  # LiteRT and ONNX files start in a second, without it
+        import_tensorflow_quietly()
     with native_stderr_silenced():  # the LiteRT interpreter's INFO lines; errors print after
         for name, label, probability in predict(args.model, args.images):
             print(f"{printable(name)}\t{printable(label)}\t{probability:.4f}", flush=True)

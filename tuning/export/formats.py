@@ -94,6 +94,13 @@ def _by_suffix():
     return {os.path.splitext(f.file)[1]: f for f in FORMATS.values() if not f.in_folder}
 
 
+def loads_with_tensorflow(path: str) -> bool:
+    """Whether loading `path` starts TensorFlow: a SavedModel folder or a
+    .keras file does; a format's own file (LiteRT, ONNX) is read by its own
+    runtime."""
+    return os.path.isdir(path) or os.path.splitext(path)[1] not in _by_suffix()
+
+
 def file_name(name):
     """What format `name` adds to an export folder, as the card lists it."""
     return name if FORMATS[name].in_folder else FORMATS[name].file
