@@ -6,15 +6,19 @@ PyTorch lanes (one worker each) run beside it, on the cores its workers
 leave idle while they wait on their searches' processes.
 
 The TensorFlow lane prints as it runs; each other lane's output is kept in
-.lanes/BACKEND.log and printed whole once it ends. Exits with the first
-failing lane's code (0 if all passed). Ctrl-C or a failure to start ends
-every lane it started, with their workers.
+.lanes/BACKEND.log and printed whole once it ends. Then the CPU seconds of
+every lane's tests (tools/cpu_per_test.py; .lanes/BACKEND.cpu), and the
+tests that took the most. Exits with the first failing lane's code (0 if
+all passed). Ctrl-C or a failure to start ends every lane it started, with
+their workers.
 """
 
 import os
 import signal
 import subprocess
 import sys
+
+import cpu_per_test
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOGS = os.path.join(ROOT, ".lanes")
@@ -39,7 +43,8 @@ LANES = [
 def pytest_command(workers, args):
     """Workers each take a test wherever one is free, except that the tests
     sharing a module- or session-scoped fixture of their module stay
-    together (tests/conftest.py); the 25 slowest are listed at the end."""
+    together (tests/conftest.py); the 25 slowest are listed at the end,
+    and each test's CPU seconds logged (tools/cpu_per_test.py)."""
     return [
         sys.executable,
         "-m",
@@ -49,19 +54,33 @@ def pytest_command(workers, args):
         "--dist",
         "loadgroup",
         "--durations=25",
+        "-p",
+        "tools.cpu_per_test",
         *args,
     ]
 
 
+def cpu_log(backend):
+    return os.path.join(LOGS, f"{backend}.cpu")
+
+
 def lane_environment(backend):
-    """The lane's backend, and every lane's share of the cores for the
-    threads of each op (tests/conftest.py reads KERAS_LRELU_TEST_WORKERS)."""
+    """The lane's backend, its CPU log, and every lane's share of the cores
+    for the threads of each op (tests/conftest.py reads
+    KERAS_LRELU_TEST_WORKERS)."""
     workers = sum(count for _, count, _ in LANES)
-    return dict(os.environ, KERAS_BACKEND=backend, KERAS_LRELU_TEST_WORKERS=str(workers))
+    return dict(
+        os.environ,
+        KERAS_BACKEND=backend,
+        KERAS_LRELU_TEST_WORKERS=str(workers),
+        **{cpu_per_test.ENV: cpu_log(backend)},
+    )
 
 
 def main():
     os.makedirs(LOGS, exist_ok=True)
+    for backend, _, _ in LANES:
+        open(cpu_log(backend), "w").close()
     (first, workers, args), *others = LANES
     started = []
     try:
@@ -95,6 +114,7 @@ def main():
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
     names = [lane[0] for lane in LANES]
+    print("\n" + "\n".join(cpu_per_test.summary({name: cpu_log(name) for name in names})), flush=True)
     print("lanes: " + ", ".join(f"{name} {code}" for name, code in zip(names, codes)), flush=True)
     return next((code for code in codes if code), 0)
 
