@@ -54,8 +54,8 @@ def interval(values, confidence=CONFIDENCE):
 
 @functools.lru_cache(maxsize=256)
 def _t_quantile(probability, freedom):
-    """Student's t quantile, kept: scipy's takes milliseconds, and the
-    calibration's simulations ask for the same few thousands of times."""
+    """Student's t quantile, kept: scipy solves for it on every call, and
+    the calibration's simulations ask for the same few thousands of times."""
     from scipy import stats
 
     return float(stats.t.ppf(probability, freedom))
