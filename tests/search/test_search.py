@@ -48,7 +48,15 @@ def _hypermodel(dataset, **kwargs):
 
 
 @pytest.mark.parametrize("tuner_name", tuners.TUNER_NAMES)
-def test_every_tuner_searches_with_repeats_and_writes_its_table(tuner_name, digits, tmp_path, capsys):
+def test_every_tuner_searches_with_repeats_and_writes_its_table(
+    tuner_name, digits, tmp_path, capsys, monkeypatch
+):
+    # results.png is drawn when due: after every trial once PLOT_SECONDS have passed (0 here,
+    # for the random search), else after the last trial alone.
+    monkeypatch.setattr(tuners, "PLOT_SECONDS", 0 if tuner_name == "random" else 3600)
+    drawn = []
+    plot = results.plot_results
+    monkeypatch.setattr(results, "plot_results", lambda *paths: drawn.append(paths) or plot(*paths))
     hypermodel = _hypermodel(digits, modes=["channelwise", "relu"], grid=tuner_name == "grid")
     tuner = tuners.make_tuner(
         SearchSettings(
@@ -65,6 +73,7 @@ def test_every_tuner_searches_with_repeats_and_writes_its_table(tuner_name, digi
     )
     tuners.run_trials(tuner, digits)
     assert "trial 1/2  mode=" in capsys.readouterr().out
+    assert len(drawn) == (2 if tuner_name == "random" else 1)
     frame = pd.read_csv(tmp_path / "p" / "results.csv", dtype={"trial_id": str})
     assert set(results.COLUMNS) <= set(frame.columns)
     assert len(frame) == 2 and (frame["status"] == "COMPLETED").all() and (frame["repeats"] == 2).all()
