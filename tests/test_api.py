@@ -49,11 +49,14 @@ print(json.dumps({
 """
 
 
+def readme_section():
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    return text.split("\n## Your own model\n", 1)[1].split("\n## ", 1)[0]
+
+
 def readme_notebook():
     """The README's "Your own model" python blocks, as one notebook session."""
-    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
-    section = text.split("\n## Your own model\n", 1)[1].split("\n## ", 1)[0]
-    cells = re.findall(r"^```python\n(.*?)^```$", section, flags=re.S | re.M)
+    cells = re.findall(r"^```python\n(.*?)^```$", readme_section(), flags=re.S | re.M)
     assert len(cells) == 2 and "from tuning.api import search" in cells[1]
     # The user's backend, which the search must leave alone.
     return "import matplotlib\nmatplotlib.use('pdf')\n" + "\n".join(cells) + NOTEBOOK_AFTER_README
@@ -68,6 +71,9 @@ def test_the_readmes_notebook_searches_its_own_model_and_gets_a_result_object(tm
     at = next(i for i, line in enumerate(printed) if line.startswith("<SearchResult runs/resnet-py"))
     assert printed[at].startswith("<SearchResult runs/resnet-py: 2 trials (2 completed), decision ")
     assert printed[at + 1] == shown["text"].splitlines()[-1] and printed[at + 1].startswith("Decision: ")
+    # The README quotes both lines as they print (the block after its last python cell).
+    quoted = readme_section().split("from tuning.api import search", 1)[1].split("```\n\n```\n", 1)[1]
+    assert quoted.split("\n```", 1)[0].splitlines() == printed[at : at + 2]
     project = tmp_path / "runs" / "resnet-py"
     table = pd.read_csv(project / "results.csv", dtype={"trial_id": str})
     assert shown["table"]["val_accuracy"] == pytest.approx(table["val_accuracy"].tolist())
