@@ -76,11 +76,11 @@ def _search(settings, dataset, paired_by, hypermodel, lock):
     """This process's part of the search, then (but on a worker) the
     confirmation, the table and the export."""
     from tuning.search import confirmation
-    from tuning.search import tuners
+    from tuning.search import reporting
 
     try:
         tuner = _run_tuner(settings, dataset, paired_by, hypermodel)
-    except tuners.FreshProcess as fresh:
+    except reporting.FreshProcess as fresh:
         _continue_in_fresh_process(settings, fresh.args[0], lock)
     if settings.role == "worker":
         print(f"{settings.worker_id}: the chief has no more trials; done", flush=True)
@@ -92,7 +92,7 @@ def _search(settings, dataset, paired_by, hypermodel, lock):
             race.run_rounds(tuner, dataset)
         if settings.confirm:
             confirmation.train_confirmations(tuner, dataset)
-    except tuners.FreshProcess as fresh:
+    except reporting.FreshProcess as fresh:
         _continue_in_fresh_process(settings, fresh.args[0], lock)
     return _report_and_export(settings, tuner, dataset)
 

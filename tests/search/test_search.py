@@ -15,6 +15,7 @@ from tuning import verdict
 from tuning.export import best_models
 from tuning.search import confirmation
 from tuning.search import records
+from tuning.search import reporting
 from tuning.search import results
 from tuning.search import tuners
 from tuning.search.hypermodel import PROBE_SIZE
@@ -53,7 +54,7 @@ def test_every_tuner_searches_with_repeats_and_writes_its_table(
 ):
     # results.png is drawn when due: after every trial once PLOT_SECONDS have passed (0 here,
     # for the random search), else after the last trial alone.
-    monkeypatch.setattr(tuners, "PLOT_SECONDS", 0 if tuner_name == "random" else 3600)
+    monkeypatch.setattr(reporting, "PLOT_SECONDS", 0 if tuner_name == "random" else 3600)
     drawn = []
     plot = results.plot_results
     monkeypatch.setattr(results, "plot_results", lambda *paths: drawn.append(paths) or plot(*paths))

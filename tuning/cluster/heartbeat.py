@@ -24,7 +24,7 @@ class Heartbeat:
     every `every` seconds from a daemon thread, from `start()` to `stop()`,
     while `progressed()` was called (or the beat started) within
     `stall_seconds`. A refused or failed call ends the beats: the training
-    thread's own next call about the trial (tuning/search/tuners.py) says why."""
+    thread's own next call about the trial (tuning/search/reporting.py) says why."""
 
     def __init__(self, oracle, trial_id, every, stall_seconds, clock=time.monotonic):
         self.oracle = oracle

@@ -17,7 +17,7 @@ import time
 from tuning.cluster import assignments
 from tuning.search import records
 from tuning.search import results
-from tuning.search.tuners import clock
+from tuning.search.reporting import clock
 from tuning.verdict import is_decided
 from tuning.verdict import to_confirm
 

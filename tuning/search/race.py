@@ -17,8 +17,8 @@ import time
 from keras_lrelu import _compat as compat
 from tuning.search import pruners
 from tuning.search import records
-from tuning.search.tuners import FreshProcess
-from tuning.search.tuners import clock
+from tuning.search.reporting import FreshProcess
+from tuning.search.reporting import clock
 from tuning.verdict import is_decided
 
 # Trial metrics the race reports as later steps than any epoch of a trial's first round.

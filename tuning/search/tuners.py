@@ -1,7 +1,7 @@
 """KerasTuner's tuners, each with repeated trials (tuning/search/trials.py)
-and the search's reporting: a line of progress per trial, results.csv
-rewritten after every trial (results.png when due), and a fresh process
-after `--trials-per-process` trials."""
+and the search's reporting (tuning/search/reporting.py); the project
+check, the hypermodel and tuner a search's settings make, and running
+its trials: here, as a worker, or as the chief serving its workers."""
 
 import contextlib
 import glob
@@ -19,137 +19,16 @@ from keras_lrelu import _compat as compat
 from tuning.cluster import assignments
 from tuning.cluster import engine
 from tuning.cluster import guard
-from tuning.cluster import heartbeat
 from tuning.cluster import secret
 from tuning.errors import UsageError
 from tuning.names import TUNER_NAMES
 from tuning.search import records
-from tuning.search import results
 from tuning.search import user_model
 from tuning.search.hypermodel import LeakyCNN
-from tuning.search.hypermodel import hyperparameter_text
+from tuning.search.reporting import SearchReporting
+from tuning.search.reporting import clock
 from tuning.search.trials import RepeatedTrials
 from tuning.search.user_model import UserModel
-
-# While a search runs, results.png is redrawn at most this often (drawing it costs about as
-# much as training a one-epoch trial on digits); results.csv is rewritten after every trial.
-PLOT_SECONDS = 30
-
-
-class FreshProcess(Exception):
-    """Raised after a process has run its share of trials, so that the
-    command line replaces it with a fresh process that resumes the search:
-    TensorFlow and Keras keep 12-15 MB per model built and trained that no
-    in-process clean-up frees. `args[0]` is the value for
-    tuning.settings.STARTED_ENV."""
-
-
-class SearchReporting:
-    """Mixed into a KerasTuner tuner: one progress line per trial instead of
-    KerasTuner's own display, the results table rewritten after every
-    trial (so a stopped search still has its table), and FreshProcess once
-    this process ran `settings.trials_per_process` trials."""
-
-    def __init__(self, *args, settings, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.settings = settings
-        self.validation_size = None  # set by `run_trials`, for records that predate it
-        self._search_start = None
-        self._ended_before = 0  # trials this run of the command did not run
-        self._trials_here = 0
-        self._heartbeat = None  # a worker's, while it trains a trial
-        self._plotted = time.monotonic()
-
-    def write_results(self, plot=True):
-        """Rewrites results.csv, verdict.json and (with `plot`) results.png; returns (frame, verdict)."""
-        if plot:
-            self._plotted = time.monotonic()
-        return results.write_results(
-            self.project_dir,
-            self.oracle.trials,
-            self.settings,
-            self.hypermodel.outside_space,
-            self.validation_size,
-            plot,
-        )
-
-    def write_progress(self, last=False):
-        """`write_results` as the search goes: results.png is redrawn once
-        PLOT_SECONDS have passed since this process last drew it, or with
-        `last` (its last trial); the search's end draws it again."""
-        return self.write_results(plot=last or time.monotonic() - self._plotted >= PLOT_SECONDS)
-
-    def on_search_begin(self):
-        super().on_search_begin()
-        self.oracle.verbose = 0
-        if self.settings.continued:
-            start, ended = self.settings.continued.split()
-            self._search_start, self._ended_before = float(start), int(ended)
-        else:
-            self._search_start = time.time()
-            if engine.role() != "worker":  # a worker's client has no trials
-                self._ended_before = len(self.oracle.trials)
-            if not self.settings.quiet:
-                print(
-                    f"training on Keras {keras.__version__}'s {keras.backend.backend()} backend", flush=True
-                )
-
-    def on_trial_begin(self, trial):
-        super().on_trial_begin(trial)
-        if engine.role() == "worker":
-            timeout = self.settings.trial_timeout
-            self._heartbeat = heartbeat.Heartbeat(
-                self.oracle, trial.trial_id, heartbeat.interval(timeout), timeout
-            ).start()
-        if engine.role() is None:  # the chief records its workers' trials
-            assignments.record(self.project_dir, trial.trial_id, self.tuner_id)
-        if not self.settings.quiet:
-            print(self._progress_line(trial), flush=True)
-
-    def on_trial_end(self, trial):
-        if self._heartbeat is not None:
-            self._heartbeat.stop()
-            self._heartbeat = None
-        super().on_trial_end(trial)
-        self._trials_here += 1
-        if trial.status != "COMPLETED":
-            # One line instead of KerasTuner's traceback; results.csv keeps it.
-            print(f"trial {trial.trial_id} {trial.status}: {results.last_line(trial.message)}", flush=True)
-        if engine.role() is None:  # a worker's client has no trials to tabulate
-            maximum = self.oracle.max_trials
-            self.write_progress(last=maximum is not None and len(self.oracle.trials) >= maximum)
-        every = self.settings.trials_per_process
-        if every and self._trials_here >= every:
-            if engine.role() == "worker" or len(self.oracle.trials) < self.oracle.max_trials:
-                raise FreshProcess(f"{self._search_start!r} {self._ended_before}")
-
-    def on_epoch_end(self, trial, model, epoch, logs=None):
-        super().on_epoch_end(trial, model, epoch, logs)
-        if engine.role() == "worker":
-            # KerasTuner's workers tell the chief nothing until a trial ends; this tells the
-            # heartbeat that training is not hung (--trial-timeout), and stops a worker whose
-            # trial was handed back.
-            self._heartbeat.progressed()
-            self.oracle.get_trial(trial.trial_id)
-
-    def _progress_line(self, trial):
-        total = self.oracle.max_trials
-        elapsed = time.time() - self._search_start
-        hyperparameters = hyperparameter_text(trial.hyperparameters.values)
-        if engine.role() == "worker":  # its client knows no other trials
-            # Trial ids count from 0; progress counts from 1, as in one process.
-            line = (
-                f"trial {int(trial.trial_id) + 1} (of {total})  {hyperparameters}  elapsed {clock(elapsed)}"
-            )
-        else:
-            number = len(self.oracle.trials)
-            line = f"trial {number}/{total or '?'}  {hyperparameters}  elapsed {clock(elapsed)}"
-            ended_here = number - 1 - self._ended_before  # by this run of the command
-            if total and ended_here > 0:
-                line += f", about {clock(elapsed / ended_here * (total - number + 1))} left"
-        if self._trials_here == 0 and self.settings.continued:
-            line += "  (fresh process)"
-        return line
 
 
 class RandomSearch(RepeatedTrials, SearchReporting, kt.RandomSearch):
@@ -328,8 +207,3 @@ def _serve_until_done(tuner):
 
 def _exit_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)
-
-
-def clock(seconds):
-    minutes, seconds = divmod(int(round(seconds)), 60)
-    return f"{minutes}:{seconds:02d}"
