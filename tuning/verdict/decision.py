@@ -18,64 +18,29 @@ Reads a results table only (no TensorFlow, no Keras), so `python -m tuning
 verdict results.csv` recomputes it from the file.
 """
 
-import math
 from fractions import Fraction
 
 import numpy as np
 
 from tuning.errors import UsageError
 from tuning.verdict import stats
+from tuning.verdict.rows import check_unique
+from tuning.verdict.rows import finished
+from tuning.verdict.rows import images
+from tuning.verdict.rows import label
+from tuning.verdict.rows import present
+from tuning.verdict.rows import records
+from tuning.verdict.rows import search_family
+from tuning.verdict.rows import validation_size
 from tuning.verdict.terms import ASSUMPTION
 from tuning.verdict.terms import BASELINE_MODE
 from tuning.verdict.terms import CONFIRM
 from tuning.verdict.terms import CONFIRMED_LEAKY
 from tuning.verdict.terms import CORRECTION
 from tuning.verdict.terms import MARGIN_POINTS
-from tuning.verdict.terms import SIZE_COLUMN
 from tuning.verdict.terms import TEST
 from tuning.verdict.terms import repeat_columns
 from tuning.verdict.wording import verdict_text
-
-
-def label(row):
-    """`trial 07 (learned α per channel from 0.01)` for a results row."""
-    alpha = f"{row['alpha']:.3g}"
-    kind = {
-        "relu": "ReLU",
-        "fixed": f"fixed α = {alpha}",
-        "trainable": f"learned α (one) from {alpha}",
-        "channelwise": f"learned α per channel from {alpha}",
-        "randomized": f"randomized α, mean {alpha}",
-    }.get(row["mode"], f"{row['mode']} α = {alpha}")
-    return f"trial {row['trial_id']} ({kind})"
-
-
-def finished(frame, k):
-    """The configurations that ran all `k` repeats to their end, best mean first."""
-    columns = repeat_columns(k)
-    if not set(columns) <= set(frame.columns):
-        return frame.iloc[0:0]
-    done = frame[(frame["status"] == "COMPLETED") & frame[columns].notna().all(axis=1)]
-    means = done[columns].astype(float).mean(axis=1).to_numpy()
-    return done.iloc[np.argsort(-means, kind="stable")]  # ties keep the table's order
-
-
-def to_confirm(frame, k):
-    """The trial ids that confirmation retrains: the CONFIRMED_LEAKY best
-    finished leaky configurations by mean over their repeats, then ReLU's."""
-    done = finished(frame, k)
-    leaky = done[done["mode"] != BASELINE_MODE]["trial_id"].tolist()[:CONFIRMED_LEAKY]
-    return leaky + done[done["mode"] == BASELINE_MODE]["trial_id"].tolist()[:1]
-
-
-def search_family(frame):
-    """How many comparisons against ReLU Bonferroni counts on the search's
-    repeats: every leaky configuration that entered the verdict's field,
-    finished or pruned (a race drops, or the median prunes, on the same
-    repeats, so leaving the dropped ones out of the count would let the
-    data choose the family)."""
-    entered = frame["status"].isin(["COMPLETED", "PRUNED"]) & (frame["mode"] != BASELINE_MODE)
-    return int(entered.sum())
 
 
 def decide(
@@ -106,7 +71,7 @@ def decide(
             is missing, an accuracy is not a whole number of validation
             images, or `family` is smaller than the comparisons it counts.
     """
-    _check_unique(frame)
+    check_unique(frame)
     done = finished(frame, k)
     if done.empty:
         return None
@@ -114,7 +79,7 @@ def decide(
     equivalence_level = level if equivalence_level is None else Fraction(str(equivalence_level))
     size = validation_size(done)
     margin_images = margin_points / 100 * size
-    rows = {row["trial_id"]: row for row in _records(done)}
+    rows = {row["trial_id"]: row for row in records(done)}
     runs = {trial_id: images(row, repeat_columns(k), size) for trial_id, row in rows.items()}
     best = done.iloc[0]
     mean, std, low, high = stats.interval(np.asarray(runs[best["trial_id"]]) / size)
@@ -142,7 +107,7 @@ def decide(
         },
         "pruned": [
             {"trial_id": row["trial_id"], "label": label(row)}
-            for row in _records(frame[frame["status"] == "PRUNED"])
+            for row in records(frame[frame["status"] == "PRUNED"])
         ],
         "left_out": _left_out(frame, k),
         "against_best": _family(
@@ -189,7 +154,7 @@ def _against_relu(frame, rows, runs, relu, leaky, k, confirm, margin_images, siz
     columns = repeat_columns(confirm, CONFIRM)
     confirmed = []
     if confirm and set(columns) <= set(frame.columns):
-        complete = {r["trial_id"] for r in rows.values() if all(_present(r.get(c)) for c in columns)}
+        complete = {r["trial_id"] for r in rows.values() if all(present(r.get(c)) for c in columns)}
         # The best leaky one must be among them: a resumed search may have a new best, not yet confirmed.
         if relu in complete and leaky[0] in complete:
             confirmed = [t for t in leaky[:CONFIRMED_LEAKY] if t in complete]
@@ -241,22 +206,13 @@ def _family(rows, runs, baseline, margin_images, size, level, equivalence_level,
     return found
 
 
-def _check_unique(frame):
-    repeated = frame["trial_id"][frame["trial_id"].duplicated()].tolist()
-    if repeated:
-        count = int((frame["trial_id"] == repeated[0]).sum())
-        raise UsageError(
-            f"trial {repeated[0]} is in {count} rows of the results table; a search writes one row per trial"
-        )
-
-
 def _left_out(frame, k):
     """The COMPLETED rows that lack a value in one of their `k` repeat
     columns, each with the first empty column: the verdict names them."""
     columns = [c for c in repeat_columns(k) if c in frame.columns]
     found = []
-    for row in _records(frame[frame["status"] == "COMPLETED"]):
-        empty = [c for c in repeat_columns(k) if c not in columns or not _present(row.get(c))]
+    for row in records(frame[frame["status"] == "COMPLETED"]):
+        empty = [c for c in repeat_columns(k) if c not in columns or not present(row.get(c))]
         if empty:
             found.append({"trial_id": row["trial_id"], "label": label(row), "reason": f"{empty[0]} is empty"})
     return found
@@ -279,46 +235,3 @@ def _why_no_comparison(frame, relu, leaky, k):
 def is_decided(verdict):
     """Whether a verdict (or None) decides against ReLU: better, worse or equivalent."""
     return bool(verdict) and verdict.get("decision") in ("better", "worse", "equivalent")
-
-
-def validation_size(frame):
-    """The one validation size of a frame's rows, or UsageError."""
-    if SIZE_COLUMN not in frame.columns or frame[SIZE_COLUMN].isna().any():
-        raise UsageError(
-            f"the results table has no {SIZE_COLUMN} for every finished trial; it was written "
-            "before the verdict counted whole images: rerunning the search command fills it in"
-        )
-    sizes = set(frame[SIZE_COLUMN].astype(int))
-    if len(sizes) != 1 or min(sizes) < 1:
-        raise UsageError(
-            f"the results table's {SIZE_COLUMN} must be one positive number, got {sorted(sizes)}"
-        )
-    return sizes.pop()
-
-
-def images(row, columns, size):
-    """A row's accuracies in `columns` as whole numbers of correct images."""
-    values = np.asarray([row[c] for c in columns], dtype=float) * size
-    counts = np.round(values)
-    if (
-        not np.isfinite(values).all()
-        or (np.abs(values - counts) > 0.01).any()
-        or (counts < 0).any()
-        or (counts > size).any()
-    ):
-        raise UsageError(
-            f"trial {row['trial_id']}: {', '.join(columns)} are not whole numbers of the "
-            f"{size} validation images"
-        )
-    return counts.astype(np.int64)
-
-
-def _records(frame):
-    """The rows as dicts of Python values, as pandas' to_dict("records")
-    gives them, without its value-by-value boxing: the calibration's
-    simulations decide tens of thousands of tables."""
-    return [dict(zip(frame.columns, values)) for values in frame.to_numpy(dtype=object).tolist()]
-
-
-def _present(value):
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
