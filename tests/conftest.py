@@ -37,18 +37,19 @@ _share_the_cores()
 # Keeps subprocesses quiet and away from any GPU a developer may have.
 SUBPROCESS_ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="-1")
 
-# Put first in a subprocess's script: any `import keras_lrelu` then fails,
-# proving that what follows runs without the plugin.
-BLOCK_PLUGIN = """
-import sys
-sys.modules["keras_lrelu"] = None
-try:
-    import keras_lrelu
-except ImportError:
-    pass
-else:
-    raise SystemExit("keras_lrelu should not be importable here")
-"""
+
+def blocking(*modules):
+    """Code to put first in a subprocess's script: any import of `modules`
+    then fails, proving that what follows runs without them."""
+    return "import sys\n" + "".join(
+        f"sys.modules[{name!r}] = None\n"
+        f"try:\n    import {name}\nexcept ImportError:\n    pass\n"
+        f"else:\n    raise SystemExit({name + ' should not be importable here'!r})\n"
+        for name in modules
+    )
+
+
+BLOCK_PLUGIN = blocking("keras_lrelu")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the group markers

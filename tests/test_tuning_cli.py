@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from conftest import SUBPROCESS_ENV
 from conftest import assert_one_error_line
+from conftest import blocking
 from conftest import cli
 from conftest import cli_in_process
 from conftest import ok
@@ -279,13 +280,9 @@ def test_predict_with_a_model_file_without_its_card_or_corrupt_is_one_error_line
     card["sha256"]["model.tflite"] = files.sha256(tmp_path / "model.tflite")
     (tmp_path / "model_card.json").write_text(json.dumps(card))
     for model in ("model.onnx", "model.tflite"):
+        run = f"import runpy\nsys.argv = ['tuning', 'predict', {model!r}, 'a.png']\n"
         printed = run_python(
-            f"""
-            import runpy, sys
-            sys.modules["tensorflow"] = sys.modules["keras"] = None
-            sys.argv = ["tuning", "predict", {model!r}, "a.png"]
-            runpy.run_module("tuning", run_name="__main__")
-            """,
+            blocking("tensorflow", "keras") + run + "runpy.run_module('tuning', run_name='__main__')\n",
             tmp_path,
         )
         assert printed.startswith("a.png\t"), model
