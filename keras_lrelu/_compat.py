@@ -206,6 +206,15 @@ def build_and_fit(tuner, trial, *args, **kwargs):
     return tuner._build_and_fit_model(trial, *args, **kwargs)
 
 
+def build_metrics(model, x, y):
+    """Creates the compiled metrics' variables from one example of `x` and
+    `y`, as JAX's and PyTorch's trainers do before their first step.
+    TensorFlow's creates them while tracing its first train or test step,
+    and a tf.function whose first trace creates variables is traced again:
+    most of a small model's first epoch."""
+    model._symbolic_build(data_batch=(x[:1], y[:1]))
+
+
 def checkpoint_path(tuner, trial_id):
     """The weights file `tuner.load_model(trial)` restores."""
     return tuner._get_checkpoint_fname(trial_id)

@@ -33,6 +33,31 @@ def test_in_xla_context_reads_false_outside_xla():
     assert compat.in_xla_context() is False
 
 
+@pytest.mark.tensorflow_only
+@pytest.mark.parametrize("built", [False, True])
+def test_build_metrics_lets_tensorflow_trace_the_first_step_once(built):
+    import numpy as np
+
+    traced = []
+
+    class Counted(keras.Sequential):
+        def train_step(self, data):
+            traced.append(True)
+            return super().train_step(data)
+
+    model = Counted([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.optimizer.build(model.trainable_variables)  # as every model the search trains
+    x, y = np.ones((8, 4), "float32"), np.arange(8) % 3
+    if built:
+        compat.build_metrics(model, x, y)
+        assert [v.name for v in model.metrics_variables] == ["total", "count", "total", "count"]
+    model.fit(x, y, batch_size=4, epochs=2, verbose=0)
+    # Keras's TensorFlow trainer creates the accuracy's variables in the first trace, and a
+    # tf.function that creates variables is traced twice.
+    assert len(traced) == (1 if built else 2)
+
+
 def test_torch_compile_switched_off_reads_dynamos_flag(monkeypatch):
     torch_dynamo = pytest.importorskip("torch._dynamo")
     assert compat.torch_compile_switched_off() is False

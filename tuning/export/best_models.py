@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 import keras_lrelu
+from keras_lrelu import _compat as compat
 from tuning import atomic
 from tuning import paths
 from tuning.export import files
@@ -55,6 +56,7 @@ def export_best(tuner, dataset, export_root, frame, verdict, top_k=1, command=""
         # model.keras keeps the compiled model with a fresh optimizer (none of
         # the trial's state); built, so that loading the file warns of nothing.
         model.optimizer.build(model.trainable_variables)
+        compat.build_metrics(model, dataset.x_test, dataset.y_test)  # before the card's evaluate
         record = records.load(tuner.project_dir, trial.trial_id)
         card = model_card(model, trial, dataset, rank, command, row, record, verdict)
         card["base_model"] = tuner.hypermodel.describe()

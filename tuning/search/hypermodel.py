@@ -9,6 +9,7 @@ import keras_tuner as kt
 import numpy as np
 
 import keras_lrelu
+from keras_lrelu import _compat as compat
 from tuning.names import MODES
 from tuning.search import records
 from tuning.search.reuse import EpochDataOrder
@@ -131,7 +132,7 @@ class RectifierHyperModel(kt.HyperModel):
         self._choose(space)
         return {hp.name: hp.get_config() for hp in space.space}
 
-    def fit(self, hp, model, *args, callbacks=(), **kwargs):
+    def fit(self, hp, model, x, y, callbacks=(), **kwargs):
         """Trains; returns the metrics of the best epoch plus `seconds`,
         `learned_alpha` (the mean learned slope at that epoch) and
         `inactive_fraction` (units no validation probe switches on).
@@ -154,8 +155,9 @@ class RectifierHyperModel(kt.HyperModel):
         ]
         # The data order of repeat j, whatever ran in this process before.
         keras.utils.set_random_seed(self.run_seed)
+        compat.build_metrics(model, x, y)
         start = time.perf_counter()
-        history = model.fit(*args, callbacks=callbacks, **kwargs).history
+        history = model.fit(x, y, callbacks=callbacks, **kwargs).history
         seconds = time.perf_counter() - start
         losses = np.asarray(history["loss"], dtype=float)
         if not np.isfinite(losses).all():

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 import keras_lrelu
+from keras_lrelu import _compat as compat
 from tuning import atomic
 from tuning.search.hypermodel import PROBE_SIZE
 from tuning.search.hypermodel import LeakyCNN
@@ -40,6 +41,7 @@ def train_one(dataset, name, seed, epochs, batch_size):
         keras_lrelu.DeadUnitMonitor(dataset.x_test[:PROBE_SIZE]),
         keras_lrelu.AlphaHistory(key="learned_alpha"),
     ]
+    compat.build_metrics(model, dataset.x_train, dataset.y_train)
     start = time.perf_counter()
     history = model.fit(
         dataset.x_train,

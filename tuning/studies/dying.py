@@ -17,6 +17,7 @@ import pandas as pd
 from keras import ops
 
 import keras_lrelu
+from keras_lrelu import _compat as compat
 from tuning import atomic
 
 # Relative to the target's spread: an output this flat is a constant.
@@ -98,7 +99,9 @@ def one_setting(depth, width, slope, runs, steps, seed, points=256):
     at_init = collapsed(model, x, y.std())
     # One epoch of `steps` full batches: per-epoch overhead would dominate. No shuffling to
     # do, and Keras warns when asked to shuffle a PyDataset.
-    model.fit(_SameBatch(x, np.repeat(y, runs, axis=1), steps), epochs=1, verbose=0, shuffle=False)
+    targets = np.repeat(y, runs, axis=1)
+    compat.build_metrics(model, x, targets)
+    model.fit(_SameBatch(x, targets, steps), epochs=1, verbose=0, shuffle=False)
     trained = outputs(model, x)  # once, for both measures
     after = _flat(trained, y.std())
     errors = ((trained - y) ** 2).mean(axis=0)
