@@ -464,7 +464,12 @@ def test_commands_put_tensorflows_objects_out_of_the_collectors_reach():
         assert gc.get_freeze_count() == 0
         import_tensorflow_quietly()
         assert gc.get_freeze_count() > 100_000
+        assert gc.isenabled()  # off only while TensorFlow is imported
+        gc.disable()  # a caller's choice stays
+        import_tensorflow_quietly()
+        assert not gc.isenabled()
     finally:
+        gc.enable()
         gc.freeze()
 
 
