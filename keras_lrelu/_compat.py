@@ -207,11 +207,12 @@ def build_and_fit(tuner, trial, *args, **kwargs):
 
 
 def build_metrics(model, x, y):
-    """Creates the compiled metrics' variables from one example of `x` and
-    `y`, as JAX's and PyTorch's trainers do before their first step.
-    TensorFlow's creates them while tracing its first train or test step,
-    and a tf.function whose first trace creates variables is traced again:
-    most of a small model's first epoch."""
+    """Creates the compiled metrics' variables (and the optimizer's, if not
+    yet built) from one example of `x` and `y`, as JAX's and PyTorch's
+    trainers do before their first step. TensorFlow's creates them while
+    tracing its first train or test step, and a tf.function whose first
+    trace creates variables is traced again: most of a small model's first
+    epoch."""
     model._symbolic_build(data_batch=(x[:1], y[:1]))
 
 

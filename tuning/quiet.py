@@ -36,7 +36,7 @@ def import_tensorflow_quietly():
 
     The collector is off during the import: TensorFlow creates objects by
     the hundred thousand and almost none is garbage, yet each collection
-    would walk them all again (a fifth of the import's CPU). One collection
+    would walk them all again (a sixth of the import's CPU). One collection
     after it frees what little is, then `gc.freeze()` moves the ~500,000
     objects left (TensorFlow, Keras) out of the collector's reach: they live
     as long as the process, and every `keras.backend.clear_session()`
