@@ -280,7 +280,7 @@ def test_predict_with_a_model_file_without_its_card_or_corrupt_is_one_error_line
     card["sha256"]["model.tflite"] = files.sha256(tmp_path / "model.tflite")
     (tmp_path / "model_card.json").write_text(json.dumps(card))
     for model in ("model.onnx", "model.tflite"):
-        run = f"import runpy\nsys.argv = ['tuning', 'predict', {model!r}, 'a.png']\n"
+        run = f"import runpy, sys\nsys.argv = ['tuning', 'predict', {model!r}, 'a.png']\n"
         printed = run_python(
             blocking("tensorflow", "keras") + run + "runpy.run_module('tuning', run_name='__main__')\n",
             tmp_path,

@@ -54,9 +54,9 @@ def export_best(tuner, dataset, export_root, frame, verdict, top_k=1, command=""
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             model = tuner.load_model(trial)
         # model.keras keeps the compiled model with a fresh optimizer (none of
-        # the trial's state); built, so that loading the file warns of nothing.
-        model.optimizer.build(model.trainable_variables)
-        compat.build_metrics(model, dataset.x_test, dataset.y_test)  # before the card's evaluate
+        # the trial's state); built, so that loading the file warns of nothing,
+        # and its metrics too, before the card's evaluate.
+        compat.build_metrics(model, dataset.x_test, dataset.y_test)
         record = records.load(tuner.project_dir, trial.trial_id)
         card = model_card(model, trial, dataset, rank, command, row, record, verdict)
         card["base_model"] = tuner.hypermodel.describe()
