@@ -3,6 +3,7 @@ Keras, TensorFlow, PyTorch or KerasTuner that moves one fails here first."""
 
 import keras
 import keras_tuner
+import numpy as np
 import pytest
 
 from keras_lrelu import _compat as compat
@@ -36,8 +37,6 @@ def test_in_xla_context_reads_false_outside_xla():
 @pytest.mark.tensorflow_only
 @pytest.mark.parametrize("built", [False, True])
 def test_build_metrics_lets_tensorflow_trace_the_first_step_once(built):
-    import numpy as np
-
     traced = []
 
     class Counted(keras.Sequential):
